@@ -1,0 +1,22 @@
+"""Maestro: a BPMN process engine on SpiffWorkflow, with compensation that follows the spec."""
+from .handlers import BpmnError, Handlers, TaskContext, load_handler_module
+from .instance import Instance, InstanceError
+from .loader import load
+from .problems import DeployError, Problem
+
+
+def run(source, handlers, data=None, process_id=None, **kwargs):
+    """Starts an instance in memory and runs it to its end, its first wait or its first failure."""
+    return Instance.start(source, handlers, data, process_id, **kwargs)
+
+
+def lint(paths, handlers=None):
+    """Every problem Maestro finds in the files (and the handlers, when given)."""
+    from .linter import lint_files
+    return lint_files(paths, handlers)
+
+
+__all__ = [
+    "BpmnError", "DeployError", "Handlers", "Instance", "InstanceError", "Problem", "TaskContext",
+    "lint", "load", "load_handler_module", "run",
+]

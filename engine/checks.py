@@ -1,0 +1,163 @@
+"""Static checks over a BPMN document: what Maestro cannot run, found before running.
+
+Each check yields every problem it finds (the parser stops at the first), so
+lint can list them all with their lines.
+"""
+from .expressions import ExpressionError, compile_expression
+from .namespaces import NSMAP, local_name
+from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
+from .problems import Problem
+from .scripts import ScriptError, compile_script
+from .topics import explicit_topic, fallback_topics
+
+UNSUPPORTED = {
+    "businessRuleTask": "business rule tasks (DMN) are not supported yet",
+    "complexGateway": "complex gateways are not supported",
+}
+PYTHON_SCRIPT_FORMATS = {None, "", "python", "text/python", "text/x-python", "py"}
+ACTIVITIES = {
+    "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask",
+    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+}
+
+
+def check_document(root, file_name):
+    problems = []
+    for check in (_unsupported, _compensation, _expressions, _scripts):
+        problems.extend(check(root, file_name))
+    return problems
+
+
+def _problem(file_name, node, message, element=None):
+    return Problem(file_name, node.sourceline or 0, element if element is not None else node.get("id", ""), message)
+
+
+def _unsupported(root, file_name):
+    errors = {e.get("id"): e.get("errorCode") for e in root.iter(f"{{{NSMAP['bpmn']}}}error")}
+    errors = {key: {"error_code": code} for key, code in errors.items()}
+    for node in root.iter(f"{{{NSMAP['bpmn']}}}*"):
+        name = local_name(node)
+        if name in UNSUPPORTED:
+            yield _problem(file_name, node, UNSUPPORTED[name])
+        if name == "subProcess" and node.get("triggeredByEvent") == "true":
+            kind, _ = event_subprocess_trigger(node, errors)
+            if kind in ("escalation", "conditional", "none"):
+                yield _problem(file_name, node, f"{kind} event subprocesses are not supported: "
+                                                "Maestro would not run them with their BPMN meaning")
+
+
+def _compensation(root, file_name):
+    for node in root.iter(f"{{{NSMAP['bpmn']}}}boundaryEvent"):
+        if not is_compensation_boundary(node):
+            continue
+        handler_id = compensation_handler_of(node)
+        handler = _by_id(root, handler_id) if handler_id else None
+        if handler is None:
+            yield _problem(file_name, node, "compensation boundary event has no associated compensation activity "
+                                            "(draw an association to a task marked isForCompensation)")
+        elif handler.get("isForCompensation") != "true":
+            yield _problem(file_name, node, f"the activity '{handler_id}' associated with this compensation "
+                                            "boundary event is not marked isForCompensation=\"true\"")
+    for definition in root.iter(f"{{{NSMAP['bpmn']}}}compensateEventDefinition"):
+        event = definition.getparent()
+        ref = definition.get("activityRef")
+        if not ref or local_name(event) in ("boundaryEvent", "startEvent"):
+            continue
+        target = _by_id(root, ref)
+        if target is None or local_name(target) not in ACTIVITIES:
+            yield _problem(file_name, event, f"compensation activityRef '{ref}' names no activity")
+        elif target.getparent() is not _scope_of(event):
+            yield _problem(file_name, event, f"compensation activityRef '{ref}' names an activity of another scope; "
+                                             "BPMN compensates only activities of the throwing event's own scope")
+
+
+def _scope_of(event):
+    """The process or subprocess whose activities a throw event compensates."""
+    scope = event.getparent()
+    if local_name(scope) == "subProcess" and scope.get("triggeredByEvent") == "true":
+        return scope.getparent()
+    return scope
+
+
+def _expressions(root, file_name):
+    for node in root.iter(f"{{{NSMAP['bpmn']}}}conditionExpression", f"{{{NSMAP['bpmn']}}}condition"):
+        text = (node.text or "").strip()
+        if not text:
+            continue
+        owner = node.getparent()
+        try:
+            compile_expression(text)
+        except ExpressionError as error:
+            yield _problem(file_name, node, f"expression {text!r} does not parse: {error.message}", owner.get("id", ""))
+
+
+def _scripts(root, file_name):
+    for task in root.iter(f"{{{NSMAP['bpmn']}}}scriptTask"):
+        script_format = (task.get("scriptFormat") or "").strip().lower()
+        if script_format not in PYTHON_SCRIPT_FORMATS:
+            yield _problem(file_name, task, f"script format '{script_format}' is not supported: "
+                                            "Maestro runs scripts as sandboxed Python")
+            continue
+        script = task.find(f"{{{NSMAP['bpmn']}}}script")
+        if script is None or not (script.text or "").strip():
+            continue
+        try:
+            compile_script(script.text)
+        except ScriptError as error:
+            line = (script.sourceline or task.sourceline or 0) + max((error.line or 1) - 1, 0)
+            yield Problem(file_name, line, task.get("id", ""), f"script does not compile: {error.message}")
+
+
+def _by_id(root, element_id):
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0] if found else None
+
+
+# -- handlers --------------------------------------------------------------
+
+def service_nodes(root):
+    """Service tasks and compensation activities: the elements a handler binds to."""
+    for node in root.iter(f"{{{NSMAP['bpmn']}}}serviceTask", f"{{{NSMAP['bpmn']}}}task"):
+        if local_name(node) == "serviceTask" or node.get("isForCompensation") == "true":
+            yield node
+
+
+def compensated_activity(root, handler_node):
+    """The activity a compensation handler undoes (through its boundary event), or None."""
+    for boundary in root.iter(f"{{{NSMAP['bpmn']}}}boundaryEvent"):
+        if is_compensation_boundary(boundary) and compensation_handler_of(boundary) == handler_node.get("id"):
+            return _by_id(root, boundary.get("attachedToRef"))
+    return None
+
+
+def check_bindings(roots, handlers):
+    """Unbound service tasks, topics bound twice, and handlers no diagram uses."""
+    problems, used = [], set()
+    for file_name, root in roots.items():
+        for node in service_nodes(root):
+            topic = explicit_topic(node)
+            candidates = [topic] if topic else fallback_topics(node)
+            used.update(candidates)
+            if any(handlers.task_for(t) for t in candidates):
+                continue
+            if node.get("isForCompensation") == "true" and not topic:
+                undone = compensated_activity(root, node)
+                undo_topics = ([explicit_topic(undone)] if undone is not None and explicit_topic(undone) else []) + \
+                              (fallback_topics(undone) if undone is not None else [])
+                used.update(undo_topics)
+                if any(handlers.undo_for(t) for t in undo_topics):
+                    continue
+            shown = topic or " or ".join(f"'{t}'" for t in candidates)
+            shown = f"'{shown}'" if topic else shown
+            problems.append(_problem(file_name, node, f"no handler is bound to topic {shown}"))
+    for first, second in handlers.duplicates:
+        file_name, _, line = second.location.rpartition(":")
+        problems.append(Problem(file_name, int(line) if line.isdigit() else 0, second.topic,
+                                f"topic '{second.topic}' is bound twice (also at {first.location})"))
+    for table in (handlers.tasks, handlers.undos):
+        for topic, binding in table.items():
+            if topic not in used:
+                file_name, _, line = binding.location.rpartition(":")
+                problems.append(Problem(file_name, int(line) if line.isdigit() else 0, topic,
+                                        f"handler for topic '{topic}' binds no service task of the diagrams"))
+    return problems

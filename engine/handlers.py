@@ -1,0 +1,133 @@
+"""The handler API: Python functions bound to service tasks by topic.
+
+A handler module is any Python file that defines a `Handlers` instance.
+"""
+import importlib.util
+import inspect
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class BpmnError(Exception):
+    """A business error: routed to a matching BPMN error event, not retried."""
+
+    def __init__(self, code, message=None):
+        super().__init__(message or code)
+        self.code = code
+        self.message = message or code
+
+
+@dataclass
+class Binding:
+    topic: str
+    function: object
+    kind: str  # "task" or "undo"
+
+    @property
+    def location(self):
+        """file:line of the function, for messages that point at the code."""
+        try:
+            source = inspect.getsourcefile(self.function)
+            line = inspect.getsourcelines(self.function)[1]
+            return f"{source}:{line}"
+        except (TypeError, OSError):
+            return getattr(self.function, "__qualname__", repr(self.function))
+
+
+@dataclass
+class TaskContext:
+    """What a handler sees of the task it runs."""
+    data: dict
+    instance_id: str
+    business_key: str | None
+    task_id: str
+    task_name: str
+    attempt: int = 1
+    idempotency_key: str = ""
+    topic: str = ""
+
+
+@dataclass
+class Handlers:
+    """A registry of task handlers and undo handlers, keyed by topic."""
+    tasks: dict = field(default_factory=dict)
+    undos: dict = field(default_factory=dict)
+    # A topic bound twice is kept, not raised, so that lint can report it
+    # with both places instead of failing on import.
+    duplicates: list = field(default_factory=list)
+
+    def task(self, topic):
+        return self._binder(topic, "task", self.tasks)
+
+    def undo(self, topic):
+        return self._binder(topic, "undo", self.undos)
+
+    def _binder(self, topic, kind, table):
+        def bind(function):
+            binding = Binding(topic, function, kind)
+            if topic in table:
+                self.duplicates.append((table[topic], binding))
+            else:
+                table[topic] = binding
+            return function
+        return bind
+
+    def merge(self, other):
+        """Adds another module's bindings; a topic bound in both is a duplicate."""
+        for name in ("tasks", "undos"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            for topic, binding in theirs.items():
+                if topic in mine:
+                    self.duplicates.append((mine[topic], binding))
+                else:
+                    mine[topic] = binding
+        self.duplicates.extend(other.duplicates)
+        return self
+
+    def task_for(self, topic):
+        binding = self.tasks.get(topic)
+        return binding.function if binding else None
+
+    def undo_for(self, topic):
+        binding = self.undos.get(topic)
+        return binding.function if binding else None
+
+
+class HandlerModuleError(Exception):
+    pass
+
+
+def load_handler_module(path):
+    """Imports a handler file and returns the `Handlers` it defines (merged if several)."""
+    path = Path(path)
+    if not path.is_file():
+        raise HandlerModuleError(f"{path}: no such handler file")
+    module_name = f"maestro_handlers_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module is broken: say where, not a traceback
+        line = _error_line(exc, path)
+        raise HandlerModuleError(f"{path}:{line}: cannot load handler module: {type(exc).__name__}: {exc}") from exc
+    found = [value for value in vars(module).values() if isinstance(value, Handlers)]
+    if not found:
+        raise HandlerModuleError(f"{path}: defines no Handlers instance (expected e.g. `handlers = Handlers()`)")
+    merged = Handlers()
+    for handlers in found:
+        merged.merge(handlers)
+    return merged
+
+
+def _error_line(exc, path):
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return exc.lineno
+    tb = exc.__traceback__
+    line = 1
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -1,0 +1,260 @@
+"""A running process instance: Maestro's step loop over a SpiffWorkflow workflow.
+
+Maestro runs one ready task at a time (rather than SpiffWorkflow's
+do_engine_steps, which runs a precomputed batch and so can run a task that an
+error in the same batch has just cancelled), routes BPMN errors to their
+innermost catcher and moves compensation plans on.
+"""
+import json
+import traceback
+import uuid
+from copy import deepcopy
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.util.task import TaskState
+
+from . import compensation
+from .error_events import route_error
+from .handlers import BpmnError
+from .loader import load
+from .runtime import MaestroRuntime
+from .serializer import SERIALIZER
+
+FORMAT_VERSION = 1
+
+
+class InstanceError(Exception):
+    """A request an instance cannot honour in its current state (e.g. retry when not failed)."""
+
+
+class Instance:
+
+    def __init__(self, workflow, handlers, instance_id, business_key=None):
+        self.workflow = workflow
+        self.handlers = handlers
+        self.id = instance_id
+        self.business_key = business_key
+        self.error = None
+        self.cancelled = False
+        workflow.script_engine = MaestroRuntime(handlers, instance_id, business_key)
+
+    # -- creating ----------------------------------------------------------
+
+    @classmethod
+    def create(cls, library, handlers, data=None, process_id=None, instance_id=None, business_key=None):
+        process_id = library.main_process_id(process_id)
+        spec, subprocess_specs = library.build(process_id)
+        workflow = BpmnWorkflow(spec, subprocess_specs)
+        workflow.task_tree.set_data(**deepcopy(data or {}))
+        return cls(workflow, handlers, instance_id or str(uuid.uuid4()), business_key)
+
+    @classmethod
+    def start(cls, sources, handlers, data=None, process_id=None, **kwargs):
+        instance = cls.create(load(sources), handlers, data, process_id, **kwargs)
+        return instance.run()
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def status(self):
+        if self.cancelled:
+            return "cancelled"
+        if self.error is not None:
+            return "failed"
+        if self.workflow.completed:
+            return "completed"
+        if self._ready_task() is None:
+            return "waiting"
+        return "running"
+
+    @property
+    def data(self):
+        if self.workflow.completed:
+            return self.workflow.data
+        return self._latest_data()
+
+    def _latest_data(self):
+        finished = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED and t.task_spec.name != "Root"]
+        if not finished:
+            return self.workflow.task_tree.data
+        return max(finished, key=lambda t: t.internal_data.get("maestro_seq", 0)).data
+
+    def _all_tasks(self):
+        return list(self.workflow.get_tasks())
+
+    def tasks(self):
+        """The BPMN tasks of the instance, in the order they ran (then the pending ones)."""
+        visible = [t for t in self._all_tasks() if _is_visible(t)]
+        visible.sort(key=lambda t: (t.internal_data.get("maestro_seq", float("inf")), t.last_state_change))
+        return [describe_task(t) for t in visible]
+
+    def waiting_tasks(self):
+        return [describe_task(t) for t in self._all_tasks()
+                if t.state in (TaskState.READY, TaskState.WAITING) and _is_visible(t)]
+
+    # -- running -------------------------------------------------------------
+
+    def run(self):
+        """Runs until the instance ends, waits for the outside world, or fails."""
+        if self.error is not None or self.cancelled:
+            return self
+        while True:
+            task = self._ready_task()
+            if task is None:
+                if compensation.advance(self.workflow) or self._wake_finished_subprocesses():
+                    continue
+                self.workflow.refresh_timers()
+                if self._ready_task() is None:
+                    break
+                continue
+            if not self._run_task(task):
+                break
+        return self
+
+    def _ready_task(self):
+        top = self.workflow
+        workflows = sorted(top.get_active_subprocesses(), key=lambda w: w.depth, reverse=True) + [top]
+        for workflow in workflows:
+            for task in workflow.get_tasks_iterator(state=TaskState.READY, skip_subprocesses=True):
+                if not task.task_spec.manual:
+                    return task
+        return None
+
+    def _run_task(self, task):
+        try:
+            task.run()
+        except BpmnError as error:
+            if route_error(task, error.code, error.message):
+                _mark_interrupted(task)
+                return True
+            self._fail(task, error, f"uncaught BPMN error {error.code}: {error.message}")
+            return False
+        except Exception as error:  # any handler failure is kept for the operator, not raised
+            if task.state != TaskState.ERROR:
+                task._set_state(TaskState.ERROR)
+            self._fail(task, error, _message_of(error))
+            return False
+        if task.state == TaskState.COMPLETED:
+            compensation.record_completion(task)
+        return True
+
+    def _fail(self, task, error, message):
+        original = getattr(error, "exception", None) or error
+        self.error = {
+            "task": str(task.id),
+            "bpmn_id": task.task_spec.bpmn_id,
+            "message": message,
+            "type": type(original).__name__,
+            "traceback": "".join(traceback.format_exception(error)),
+        }
+        task.internal_data["maestro_error"] = {k: self.error[k] for k in ("message", "type")}
+
+    def _wake_finished_subprocesses(self):
+        woke = False
+        for task_id, subprocess in list(self.workflow.subprocesses.items()):
+            parent = self.workflow.get_task_from_id(task_id)
+            if subprocess.completed and parent is not None and parent.state == TaskState.STARTED:
+                parent.task_spec._update(parent)
+                woke = woke or parent.state == TaskState.READY
+        return woke
+
+    # -- operator actions ------------------------------------------------------
+
+    def retry(self):
+        """Runs the failed task again (its handler sees attempt + 1) and continues."""
+        if self.error is None:
+            raise InstanceError("the instance has not failed: nothing to retry")
+        task = self.workflow.get_task_from_id(UUID(self.error["task"]))
+        self.error = None
+        task.internal_data.pop("maestro_error", None)
+        task._set_state(TaskState.READY)
+        return self.run()
+
+    def complete_task(self, reference, data=None):
+        """Completes a waiting user or manual task (by task id or BPMN element id), then continues."""
+        task = self._find_waiting_task(reference)
+        task.data.update(deepcopy(data or {}))
+        task.run()
+        compensation.record_completion(task)
+        return self.run()
+
+    def _find_waiting_task(self, reference):
+        for task in self._all_tasks():
+            if task.state == TaskState.READY and task.task_spec.manual and reference in (str(task.id), task.task_spec.bpmn_id):
+                return task
+        raise InstanceError(f"no user task '{reference}' is waiting to be completed")
+
+    def cancel(self):
+        self.workflow.cancel()
+        self.cancelled = True
+        return self
+
+    # -- saving ----------------------------------------------------------------
+
+    def serialize(self):
+        return json.dumps({
+            "format": FORMAT_VERSION,
+            "id": self.id,
+            "business_key": self.business_key,
+            "error": self.error,
+            "cancelled": self.cancelled,
+            "workflow": SERIALIZER.serialize_json(self.workflow),
+        })
+
+    @classmethod
+    def restore(cls, text, sources, handlers):
+        saved = json.loads(text)
+        if saved.get("format") != FORMAT_VERSION:
+            raise InstanceError(f"saved instance has format {saved.get('format')!r}; this Maestro reads {FORMAT_VERSION}")
+        workflow = SERIALIZER.deserialize_json(saved["workflow"])
+        instance = cls(workflow, handlers, saved["id"], saved.get("business_key"))
+        instance.error = saved.get("error")
+        instance.cancelled = saved.get("cancelled", False)
+        return instance
+
+
+def _mark_interrupted(task):
+    """A task whose BPMN error was caught did not complete: it is cancelled, not failed."""
+    task._set_state(TaskState.CANCELLED)
+    task._drop_children()
+
+
+def _message_of(error):
+    original = getattr(error, "exception", None)
+    if original is not None and original is not error:
+        return f"{type(original).__name__}: {original}"
+    return str(error) if str(error) else type(error).__name__
+
+
+def _is_visible(task):
+    spec = task.task_spec
+    return getattr(spec, "bpmn_id", None) is not None and not spec.name.endswith(("Split", "Join"))
+
+
+def describe_task(task):
+    spec = task.task_spec
+    return {
+        "id": str(task.id),
+        "bpmn_id": spec.bpmn_id,
+        "name": spec.bpmn_name or spec.bpmn_id,
+        "type": _element_type(spec),
+        "state": TaskState.get_name(task.state),
+        "compensated": compensation.is_compensated(task),
+        "undo_of": task.internal_data.get(compensation.UNDO_OF),
+        "error": task.internal_data.get("maestro_error"),
+    }
+
+
+def _element_type(spec):
+    if isinstance(spec, UserTask):
+        return "userTask"
+    if isinstance(spec, ManualTask):
+        return "manualTask"
+    name = type(spec).__name__.replace("Maestro", "")
+    if isinstance(spec, CatchingEvent) or name.endswith("Event"):
+        return name[0].lower() + name[1:]
+    return name[0].lower() + name[1:]

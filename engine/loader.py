@@ -1,0 +1,123 @@
+"""Loads BPMN files into a parser, turning every failure into located problems."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+from .namespaces import NSMAP
+from .parser import MaestroParser
+from .problems import DeployError, Problem
+
+
+@dataclass
+class Library:
+    """Parsed BPMN files from which instances can be started."""
+    parser: MaestroParser
+    roots: dict = field(default_factory=dict)  # file name -> XML root
+
+    def executable_process_ids(self):
+        return self.parser.get_process_ids()
+
+    def main_process_id(self, process_id=None):
+        """The process to start: the one asked for, else the only top-level executable one."""
+        ids = self.executable_process_ids()
+        if process_id is not None:
+            if process_id not in self.parser.process_parsers or process_id not in ids:
+                raise DeployError([Problem(self._first_file(), 0, process_id,
+                                           f"no executable process '{process_id}' (found: {', '.join(ids) or 'none'})")])
+            return process_id
+        called = set(self.parser.get_process_dependencies())
+        top_level = [pid for pid in ids if pid not in called and self._is_top_level(pid)]
+        if len(top_level) == 1:
+            return top_level[0]
+        raise DeployError([Problem(self._first_file(), 0, "",
+                                   f"several executable processes ({', '.join(top_level)}): choose one with --process")])
+
+    def build(self, process_id):
+        try:
+            return self.parser.build(process_id)
+        except ValidationException as error:
+            raise DeployError([problem_from_validation(error, self.roots)]) from error
+
+    def _is_top_level(self, process_id):
+        parser = self.parser.process_parsers[process_id]
+        return parser.node.tag == f"{{{NSMAP['bpmn']}}}process"
+
+    def _first_file(self):
+        return next(iter(self.roots), "")
+
+
+def read_sources(sources):
+    """(name, bytes) pairs from a path, a list of paths, or XML text."""
+    if isinstance(sources, (str, bytes)) and _looks_like_xml(sources):
+        data = sources.encode() if isinstance(sources, str) else sources
+        return [("<string>", data)]
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    pairs = []
+    for source in sources:
+        path = Path(source)
+        try:
+            pairs.append((str(path), path.read_bytes()))
+        except OSError as error:
+            raise DeployError([Problem(str(path), 0, "", f"cannot read file: {error.strerror}")]) from error
+    return pairs
+
+
+def _looks_like_xml(text):
+    head = text[:200].lstrip()
+    return head.startswith("<") if isinstance(head, str) else head.startswith(b"<")
+
+
+def load(sources, check_all=True):
+    """Parses files into a Library; raises DeployError naming every problem found."""
+    parser = MaestroParser()
+    library = Library(parser)
+    problems = []
+    for name, data in read_sources(sources):
+        try:
+            library.roots[name] = parser.add_bpmn_bytes(data, name)
+        except etree.XMLSyntaxError as error:
+            problems.append(Problem(name, error.lineno or 0, "", f"not well-formed XML: {error.msg}"))
+        except ValidationException as error:
+            problems.append(problem_from_validation(error, library.roots, name))
+        except ValueError as error:
+            problems.append(Problem(name, 0, "", str(error)))
+    if not problems and check_all:
+        problems.extend(_parse_every_process(library))
+    if problems:
+        raise DeployError(problems)
+    return library
+
+
+def _parse_every_process(library):
+    """SpiffWorkflow parses lazily; parse everything now so problems show at deploy time."""
+    problems = []
+    if not library.executable_process_ids():
+        for name in library.roots:
+            problems.append(Problem(name, 1, "", 'no executable process (every process is isExecutable="false")'))
+        return problems
+    for process_id in library.executable_process_ids():
+        try:
+            library.parser.build(process_id)
+        except ValidationException as error:
+            problems.append(problem_from_validation(error, library.roots))
+        except Exception as error:  # a SpiffWorkflow crash on odd input is still a problem, not a traceback
+            process = library.parser.process_parsers[process_id]
+            problems.append(Problem(process.filename or "", process.node.sourceline or 0, process_id,
+                                    f"cannot parse: {type(error).__name__}: {error}"))
+    return problems
+
+
+def problem_from_validation(error, roots, file_name=None):
+    name = error.file_name or file_name or next(iter(roots), "")
+    element = getattr(error, "id", "") or ""
+    line = 0
+    root = roots.get(name)
+    if element and root is not None:
+        found = root.xpath("//*[@id=$id]", id=element)
+        if found:
+            line = found[0].sourceline or 0
+    message = str(error).split("\n")[0]
+    return Problem(name, line, element, message)

@@ -1,0 +1,23 @@
+"""XML namespaces of BPMN and of the modelers whose extensions Maestro reads."""
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE = "http://camunda.org/schema/zeebe/1.0"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+NSMAP = {
+    "bpmn": BPMN,
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "camunda": CAMUNDA,
+    "zeebe": ZEEBE,
+    "spiffworkflow": SPIFF,
+}
+
+
+def tag(name, ns=BPMN):
+    return f"{{{ns}}}{name}"
+
+
+def local_name(element):
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""

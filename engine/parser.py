@@ -1,0 +1,288 @@
+"""Maestro's BPMN parser: SpiffWorkflow's, taught the dialects and compensation.
+
+It reads service task topics of Camunda 7/8, Spiff Arena and plain bpmn.io
+files, compensation boundary events with their `isForCompensation`
+activities, compensation throw and end events, and gives event subprocesses
+their BPMN meaning (an error-start event subprocess waits for an error
+instead of running at process start, as SpiffWorkflow 3.2 would have it).
+"""
+import copy
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.event_parsers import EndEventParser, IntermediateThrowEventParser
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser, SubWorkflowParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.util.event import Event
+
+from .namespaces import NSMAP, local_name
+from .specs import (
+    CompensateEventDefinition,
+    MaestroEndEvent,
+    MaestroEventSubprocess,
+    MaestroServiceTask,
+    MaestroThrowEvent,
+    annotate,
+    maestro_info,
+)
+from .topics import explicit_topic, fallback_topics
+
+COMPENSATION_SUFFIX = ".compensation"
+MAX_XML_BYTES = 20 * 1024 * 1024
+
+
+def safe_xml_parser():
+    """No entities, no DTD loading, no network: uploaded XML is untrusted."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_comments=True, remove_pis=True,
+    )
+
+
+def is_compensation_boundary(node):
+    return local_name(node) == "boundaryEvent" and node.find(full_tag("compensateEventDefinition")) is not None
+
+
+def compensation_handler_of(boundary):
+    """The id of the activity associated with a compensation boundary event, or None."""
+    root = boundary.getroottree().getroot()
+    boundary_id = boundary.get("id")
+    for association in root.iter(full_tag("association")):
+        source, target = association.get("sourceRef"), association.get("targetRef")
+        if source == boundary_id:
+            return target
+        if target == boundary_id:  # drawn the other way round
+            return source
+    return None
+
+
+def event_subprocess_trigger(node, errors):
+    """(kind, code) of an event subprocess's start event: kind is error, compensation, ..."""
+    start = node.find(full_tag("startEvent"))
+    if start is None:
+        return None, None
+    for definition in start:
+        kind = local_name(definition).replace("EventDefinition", "")
+        if kind == "error":
+            error = errors.get(definition.get("errorRef") or "", {})
+            return "error", error.get("error_code")
+        if kind == "compensate":
+            return "compensation", None
+        if kind in ("escalation", "message", "signal", "timer", "conditional"):
+            return kind, None
+    return "none", None
+
+
+class MaestroProcessParser(ProcessParser):
+
+    def get_boundary_events(self, attached_to_ref):
+        # Compensation boundary events take no part in the token flow: they
+        # install a handler, recorded by _annotate below.
+        return [node for node in super().get_boundary_events(attached_to_ref) if not is_compensation_boundary(node)]
+
+    def parse_node(self, node):
+        known = node.get("id") in self.spec.task_specs
+        spec = super().parse_node(node)
+        if not known:
+            self._annotate(node)
+        return spec
+
+    def _annotate(self, node):
+        node_id = node.get("id")
+        specs = [s for s in (self.spec.task_specs.get(node_id), self.spec.task_specs.get(f"{node_id} [child]")) if s]
+        facts = {}
+        if any(isinstance(s, MaestroServiceTask) for s in specs):
+            facts["topic"] = explicit_topic(node)
+            facts["fallbacks"] = fallback_topics(node)
+        if node.get("isForCompensation") == "true":
+            facts["for_compensation"] = True
+        for boundary in super().get_boundary_events(node_id):
+            if is_compensation_boundary(boundary):
+                handler = compensation_handler_of(boundary)
+                if handler is None or self.get_node_by_id(handler) is None:
+                    raise ValidationException(
+                        "compensation boundary event has no associated compensation activity "
+                        "(draw an association to a task marked isForCompensation)",
+                        node=boundary, file_name=self.filename)
+                facts["compensation_handler"] = handler
+        for spec in specs:
+            annotate(spec, **facts)
+
+    def add_tasks(self):
+        start_nodes = self.xpath("./bpmn:startEvent")
+        if not start_nodes:
+            raise ValidationException("No start event found", node=self.node, file_name=self.filename)
+        for node in start_nodes:
+            self.parse_node(node)
+        if len(start_nodes) > 1:
+            self._join_start_events()
+        for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            self._add_event_subprocess(node)
+        for node in self.xpath("./*[@isForCompensation='true']"):
+            self.parse_node(node)
+
+    def _join_start_events(self):
+        split = StartEventSplit(self.spec, "StartEventSplit")
+        join = StartEventJoin(self.spec, "StartEventJoin", split_task="StartEventSplit", threshold=1, cancel=True)
+        for spec in self.spec.start.outputs:
+            spec.inputs = [split]
+            spec.connect(join)
+        split.outputs = self.spec.start.outputs
+        self.spec.start.outputs = [split]
+        split.inputs = [self.spec.start]
+
+    def _add_event_subprocess(self, node):
+        kind, code = event_subprocess_trigger(node, self.parser.errors)
+        if kind in ("escalation", "conditional", "none"):
+            raise ValidationException(
+                f"{kind} event subprocesses are not supported: Maestro would not run them with their BPMN meaning",
+                node=node, file_name=self.filename)
+        task_spec = self.parse_node(node)
+        sub_spec = self.parser.process_parsers[task_spec.spec].get_spec()
+        if kind == "error":
+            # Started by the runtime when an error reaches this scope; it then
+            # replaces the scope's flow and ends it.
+            annotate(task_spec, trigger={"kind": "error", "code": code})
+            task_spec.connect(self.spec.end)
+        elif kind == "compensation":
+            handler = copy_spec(task_spec, self.spec, node.get("id") + COMPENSATION_SUFFIX)
+            annotate(handler, for_compensation=True)
+            del self.spec.task_specs[task_spec.name]
+            self.compensation_event_subprocess = handler.name
+        else:
+            self.spec.start.connect_or_add_trigger(task_spec, sub_spec)
+
+    def get_spec(self):
+        spec = super().get_spec()
+        handler = getattr(self, "compensation_event_subprocess", None)
+        if handler and self.parent is not None:
+            # The subprocess that owns this event subprocess is undone by it.
+            for name in (self.bpmn_id, f"{self.bpmn_id} [child]"):
+                if name in self.parent.spec.task_specs:
+                    annotate(self.parent.spec.task_specs[name], compensation_event_subprocess=handler)
+        return spec
+
+
+class PlainTaskParser(TaskParser):
+    """A plain task marked isForCompensation is an undo step: it calls a handler like a service task."""
+
+    def create_task(self):
+        if self.node.get("isForCompensation") == "true":
+            return MaestroServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        return super().create_task()
+
+
+class EmbeddedSubprocessParser(SubWorkflowParser):
+    """SpiffWorkflow 3.2 looks for a namespaced triggeredByEvent and so never makes event subprocesses."""
+
+    def create_task(self):
+        spec_id = SubprocessParser.get_subprocess_spec(self)
+        spec_class = MaestroEventSubprocess if self.node.get("triggeredByEvent") == "true" else self.spec_class
+        return spec_class(self.spec, self.bpmn_id, subworkflow_spec=spec_id, **self.bpmn_attributes)
+
+
+class CompensationThrowParser(IntermediateThrowEventParser):
+
+    def create_task(self):
+        definition = compensate_definition(self)
+        if definition is None:
+            return super().create_task()
+        return self._create_task(definition)
+
+
+class CompensationEndParser(EndEventParser):
+
+    def create_task(self):
+        definition = compensate_definition(self)
+        if definition is None:
+            return super().create_task()
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
+        return task
+
+
+def compensate_definition(parser):
+    found = parser.xpath("./bpmn:compensateEventDefinition")
+    if not found:
+        return None
+    node = found[0]
+    parser.event_nodes.append(node)
+    activity_ref = node.get("activityRef")
+    if activity_ref and parser.process_parser.get_node_by_id(activity_ref) is None:
+        raise ValidationException(
+            f"compensation activityRef '{activity_ref}' names no activity of this process",
+            node=parser.node, file_name=parser.filename)
+    return CompensateEventDefinition(
+        activity_ref=activity_ref or None,
+        wait_for_completion=node.get("waitForCompletion", "true").lower() != "false",
+        description="Compensation",
+    )
+
+
+class MaestroParser(BpmnParser):
+    PROCESS_PARSER_CLASS = MaestroProcessParser
+    OVERRIDE_PARSER_CLASSES = {
+        full_tag("serviceTask"): (TaskParser, MaestroServiceTask),
+        full_tag("task"): (PlainTaskParser, NoneTask),
+        full_tag("subProcess"): (EmbeddedSubprocessParser, SubWorkflowTask),
+        full_tag("intermediateThrowEvent"): (CompensationThrowParser, MaestroThrowEvent),
+        full_tag("endEvent"): (CompensationEndParser, MaestroEndEvent),
+    }
+
+    def __init__(self):
+        super().__init__(namespaces=dict(NSMAP))
+
+    def add_bpmn_bytes(self, data, filename):
+        """Parses untrusted XML and adds it; raises etree.XMLSyntaxError with a line."""
+        if len(data) > MAX_XML_BYTES:
+            raise ValueError(f"file is larger than {MAX_XML_BYTES // (1024 * 1024)} MB")
+        root = etree.fromstring(data, safe_xml_parser())
+        self.add_bpmn_xml(etree.ElementTree(root), filename)
+        return root
+
+    def build(self, process_id):
+        """The spec of a process and every spec it can start (subprocesses, called processes)."""
+        spec = self.get_spec(process_id)
+        subprocess_specs = self.get_subprocess_specs(process_id)
+        share_compensation_handlers([spec, *subprocess_specs.values()])
+        return spec, subprocess_specs
+
+
+def copy_spec(spec, wf_spec, name=None):
+    """A disconnected copy of a task spec in another process spec (undo tasks run anywhere)."""
+    duplicate = copy.copy(spec)
+    duplicate._wf_spec = wf_spec
+    duplicate.name = name or spec.name
+    duplicate._inputs, duplicate._outputs = [], []
+    for event in ("update_event", "ready_event", "completed_event", "error_event", "cancelled_event", "run_event"):
+        setattr(duplicate, event, Event())
+    wf_spec.task_specs[duplicate.name] = duplicate
+    return duplicate
+
+
+def share_compensation_handlers(specs):
+    """Puts every compensation activity into every process spec of one instance.
+
+    An undo runs as a child of the event that threw the compensation, which can
+    sit in an outer scope (compensating a completed subprocess undoes its inner
+    activities), so the outer process spec must know the inner handlers.
+    """
+    handlers = {}
+    for spec in specs:
+        for name, task_spec in spec.task_specs.items():
+            if maestro_info(task_spec).get("for_compensation"):
+                handlers.setdefault(name, task_spec)
+    for spec in specs:
+        for name, task_spec in handlers.items():
+            if name not in spec.task_specs:
+                copy_spec(task_spec, spec)
+        for task_spec in spec.task_specs.values():
+            if maestro_info(task_spec).get("for_compensation") and not task_spec._inputs:
+                # SpiffWorkflow refuses to ready a task with no input; an undo
+                # has none in the diagram, so it nominally hangs off the start.
+                task_spec._inputs = [spec.start.name]

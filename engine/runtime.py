@@ -1,0 +1,112 @@
+"""The bridge SpiffWorkflow calls into: expressions, scripts and Python handlers.
+
+SpiffWorkflow routes every evaluation through its "script engine"; Maestro's
+never uses Python's eval: conditions go to engine.expressions (a whitelisting
+evaluator), scripts to engine.scripts (RestrictedPython), service tasks to
+the handler bound to their topic.
+"""
+import json
+from copy import deepcopy
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+from . import compensation
+from .expressions import ExpressionError, compile_expression
+from .handlers import TaskContext
+from .scripts import ScriptError, compile_script
+from .specs import maestro_info
+
+ATTEMPT = "maestro_attempt"
+
+
+class HandlerError(Exception):
+    """A service task that cannot call its handler (unbound topic, bad return value)."""
+
+
+class MaestroRuntime(PythonScriptEngine):
+
+    def __init__(self, handlers, instance_id, business_key=None):
+        super().__init__()
+        self.handlers = handlers
+        self.instance_id = instance_id
+        self.business_key = business_key
+
+    def evaluate(self, task, expression, external_context=None):
+        variables = {**(external_context or {}), **task.data}
+        try:
+            return compile_expression(expression).evaluate(variables)
+        except ExpressionError as error:
+            raise WorkflowTaskException(f"expression {expression!r}: {error.message}", task=task) from error
+
+    def validate(self, expression):
+        compile_expression(expression)
+
+    def execute(self, task, script, external_context=None):
+        try:
+            task.data = compile_script(script).run(dict(task.data))
+        except ScriptError as error:
+            where = f" (line {error.line})" if error.line else ""
+            raise WorkflowTaskException(f"script{where}: {error.message}", task=task) from error
+        return True
+
+    # -- service tasks ---------------------------------------------------
+
+    def call_handler(self, task):
+        topic, function = self.resolve(task)
+        if function is None:
+            raise HandlerError(f"no handler is bound to topic '{topic}' (service task '{task.task_spec.bpmn_id}')")
+        attempt = task.internal_data.get(ATTEMPT, 0) + 1
+        task.internal_data[ATTEMPT] = attempt
+        context = TaskContext(
+            data=deepcopy(task.data),
+            instance_id=self.instance_id,
+            business_key=self.business_key,
+            task_id=str(task.id),
+            task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            attempt=attempt,
+            idempotency_key=f"{self.instance_id}:{task.id}",
+            topic=topic,
+        )
+        result = function(context)
+        if result is None:
+            return {}
+        if not isinstance(result, dict):
+            raise HandlerError(f"handler for topic '{topic}' returned {type(result).__name__}; expected a dict or None")
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as error:
+            raise HandlerError(f"handler for topic '{topic}' returned a value that is not JSON: {error}") from error
+        return result
+
+    def resolve(self, task):
+        """(topic, function) for a service task; function is None when nothing is bound."""
+        info = maestro_info(task.task_spec)
+        if info.get("for_compensation") and not info.get("topic"):
+            undo = self._undo_handler(task)
+            if undo is not None:
+                return undo
+        return resolve_topic(info, self.handlers.task_for)
+
+    def _undo_handler(self, task):
+        undone_id = task.internal_data.get(compensation.UNDO_OF)
+        if undone_id is None:
+            return None
+        undone = task.workflow.top_workflow.get_task_from_id(UUID(undone_id))
+        info = maestro_info(undone.task_spec) if undone else {}
+        for topic in [info.get("topic"), *info.get("fallbacks", [])]:
+            if topic and self.handlers.undo_for(topic):
+                return topic, self.handlers.undo_for(topic)
+        return None
+
+
+def resolve_topic(info, lookup):
+    """The explicit topic if any, else the first of id / snake_case name that is bound."""
+    if info.get("topic"):
+        return info["topic"], lookup(info["topic"])
+    fallbacks = info.get("fallbacks") or ["?"]
+    for topic in fallbacks:
+        if lookup(topic):
+            return topic, lookup(topic)
+    return fallbacks[0], None

@@ -1,0 +1,121 @@
+"""Maestro's own task specs: where SpiffWorkflow 3.2's meaning differs from BPMN.
+
+Static facts the parser learns about an element live in `spec.extensions["maestro"]`,
+which SpiffWorkflow's serializer already saves, so a saved instance keeps them.
+"""
+from copy import deepcopy
+
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, IntermediateThrowEvent, ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import compensation
+from .handlers import BpmnError
+
+
+def maestro_info(spec):
+    """The Maestro facts of a spec (an empty dict for specs the parser did not annotate)."""
+    extensions = getattr(spec, "extensions", None)
+    if not isinstance(extensions, dict):
+        return {}
+    return extensions.get("maestro", {})
+
+
+def annotate(spec, **facts):
+    if not isinstance(getattr(spec, "extensions", None), dict):
+        spec.extensions = {}
+    spec.extensions.setdefault("maestro", {}).update(facts)
+
+
+class CompensateEventDefinition(EventDefinition):
+    """A compensation throw: `activity_ref` None compensates the whole enclosing scope."""
+
+    def __init__(self, activity_ref=None, wait_for_completion=True, **kwargs):
+        super().__init__(**kwargs)
+        self.activity_ref = activity_ref
+        self.wait_for_completion = wait_for_completion
+
+
+class MaestroServiceTask(ServiceTask):
+    """Calls the Python handler bound to the task's topic (see engine.runtime)."""
+
+    def _run_hook(self, my_task):
+        runtime = my_task.workflow.top_workflow.script_engine
+        result = runtime.call_handler(my_task)
+        my_task.data.update(result)
+        return True
+
+
+START_DATA = "maestro_start_data"
+
+
+class MaestroEventSubprocess(EventSubprocess):
+    """An event subprocess Maestro starts itself (on an error, or to compensate).
+
+    It starts with exactly the data the runtime hands it (the failing task's,
+    or the compensating scope's), not data inherited from the task tree.
+    """
+
+    def copy_data(self, my_task, subworkflow):
+        data = my_task.internal_data.pop(START_DATA, None)
+        if data is None:
+            return super().copy_data(my_task, subworkflow)
+        my_task.data = deepcopy(data)
+        start = subworkflow.get_next_task(spec_name="Start")
+        start.set_data(**data)
+
+
+class _CompensationThrowMixin:
+    """Runs the compensation handlers as child tasks before the event completes.
+
+    The work is done in `_update_hook`, like SpiffWorkflow's multi-instance
+    tasks: the task stays STARTED while its undo children run, and becomes
+    READY (then COMPLETED) when the last one is done.
+    """
+
+    def _compensation_request(self, my_task):
+        definition = self.event_definition
+        if isinstance(definition, CompensateEventDefinition):
+            return definition.activity_ref, definition.wait_for_completion
+        if isinstance(definition, CancelEventDefinition):
+            # A cancel end event first undoes the transaction's completed work.
+            return None, True
+        return None
+
+    def _update_hook(self, my_task):
+        ready = super()._update_hook(my_task)
+        request = self._compensation_request(my_task)
+        if request is None or compensation.has_plan(my_task):
+            return ready
+        activity_ref, wait = request
+        if not compensation.start(my_task, activity_ref, wait):
+            return ready
+        if wait:
+            my_task._set_state(TaskState.STARTED)  # until compensation.advance() finishes the plan
+            return None
+        return ready
+
+    def _run_hook(self, my_task):
+        definition = self.event_definition
+        if isinstance(definition, CompensateEventDefinition):
+            return True  # the undo work is done by the child tasks
+        if isinstance(definition, ErrorEventDefinition):
+            raise BpmnError(definition.code, definition.name or definition.code)
+        return super()._run_hook(my_task)
+
+    def _update(self, my_task):
+        # A STARTED compensation must not be re-evaluated into READY by a
+        # parent's update; only compensation.advance() moves it on.
+        if compensation.is_running(my_task):
+            return
+        return super()._update(my_task)
+
+
+class MaestroThrowEvent(_CompensationThrowMixin, IntermediateThrowEvent):
+    pass
+
+
+class MaestroEndEvent(_CompensationThrowMixin, EndEvent):
+    pass
