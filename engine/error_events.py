@@ -78,7 +78,7 @@ def _start_event_subprocess(workflow, failed, code, message):
     data = deepcopy(failed.data)
     # An interrupting event subprocess replaces the scope's flow: stop it all.
     for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK, skip_subprocesses=True):
-        if task is not failed and not task.has_state(TaskState.FINISHED_MASK):
+        if not task.has_state(TaskState.FINISHED_MASK):  # cancelling a parent finishes its children
             task.cancel()
     child = workflow.task_tree._add_child(spec, TaskState.FUTURE)
     child.triggered = True

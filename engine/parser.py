@@ -25,6 +25,8 @@ from .specs import (
     CompensateEventDefinition,
     MaestroEndEvent,
     MaestroEventSubprocess,
+    MaestroParallelMultiInstance,
+    MaestroSequentialMultiInstance,
     MaestroServiceTask,
     MaestroThrowEvent,
     annotate,
@@ -237,6 +239,12 @@ class MaestroParser(BpmnParser):
     def __init__(self):
         super().__init__(namespaces=dict(NSMAP))
 
+    def _get_parser_class(self, tag):
+        node_parser, spec_class = super()._get_parser_class(tag)
+        if node_parser is not None:
+            node_parser = _with_maestro_specs(node_parser)
+        return node_parser, spec_class
+
     def add_bpmn_bytes(self, data, filename):
         """Parses untrusted XML and adds it; raises etree.XMLSyntaxError with a line."""
         if len(data) > MAX_XML_BYTES:
@@ -251,6 +259,24 @@ class MaestroParser(BpmnParser):
         subprocess_specs = self.get_subprocess_specs(process_id)
         share_compensation_handlers([spec, *subprocess_specs.values()])
         return spec, subprocess_specs
+
+
+_PARSERS_WITH_MAESTRO_SPECS = {}
+
+
+def _with_maestro_specs(node_parser):
+    """The node parser, making Maestro's loop and event subprocess specs.
+
+    SpiffWorkflow picks those classes from attributes of its TaskParser; a
+    subclass per parser keeps the choice to Maestro's parser alone.
+    """
+    if node_parser not in _PARSERS_WITH_MAESTRO_SPECS:
+        _PARSERS_WITH_MAESTRO_SPECS[node_parser] = type(node_parser.__name__, (node_parser,), {
+            "SEQUENTIAL_MI_CLASS": MaestroSequentialMultiInstance,
+            "PARALLEL_MI_CLASS": MaestroParallelMultiInstance,
+            "EVENT_SUBPROCESS_CLASS": MaestroEventSubprocess,
+        })
+    return _PARSERS_WITH_MAESTRO_SPECS[node_parser]
 
 
 def copy_spec(spec, wf_spec, name=None):

@@ -1,13 +1,20 @@
 """Serializer configuration: SpiffWorkflow's, plus Maestro's task specs."""
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter, EventConverter, SubWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    BpmnTaskSpecConverter,
+    EventConverter,
+    MultiInstanceTaskConverter,
+    SubWorkflowConverter,
+)
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 
 from .specs import (
     CompensateEventDefinition,
     MaestroEndEvent,
     MaestroEventSubprocess,
+    MaestroParallelMultiInstance,
+    MaestroSequentialMultiInstance,
     MaestroServiceTask,
     MaestroThrowEvent,
 )
@@ -28,6 +35,8 @@ CONFIG = {
     MaestroThrowEvent: EventConverter,
     MaestroEndEvent: EventConverter,
     MaestroEventSubprocess: SubWorkflowConverter,
+    MaestroSequentialMultiInstance: MultiInstanceTaskConverter,
+    MaestroParallelMultiInstance: MultiInstanceTaskConverter,
     CompensateEventDefinition: CompensateEventDefinitionConverter,
 }
 

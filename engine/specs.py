@@ -5,7 +5,14 @@ which SpiffWorkflow's serializer already saves, so a saved instance keeps them.
 """
 from copy import deepcopy
 
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, EventSubprocess, IntermediateThrowEvent, ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import (
+    EndEvent,
+    EventSubprocess,
+    IntermediateThrowEvent,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    ServiceTask,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinition
@@ -46,6 +53,35 @@ class MaestroServiceTask(ServiceTask):
         result = runtime.call_handler(my_task)
         my_task.data.update(result)
         return True
+
+
+class _IterationScopedMerge:
+    """Keeps a multi-instance iteration's item out of the activity's data.
+
+    SpiffWorkflow 3.2 merges each finished iteration's data, item included,
+    into the activity, and then refuses to start the next iteration because
+    the item "already exists".
+    """
+
+    def merge_child(self, workflow, child):
+        item_names = {ref.bpmn_id for ref in (self.input_item, self.output_item) if ref is not None}
+        collects_output = self.data_output is not None and self.output_item is not None
+        if not item_names or collects_output:
+            return super().merge_child(workflow, child)
+        snapshot = child.data
+        child.data = {key: value for key, value in snapshot.items() if key not in item_names}
+        try:
+            return super().merge_child(workflow, child)
+        finally:
+            child.data = snapshot  # the iteration keeps its own item (its undo needs it)
+
+
+class MaestroSequentialMultiInstance(_IterationScopedMerge, SequentialMultiInstanceTask):
+    pass
+
+
+class MaestroParallelMultiInstance(_IterationScopedMerge, ParallelMultiInstanceTask):
+    pass
 
 
 START_DATA = "maestro_start_data"
@@ -90,11 +126,14 @@ class _CompensationThrowMixin:
         if request is None or compensation.has_plan(my_task):
             return ready
         activity_ref, wait = request
+        previous_state = my_task.state
+        # Definite before it gets undo children (a predicted task may not have any).
+        my_task._set_state(TaskState.STARTED)
         if not compensation.start(my_task, activity_ref, wait):
+            my_task._set_state(previous_state)
             return ready
         if wait:
-            my_task._set_state(TaskState.STARTED)  # until compensation.advance() finishes the plan
-            return None
+            return None  # STARTED until compensation.advance() finishes the plan
         return ready
 
     def _run_hook(self, my_task):
