@@ -164,11 +164,16 @@ class Instance:
 
     # -- operator actions ------------------------------------------------------
 
-    def retry(self):
-        """Runs the failed task again (its handler sees attempt + 1) and continues."""
+    def retry(self, data=None):
+        """Runs the failed task again (its handler sees attempt + 1) and continues.
+
+        `data`, if given, is merged into the failed task's variables first: an
+        operator's correction.
+        """
         if self.error is None:
             raise InstanceError("the instance has not failed: nothing to retry")
         task = self.workflow.get_task_from_id(UUID(self.error["task"]))
+        task.data.update(deepcopy(data or {}))
         self.error = None
         task.internal_data.pop("maestro_error", None)
         task._set_state(TaskState.READY)

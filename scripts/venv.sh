@@ -1,0 +1,11 @@
+# Sourced by start.sh and test.sh: creates .venv and installs Maestro into it
+# (editable), with the extras given as arguments; reinstalls when pyproject.toml changes.
+extras="${1:-}"
+python3 -m venv .venv >/dev/null 2>&1 || { echo "python3 with the venv module is required" >&2; exit 1; }
+source .venv/bin/activate
+stamp=".venv/.installed-${extras:-base}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    python -m pip install --quiet --upgrade pip
+    python -m pip install --quiet -e ".${extras:+[$extras]}"
+    touch "$stamp"
+fi
