@@ -12,9 +12,6 @@ from copy import deepcopy
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation
@@ -23,6 +20,7 @@ from .handlers import BpmnError
 from .loader import load
 from .runtime import MaestroRuntime
 from .serializer import SERIALIZER
+from .specs import maestro_info
 
 FORMAT_VERSION = 1
 
@@ -255,11 +253,5 @@ def describe_task(task):
 
 
 def _element_type(spec):
-    if isinstance(spec, UserTask):
-        return "userTask"
-    if isinstance(spec, ManualTask):
-        return "manualTask"
-    name = type(spec).__name__.replace("Maestro", "")
-    if isinstance(spec, CatchingEvent) or name.endswith("Event"):
-        return name[0].lower() + name[1:]
-    return name[0].lower() + name[1:]
+    """The BPMN element the task runs (serviceTask, intermediateThrowEvent, ...)."""
+    return maestro_info(spec).get("element") or type(spec).__name__

@@ -97,7 +97,7 @@ class MaestroProcessParser(ProcessParser):
     def _annotate(self, node):
         node_id = node.get("id")
         specs = [s for s in (self.spec.task_specs.get(node_id), self.spec.task_specs.get(f"{node_id} [child]")) if s]
-        facts = {}
+        facts = {"element": local_name(node)}
         if any(isinstance(s, MaestroServiceTask) for s in specs):
             facts["topic"] = explicit_topic(node)
             facts["fallbacks"] = fallback_topics(node)
