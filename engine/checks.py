@@ -23,7 +23,7 @@ ACTIVITIES = {
 
 def check_document(root, file_name):
     problems = []
-    for check in (_unsupported, _compensation, _expressions, _scripts):
+    for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts):
         problems.extend(check(root, file_name))
     return problems
 
@@ -106,6 +106,14 @@ def _scripts(root, file_name):
         except ScriptError as error:
             line = (script.sourceline or task.sourceline or 0) + max((error.line or 1) - 1, 0)
             yield Problem(file_name, line, task.get("id", ""), f"script does not compile: {error.message}")
+
+
+def _spiff_task_scripts(root, file_name):
+    for script in root.iter(f"{{{NSMAP['spiffworkflow']}}}preScript", f"{{{NSMAP['spiffworkflow']}}}postScript"):
+        task = script.getparent().getparent()  # task / extensionElements / script
+        if (script.text or "").strip():
+            yield _problem(file_name, task, f"Spiff Arena {local_name(script)}s are not supported yet: "
+                                            "Maestro would skip the script")
 
 
 def _by_id(root, element_id):

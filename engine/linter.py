@@ -1,32 +1,12 @@
 """`maestro lint`: every problem in a set of files, each with file, line and element."""
-from pathlib import Path
-
-from lxml import etree
-
-from .checks import check_bindings, check_document
-from .loader import load
-from .parser import safe_xml_parser
-from .problems import DeployError, Problem
+from .checks import check_bindings
+from .loader import inspect
 
 
 def lint_files(paths, handlers=None):
-    problems, roots = [], {}
-    for path in map(str, paths):
-        try:
-            roots[path] = etree.fromstring(Path(path).read_bytes(), safe_xml_parser())
-        except OSError as error:
-            problems.append(Problem(path, 0, "", f"cannot read file: {error.strerror}"))
-        except etree.XMLSyntaxError as error:
-            problems.append(Problem(path, error.lineno or 0, "", f"not well-formed XML: {error.msg}"))
-    for path, root in roots.items():
-        problems.extend(check_document(root, path))
-    if roots:
-        try:
-            load(list(roots))
-        except DeployError as error:
-            problems.extend(error.problems)
+    library, problems = inspect([str(path) for path in paths])
     if handlers is not None:
-        problems.extend(check_bindings(roots, handlers))
+        problems.extend(check_bindings(library.roots, handlers))
     return _unique(problems)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
+from .checks import check_document
 from .namespaces import NSMAP
 from .parser import MaestroParser
 from .problems import DeployError, Problem
@@ -70,25 +71,36 @@ def _looks_like_xml(text):
     return head.startswith("<") if isinstance(head, str) else head.startswith(b"<")
 
 
-def load(sources, check_all=True):
+def load(sources):
     """Parses files into a Library; raises DeployError naming every problem found."""
+    library, problems = inspect(sources)
+    if problems:
+        raise DeployError(problems)
+    return library
+
+
+def inspect(sources):
+    """(library, problems): the files as far as they parse, and everything wrong with them."""
     parser = MaestroParser()
     library = Library(parser)
     problems = []
     for name, data in read_sources(sources):
         try:
-            library.roots[name] = parser.add_bpmn_bytes(data, name)
+            root = parser.add_bpmn_bytes(data, name)
         except etree.XMLSyntaxError as error:
             problems.append(Problem(name, error.lineno or 0, "", f"not well-formed XML: {error.msg}"))
+            continue
         except ValidationException as error:
             problems.append(problem_from_validation(error, library.roots, name))
+            continue
         except ValueError as error:
             problems.append(Problem(name, 0, "", str(error)))
-    if not problems and check_all:
+            continue
+        library.roots[name] = root
+        problems.extend(check_document(root, name))
+    if not problems:
         problems.extend(_parse_every_process(library))
-    if problems:
-        raise DeployError(problems)
-    return library
+    return library, problems
 
 
 def _parse_every_process(library):

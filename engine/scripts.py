@@ -7,12 +7,16 @@ import functools
 import itertools
 import logging
 import operator
-import os
 import re
 import sys
 import textwrap
 import time
 from collections.abc import Mapping
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - non-POSIX
+    resource = None
 
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
@@ -22,12 +26,12 @@ __all__ = ["ScriptError", "CompiledScript", "compile_script"]
 
 FILENAME = "<script>"
 MAX_SCRIPT_LENGTH = 200_000  # characters
-MAX_LINE_EVENTS = 1_000_000  # lines executed before "script ran too long"
-MAX_SECONDS = 10.0  # wall clock, checked every few hundred lines
-MAX_MEMORY_GROWTH = 512 * 1024 * 1024  # bytes of resident memory a run may add
+MAX_STEPS = 1_000_000  # statements (and comprehension items) run before "script ran too long"
+MAX_SECONDS = 10.0  # wall clock, checked every CHECK_EVERY steps
+MAX_MEMORY_GROWTH = 512 * 1024 * 1024  # bytes the process's peak memory may grow during a run
+CHECK_EVERY = 64
 MAX_SIZE = 1_000_000  # items or characters one operation may produce
 MAX_INT_BITS = 100_000  # largest integer an operation may produce (~30,000 digits)
-MAX_CALL_DEPTH = 200  # nested calls of script-defined functions
 MAX_RESULT_NODES = 2_000_000  # values inspected when checking the result is JSON
 MAX_RESULT_DEPTH = 500
 MAX_FORMAT_NUMBER = 1000  # widths/precisions in f-string format specs
@@ -51,7 +55,7 @@ class ScriptError(Exception):
 
 
 class _Abort(BaseException):
-    """Raised by the tracer. Not an Exception, and scripts have no name that matches it."""
+    """Raised when a limit is hit. Not an Exception, and scripts have no name that matches it."""
 
     def __init__(self, message, line):
         super().__init__(message)
@@ -92,11 +96,6 @@ class _Checker(ast.NodeVisitor):
 
     visit_AsyncWith = visit_With
 
-    def visit_Try(self, node):
-        if node.finalbody:
-            self.fail(node.finalbody[0], "'finally' is not allowed in scripts")
-        self.generic_visit(node)
-
     def visit_TryStar(self, node):  # pragma: no cover - Python 3.11+ syntax, rarely used
         self.fail(node, "'except*' is not allowed in scripts")
 
@@ -125,10 +124,51 @@ class _Checker(ast.NodeVisitor):
         self.visit(node.value)
 
 
+def _tick_call(at):
+    call = ast.Call(func=ast.Name("_maestro_tick_", ast.Load()), args=[], keywords=[])
+    copy_locations(call, at)
+    return call
+
+
+class _Ticks(ast.NodeTransformer):
+    """Count a step before every statement, every comprehension item and every lambda call,
+    so any loop or recursion (even `while True: pass`) reaches the step limit."""
+
+    def generic_visit(self, node):
+        super().generic_visit(node)
+        for field in ("body", "orelse", "finalbody"):
+            statements = getattr(node, field, None)
+            if isinstance(statements, list) and statements and isinstance(statements[0], ast.stmt):
+                ticked = []
+                for statement in statements:
+                    tick = ast.Expr(value=_tick_call(statement))
+                    copy_locations(tick, statement)
+                    ticked.extend((tick, statement))
+                setattr(node, field, ticked)
+        return node
+
+    def visit_Lambda(self, node):
+        self.generic_visit(node)
+        body = ast.BoolOp(op=ast.And(), values=[_tick_call(node.body), node.body])
+        copy_locations(body, node.body)
+        node.body = body
+        return node
+
+    def visit_comprehension(self, node):
+        self.generic_visit(node)
+        node.ifs.insert(0, _tick_call(node.iter))
+        return node
+
+
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's policy plus guarded arithmetic, f-string values and bare except."""
+    """RestrictedPython's policy plus guarded arithmetic, unpacking and f-string values,
+    bare except narrowed to Exception, and step counting."""
 
     _GUARDED = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%"}
+
+    def visit_Module(self, node):
+        node = super().visit_Module(node)
+        return _Ticks().visit(node)
 
     def visit_BinOp(self, node):
         node = super().visit_BinOp(node)
@@ -139,6 +179,15 @@ class _Policy(RestrictingNodeTransformer):
                         args=[ast.Constant(symbol), node.left, node.right], keywords=[])
         copy_locations(call, node)
         return call
+
+    def visit_Starred(self, node):
+        node = super().visit_Starred(node)
+        if isinstance(node.ctx, ast.Load):
+            call = ast.Call(func=ast.Name("_maestro_star_", ast.Load()), args=[node.value],
+                            keywords=[])
+            copy_locations(call, node.value)
+            node.value = call
+        return node
 
     def visit_FormattedValue(self, node):
         node = super().visit_FormattedValue(node)
@@ -279,6 +328,14 @@ def _inplacevar(op, x, y):
     except KeyError:
         raise _refuse(f"operator '{op}' is not allowed in scripts") from None
     return function(x, y)
+
+
+def _star(value):
+    if not hasattr(value, "__len__"):
+        value = list(itertools.islice(value, MAX_SIZE + 1))
+    if len(value) > MAX_SIZE:
+        raise _refuse("'*' unpacking of too many items")
+    return value
 
 
 def _format_value(value):
@@ -550,6 +607,7 @@ _GUARDS = {
     "_print_": _PrintCollector,
     "_maestro_binop_": _binop,
     "_maestro_fmt_": _format_value,
+    "_maestro_star_": _star,
     "_maestro_exception_": Exception,
 }
 
@@ -558,64 +616,43 @@ _GUARDS = {
 # Running: tracer limits, data copy in, JSON check out
 
 
-def _resident_bytes():
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * _PAGE_SIZE
-    except (OSError, ValueError, IndexError):
+def _peak_memory():
+    """Peak resident memory of the process in bytes (cheap: one getrusage call)."""
+    if resource is None:  # pragma: no cover - non-POSIX
         return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
-try:
-    _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
-    _PAGE_SIZE = 4096
+class _Steps:
+    """Per-run step counter behind `_maestro_tick_`; once a limit is hit every later step
+    raises again, so no script code can get past it."""
 
+    __slots__ = ("count", "deadline", "memory_base", "stopped")
 
-class _Limits:
-    __slots__ = ("events", "depth", "max_depth", "deadline", "memory_base")
+    def __init__(self):
+        self.count = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.memory_base = _peak_memory()
+        self.stopped = None
 
+    def tick(self):
+        self.count += 1
+        if self.stopped is not None:
+            raise _Abort(self.stopped, None)
+        if self.count > MAX_STEPS:
+            self.stop("script ran too long")
+        if not self.count % CHECK_EVERY:
+            if time.monotonic() > self.deadline:
+                self.stop("script ran too long")
+            if self.memory_base is not None:
+                if _peak_memory() - self.memory_base > MAX_MEMORY_GROWTH:
+                    self.stop("script used too much memory")
+        return True
 
-def _make_tracer(limits):
-    max_events = MAX_LINE_EVENTS
-
-    def check(frame):
-        if time.monotonic() > limits.deadline:
-            raise _Abort("script ran too long", frame.f_lineno)
-        if limits.memory_base is not None:
-            now = _resident_bytes()
-            if now is not None and now - limits.memory_base > MAX_MEMORY_GROWTH:
-                raise _Abort("script used too much memory", frame.f_lineno)
-
-    def local(frame, event, arg):
-        if event == "line":
-            limits.events += 1
-            if limits.events > max_events:
-                raise _Abort("script ran too long", frame.f_lineno)
-            if not limits.events & 127:
-                check(frame)
-        elif event == "return":
-            limits.depth -= 1
-        return local
-
-    def start(frame, event, arg):
-        if frame.f_code.co_filename != FILENAME:
-            return None
-        limits.depth += 1
-        if limits.depth > limits.max_depth:
-            raise _Abort("script calls nest too deeply (recursion)", frame.f_lineno)
-        return local
-
-    return start
-
-
-def _stack_depth():
-    depth = 0
-    frame = sys._getframe(1)
-    while frame is not None:
-        depth += 1
-        frame = frame.f_back
-    return depth
+    def stop(self, reason):
+        self.stopped = reason
+        raise _Abort(reason, None)
 
 
 def _copy_in(value, foreign, memo):
@@ -703,23 +740,11 @@ class CompiledScript:
             raise ScriptError("variables are nested too deeply") from None
         namespace = {name: value for name, value in data.items() if not name.startswith("_")}
         namespace.update(_GUARDS)
-
-        limits = _Limits()
-        limits.events = 0
-        limits.depth = 0
-        room = sys.getrecursionlimit() - _stack_depth() - 100
-        limits.max_depth = min(MAX_CALL_DEPTH, room // 3)
-        if limits.max_depth < 5:
-            raise ScriptError("not enough stack left to run the script")
-        limits.deadline = time.monotonic() + MAX_SECONDS
-        limits.memory_base = _resident_bytes()
-
-        previous = sys.gettrace()
-        sys.settrace(_make_tracer(limits))
+        namespace["_maestro_tick_"] = _Steps().tick
         try:
             exec(self._code, namespace)
         except _Abort as abort:
-            raise ScriptError(abort.message, abort.line) from None
+            raise ScriptError(abort.message, abort.line or _script_line(abort)) from None
         except ScriptError as error:
             raise ScriptError(error.message, error.line or _script_line(error)) from None
         except RecursionError as error:
@@ -729,8 +754,6 @@ class CompiledScript:
             raise ScriptError("script ran out of memory", _script_line(error)) from None
         except Exception as error:
             raise ScriptError(f"{type(error).__name__}: {error}", _script_line(error)) from None
-        finally:
-            sys.settrace(previous)
         return self._result(namespace, data, foreign)
 
     @staticmethod

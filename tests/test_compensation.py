@@ -272,3 +272,21 @@ def test_wait_for_completion_false_still_runs_every_undo(recorder):
     assert inst.status == "completed", inst.error
     for undo in ("undoA", "undoB", "undoC"):
         assert completed_count(inst, undo) == 1
+
+
+def test_instance_saved_while_an_undo_waits_resumes_the_compensation(recorder):
+    handlers, calls = recorder("A", "B", "C", "undoA", "undoC")
+    source = FIXTURES / "compensation_manual_undo.bpmn"
+    inst = engine.run(source, handlers)
+    assert inst.status == "waiting"
+    assert calls == ["A", "B", "C", "undoC"]
+    assert [t["bpmn_id"] for t in inst.waiting_tasks()] == ["undoB"]
+
+    restored = engine.Instance.restore(inst.serialize(), source, handlers)
+    restored.complete_task("undoB", {"customer_called": True})
+
+    assert restored.status == "completed"
+    assert calls == ["A", "B", "C", "undoC", "undoA"]
+    assert restored.data["customer_called"] is True
+    compensated = sorted(t["bpmn_id"] for t in restored.tasks() if t["compensated"])
+    assert compensated == ["A", "B", "C"]

@@ -1,0 +1,63 @@
+"""Loading (deploying) refuses what Maestro cannot run faithfully, naming the element."""
+import pytest
+
+import engine
+
+PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    {work}
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize("work, message", [
+    ('<bpmn:scriptTask id="work" scriptFormat="groovy"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>',
+     "script format 'groovy' is not supported"),
+    ('<bpmn:scriptTask id="work"><bpmn:script>import os</bpmn:script></bpmn:scriptTask>',
+     "script does not compile"),
+    ('<bpmn:businessRuleTask id="work"/>', "business rule tasks (DMN) are not supported yet"),
+    ('<bpmn:serviceTask id="work"><bpmn:extensionElements><spiffworkflow:preScript>x = 1</spiffworkflow:preScript>'
+     '</bpmn:extensionElements></bpmn:serviceTask>', "preScripts are not supported yet"),
+])
+def test_deploy_refuses_constructs_maestro_cannot_run(work, message):
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(PROCESS.format(work=work))
+    problem, = [p for p in raised.value.problems if p.element == "work"]
+    assert message in problem.message
+    assert problem.line == 7
+
+
+def test_deploy_refuses_a_condition_that_does_not_parse():
+    gateway = PROCESS.replace('<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>',
+                              '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end">'
+                              '<bpmn:conditionExpression>=amount &gt;</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(gateway.format(work='<bpmn:exclusiveGateway id="work"/>'))
+    assert any(p.element == "f2" and "does not parse" in p.message for p in raised.value.problems)
+
+
+def test_deploy_refuses_a_file_with_no_executable_process():
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(PROCESS.replace('isExecutable="true"', 'isExecutable="false"').format(work='<bpmn:task id="work"/>'))
+    assert "no executable process" in raised.value.problems[0].message
+
+
+def test_a_script_task_runs_sandboxed_and_updates_the_variables():
+    script = '<bpmn:scriptTask id="work"><bpmn:script>total = sum(prices)\nlabel = "n=" + str(len(prices))</bpmn:script></bpmn:scriptTask>'
+    instance = engine.run(PROCESS.format(work=script), engine.Handlers(), {"prices": [1, 2, 3]})
+    assert instance.status == "completed"
+    assert instance.data["total"] == 6 and instance.data["label"] == "n=3"
+
+
+def test_a_script_that_tries_to_escape_fails_the_task_not_the_host():
+    script = ('<bpmn:scriptTask id="work"><bpmn:script>x = [c for c in ().__class__.__base__.__subclasses__()]'
+              '</bpmn:script></bpmn:scriptTask>')
+    with pytest.raises(engine.DeployError):
+        engine.load(PROCESS.format(work=script))
