@@ -33,8 +33,7 @@ def _problem(file_name, node, message, element=None):
 
 
 def _unsupported(root, file_name):
-    errors = {e.get("id"): e.get("errorCode") for e in root.iter(f"{{{NSMAP['bpmn']}}}error")}
-    errors = {key: {"error_code": code} for key, code in errors.items()}
+    errors = {e.get("id"): {"error_code": e.get("errorCode")} for e in root.iter(f"{{{NSMAP['bpmn']}}}error")}
     for node in root.iter(f"{{{NSMAP['bpmn']}}}*"):
         name = local_name(node)
         if name in UNSUPPORTED:

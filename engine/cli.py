@@ -3,7 +3,7 @@ import argparse
 import json
 import sys
 
-from .handlers import HandlerModuleError, Handlers, load_handler_module
+from .handlers import HandlerModuleError, load_handler_module
 from .instance import Instance
 from .linter import lint_files
 from .loader import load

@@ -181,9 +181,9 @@ class Instance:
         """Completes a waiting user or manual task (by task id or BPMN element id), then continues."""
         task = self._find_waiting_task(reference)
         task.data.update(deepcopy(data or {}))
-        task.run()
-        compensation.record_completion(task)
-        return self.run()
+        if self._run_task(task):
+            self.run()
+        return self
 
     def _find_waiting_task(self, reference):
         for task in self._all_tasks():

@@ -7,10 +7,11 @@ their BPMN meaning (an error-start event subprocess waits for an error
 instead of running at process start, as SpiffWorkflow 3.2 would have it).
 """
 import copy
+import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
-from SpiffWorkflow.bpmn.parser.event_parsers import EndEventParser, IntermediateThrowEventParser
+from SpiffWorkflow.bpmn.parser.event_parsers import EndEventParser, EventDefinitionParser, IntermediateThrowEventParser
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser, SubWorkflowParser
@@ -262,6 +263,16 @@ class MaestroParser(BpmnParser):
 
 
 _PARSERS_WITH_MAESTRO_SPECS = {}
+# ISO 8601 durations, repeating intervals and date-times, written bare as modelers write them.
+_ISO_TIMER = re.compile(r"^\s*(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.HMS]+)?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)\s*$")
+
+
+def _parse_timer_event(self, event):
+    """Timer values like PT5M are literals, not expressions: quote them for the evaluator."""
+    for element in self.xpath(".//bpmn:timeDate | .//bpmn:timeDuration | .//bpmn:timeCycle"):
+        if element.text and _ISO_TIMER.match(element.text):
+            element.text = repr(element.text.strip())
+    return EventDefinitionParser.parse_timer_event(self, event)
 
 
 def _with_maestro_specs(node_parser):
@@ -271,11 +282,14 @@ def _with_maestro_specs(node_parser):
     subclass per parser keeps the choice to Maestro's parser alone.
     """
     if node_parser not in _PARSERS_WITH_MAESTRO_SPECS:
-        _PARSERS_WITH_MAESTRO_SPECS[node_parser] = type(node_parser.__name__, (node_parser,), {
+        overrides = {
             "SEQUENTIAL_MI_CLASS": MaestroSequentialMultiInstance,
             "PARALLEL_MI_CLASS": MaestroParallelMultiInstance,
             "EVENT_SUBPROCESS_CLASS": MaestroEventSubprocess,
-        })
+        }
+        if issubclass(node_parser, EventDefinitionParser):
+            overrides["parse_timer_event"] = _parse_timer_event
+        _PARSERS_WITH_MAESTRO_SPECS[node_parser] = type(node_parser.__name__, (node_parser,), overrides)
     return _PARSERS_WITH_MAESTRO_SPECS[node_parser]
 
 

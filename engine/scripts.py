@@ -3,6 +3,7 @@ RestrictedPython (the maintained Zope sandbox) rewrites every attribute, item, i
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import itertools
 import logging
@@ -26,10 +27,10 @@ __all__ = ["ScriptError", "CompiledScript", "compile_script"]
 
 FILENAME = "<script>"
 MAX_SCRIPT_LENGTH = 200_000  # characters
-MAX_STEPS = 1_000_000  # statements (and comprehension items) run before "script ran too long"
+MAX_STEPS = 1_000_000  # statements, calls and comprehension items before "script ran too long"
 MAX_SECONDS = 10.0  # wall clock, checked every CHECK_EVERY steps
 MAX_MEMORY_GROWTH = 512 * 1024 * 1024  # bytes the process's peak memory may grow during a run
-CHECK_EVERY = 64
+CHECK_EVERY = 8
 MAX_SIZE = 1_000_000  # items or characters one operation may produce
 MAX_INT_BITS = 100_000  # largest integer an operation may produce (~30,000 digits)
 MAX_RESULT_NODES = 2_000_000  # values inspected when checking the result is JSON
@@ -124,15 +125,46 @@ class _Checker(ast.NodeVisitor):
         self.visit(node.value)
 
 
+def _side_effect_free(node):
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.Attribute):
+        return _side_effect_free(node.value)
+    if isinstance(node, ast.Subscript):
+        return _side_effect_free(node.value) and _side_effect_free(node.slice)
+    if isinstance(node, ast.UnaryOp):
+        return _side_effect_free(node.operand)
+    if isinstance(node, ast.Tuple):
+        return all(_side_effect_free(e) for e in node.elts)
+    return False
+
+
 def _tick_call(at):
     call = ast.Call(func=ast.Name("_maestro_tick_", ast.Load()), args=[], keywords=[])
     copy_locations(call, at)
     return call
 
 
+# guard calls that may build something large count as a step (so memory is checked often)
+_COUNTED_GUARDS = frozenset(["_maestro_binop_", "_maestro_star_", "_maestro_fmt_", "_apply_"])
+
+
 class _Ticks(ast.NodeTransformer):
-    """Count a step before every statement, every comprehension item and every lambda call,
-    so any loop or recursion (even `while True: pass`) reaches the step limit."""
+    """Count a step before every statement, call, comprehension item and lambda call, so any
+    loop or recursion (even `while True: pass`) reaches the step limit, and the time and memory
+    checks run even inside one long statement."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Name) and func.id.startswith("_"):
+            slicing = (func.id == "_getitem_" and len(node.args) == 2
+                       and isinstance(node.args[1], ast.Slice))
+            if func.id not in _COUNTED_GUARDS and not slicing:
+                return node
+        counted = ast.BoolOp(op=ast.And(), values=[_tick_call(node), node])
+        copy_locations(counted, node)
+        return counted
 
     def generic_visit(self, node):
         super().generic_visit(node)
@@ -170,6 +202,20 @@ class _Policy(RestrictingNodeTransformer):
         node = super().visit_Module(node)
         return _Ticks().visit(node)
 
+    def visit_AugAssign(self, node):
+        """`d[k] += 1` and `d.total -= 5` (refused by RestrictedPython) become
+        `d[k] = d[k] + 1`, when evaluating the target twice has no side effects."""
+        target = node.target
+        if isinstance(target, (ast.Subscript, ast.Attribute)) and _side_effect_free(target):
+            load = copy.deepcopy(target)
+            load.ctx = ast.Load()
+            assign = ast.Assign(targets=[target],
+                                value=ast.BinOp(left=load, op=node.op, right=node.value))
+            copy_locations(assign, node)
+            copy_locations(assign.value, node)
+            return self.visit(assign)
+        return super().visit_AugAssign(node)
+
     def visit_BinOp(self, node):
         node = super().visit_BinOp(node)
         symbol = self._GUARDED.get(type(node.op))
@@ -187,6 +233,16 @@ class _Policy(RestrictingNodeTransformer):
                             keywords=[])
             copy_locations(call, node.value)
             node.value = call
+        return node
+
+    def visit_Dict(self, node):
+        node = super().visit_Dict(node)
+        for i, key in enumerate(node.keys):
+            if key is None:  # {**mapping}
+                call = ast.Call(func=ast.Name("_maestro_star_", ast.Load()),
+                                args=[node.values[i]], keywords=[])
+                copy_locations(call, node.values[i])
+                node.values[i] = call
         return node
 
     def visit_FormattedValue(self, node):
@@ -416,6 +472,14 @@ def _str_method(text, name, method):
     return method
 
 
+_KINDS = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+          list: "a list", tuple: "a tuple", dict: "a dict", set: "a set", type(None): "None"}
+
+
+def _kind(value):
+    return _KINDS.get(type(value), f"a {type(value).__name__} value")
+
+
 def _allowed_attributes(obj):
     for klass in type(obj).__mro__:
         if klass in _SAFE_ATTRS:
@@ -443,7 +507,7 @@ def _guarded_getattr(obj, name, *default):
         raise AttributeError(f"dict has no key or method '{name}'")
     if default:
         return default[0]
-    raise AttributeError(f"'.{name}' is not allowed on a {type(obj).__name__} value in scripts")
+    raise AttributeError(f"'.{name}' is not allowed on {_kind(obj)} in scripts")
 
 
 class _DictWriter:
@@ -499,7 +563,7 @@ def _guarded_write(obj):
         return _DictWriter(obj)
     if isinstance(obj, list):
         return _ListWriter(obj)
-    raise TypeError(f"a {type(obj).__name__} value cannot be changed in scripts")
+    raise TypeError(f"{_kind(obj)} cannot be changed in scripts (only dicts and lists can)")
 
 
 def _guarded_getitem(obj, key):
@@ -566,19 +630,22 @@ def _safe_round(number, ndigits=None):
     return round(number, ndigits)
 
 
+_TYPE_ALIASES = {id(_safe_str): str, id(_safe_range): range}
+
+
 def _safe_isinstance(obj, classinfo):
-    aliases = {id(_safe_str): str, id(_safe_range): range}
+    """isinstance() that understands the guarded `str` and `range` builtins."""
     if isinstance(classinfo, tuple):
-        classinfo = tuple(aliases.get(id(c), c) for c in classinfo)
+        classinfo = tuple(_TYPE_ALIASES.get(id(c), c) for c in classinfo)
     else:
-        classinfo = aliases.get(id(classinfo), classinfo)
+        classinfo = _TYPE_ALIASES.get(id(classinfo), classinfo)
     return isinstance(obj, classinfo)
 
 
 _EXCEPTIONS = [
     ArithmeticError, AssertionError, AttributeError, Exception, IndexError, KeyError,
-    LookupError, NameError, NotImplementedError, OverflowError, RuntimeError, StopIteration,
-    TypeError, UnicodeError, ValueError, ZeroDivisionError,
+    LookupError, NameError, NotImplementedError, OverflowError, RecursionError, RuntimeError,
+    StopIteration, TypeError, UnicodeError, ValueError, ZeroDivisionError,
 ]
 
 _BUILTINS = {
@@ -613,7 +680,7 @@ _GUARDS = {
 
 
 # ---------------------------------------------------------------------------
-# Running: tracer limits, data copy in, JSON check out
+# Running: step/time/memory limits, data copied in, JSON checked out
 
 
 def _peak_memory():
@@ -664,17 +731,17 @@ def _copy_in(value, foreign, memo):
     if key in memo:
         return memo[key]
     if isinstance(value, dict):
-        copy = memo[key] = {}
+        clone = memo[key] = {}
         for k, v in value.items():
-            copy[k] = _copy_in(v, foreign, memo)
-        return copy
+            clone[k] = _copy_in(v, foreign, memo)
+        return clone
     if isinstance(value, list):
-        copy = memo[key] = []
-        copy.extend(_copy_in(v, foreign, memo) for v in value)
-        return copy
+        clone = memo[key] = []
+        clone.extend(_copy_in(v, foreign, memo) for v in value)
+        return clone
     if isinstance(value, tuple):
-        copy = memo[key] = tuple(_copy_in(v, foreign, memo) for v in value)
-        return copy
+        clone = memo[key] = tuple(_copy_in(v, foreign, memo) for v in value)
+        return clone
     foreign.add(key)
     return value
 
@@ -735,7 +802,8 @@ class CompiledScript:
             raise ScriptError("variables must be a dict")
         foreign = set()
         try:
-            data = {name: _copy_in(value, foreign, {}) for name, value in variables.items()}
+            memo = {}
+            data = {name: _copy_in(value, foreign, memo) for name, value in variables.items()}
         except RecursionError:
             raise ScriptError("variables are nested too deeply") from None
         namespace = {name: value for name, value in data.items() if not name.startswith("_")}
@@ -766,7 +834,8 @@ class CompiledScript:
             try:
                 keep = _is_json(value, foreign, budget)
             except _TooLarge:
-                raise ScriptError(f"variable '{name}' is too large or refers to itself") from None
+                raise ScriptError(f"variable '{name}' is too large, too deeply nested "
+                                  "or refers to itself") from None
             if keep:
                 result[name] = value
         for name, value in data.items():  # invisible to scripts: carried through unchanged
@@ -780,7 +849,8 @@ _LINE_MESSAGE = re.compile(r"^Line (\d+): (.*)$", re.S)
 
 def _compile(text):
     if len(text) > MAX_SCRIPT_LENGTH:
-        raise ScriptError(f"script is too long ({len(text)} characters, at most {MAX_SCRIPT_LENGTH})")
+        raise ScriptError(
+            f"script is too long ({len(text)} characters, at most {MAX_SCRIPT_LENGTH})")
     source = textwrap.dedent(text.replace("\r\n", "\n"))
     try:
         tree = ast.parse(source, FILENAME, "exec")
@@ -789,10 +859,10 @@ def _compile(text):
     except (RecursionError, MemoryError, ValueError) as error:
         raise ScriptError(f"script cannot be parsed: {error}") from None
     checker = _Checker()
-    checker.visit(tree)
-    if checker.problem is not None:
-        raise checker.problem
     try:
+        checker.visit(tree)
+        if checker.problem is not None:
+            raise checker.problem
         result = compile_restricted_exec(tree, filename=FILENAME, policy=_Policy)
     except (RecursionError, MemoryError):
         raise ScriptError("script is too deeply nested") from None

@@ -61,3 +61,15 @@ def test_a_script_that_tries_to_escape_fails_the_task_not_the_host():
               '</bpmn:script></bpmn:scriptTask>')
     with pytest.raises(engine.DeployError):
         engine.load(PROCESS.format(work=script))
+
+
+TIMER = PROCESS.format(work='<bpmn:intermediateCatchEvent id="work"><bpmn:timerEventDefinition>'
+                            '<bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>'
+                            '</bpmn:intermediateCatchEvent>')
+
+
+def test_bare_iso_timer_durations_are_literals_not_variables():
+    assert engine.run(TIMER.replace("{duration}", "PT0S"), engine.Handlers()).status == "completed"
+    waiting = engine.run(TIMER.replace("{duration}", "PT1H"), engine.Handlers())
+    assert waiting.status == "waiting"
+    assert [t["bpmn_id"] for t in waiting.waiting_tasks()] == ["work"]
