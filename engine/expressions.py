@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import simpleeval
 
+from .sizes import weight
+
 __all__ = [
     "ExpressionError",
     "CompiledExpression",
@@ -55,33 +57,6 @@ def _limit():
     return simpleeval.MAX_STRING_LENGTH
 
 
-def _weight(value, budget):
-    """Rough size of a value (container items + string characters), counting shared
-    references each time they occur; stops counting as soon as budget is exceeded."""
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (str, bytes)):
-            total += len(item) + 1
-        elif isinstance(item, Mapping):
-            total += 1 + len(item)
-            if total <= budget:
-                stack.extend(item.keys())
-                stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            total += 1 + len(item)
-            if total <= budget:
-                stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            total += 1 + item.bit_length() // 64
-        else:
-            total += 1
-        if total > budget:
-            return total
-    return total
-
-
 def _too_big(what="that value"):
     return simpleeval.IterableTooLong(f"Sorry, {what} would be too large.")
 
@@ -99,7 +74,7 @@ def _safe_add(a, b):
 def _safe_mult(a, b):
     for seq, n in ((a, b), (b, a)):
         if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int):
-            if n > 0 and n * _weight(seq, _limit()) > _limit():
+            if n > 0 and n * weight(seq, _limit()) > _limit():
                 raise _too_big("repeating that sequence")
     if isinstance(a, int) and isinstance(b, int):
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
@@ -154,7 +129,7 @@ _OPERATORS = {
 
 
 def _safe_str(*args):
-    if args and _weight(args[0], _limit()) > _limit():
+    if args and weight(args[0], _limit()) > _limit():
         raise _too_big("converting that value to text")
     return str(*args)
 

@@ -23,6 +23,8 @@ from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
+from .sizes import weight
+
 __all__ = ["ScriptError", "CompiledScript", "compile_script"]
 
 FILENAME = "<script>"
@@ -268,34 +270,8 @@ def _refuse(message):
     return ScriptError(message)
 
 
-def _weight(value, budget):
-    """Rough size (items + characters), counting shared references each time; stops past budget."""
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (str, bytes)):
-            total += len(item) + 1
-        elif isinstance(item, Mapping):
-            total += 1 + len(item)
-            if total <= budget:
-                stack.extend(item.keys())
-                stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            total += 1 + len(item)
-            if total <= budget:
-                stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            total += 1 + item.bit_length() // 64
-        else:
-            total += 1
-        if total > budget:
-            return total
-    return total
-
-
 def _check_text_size(value, what):
-    if _weight(value, MAX_SIZE) > MAX_SIZE:
+    if weight(value, MAX_SIZE) > MAX_SIZE:
         raise _refuse(f"{what}: the value is too large to turn into text")
     return value
 
