@@ -290,3 +290,15 @@ def test_instance_saved_while_an_undo_waits_resumes_the_compensation(recorder):
     assert restored.data["customer_called"] is True
     compensated = sorted(t["bpmn_id"] for t in restored.tasks() if t["compensated"])
     assert compensated == ["A", "B", "C"]
+
+
+def test_parallel_multi_instance_undoes_each_completed_instance_newest_first(recorder):
+    handlers, calls = recorder("M", "undoM", item_key="item")
+    parallel = (FIXTURES / "compensation_multi_instance.bpmn").read_text().replace(
+        'isSequential="true"', 'isSequential="false"')
+    inst = engine.run(parallel, handlers, {"items": ["a", "b", "c"]})
+
+    assert inst.status == "completed", inst.error
+    forward = calls[:3]
+    assert sorted(forward) == ["M:a", "M:b", "M:c"]
+    assert calls[3:] == ["undo" + call for call in reversed(forward)]
