@@ -76,7 +76,7 @@ class Instance:
         return self._latest_data()
 
     def _latest_data(self):
-        finished = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED and t.task_spec.name != "Root"]
+        finished = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED]
         if not finished:
             return self.workflow.task_tree.data
         return max(finished, key=lambda t: t.internal_data.get("maestro_seq", 0)).data
@@ -234,8 +234,8 @@ def _message_of(error):
 
 
 def _is_visible(task):
-    spec = task.task_spec
-    return getattr(spec, "bpmn_id", None) is not None and not spec.name.endswith(("Split", "Join"))
+    """Tasks of diagram elements (SpiffWorkflow's own Start, joins and splits have no bpmn_id)."""
+    return getattr(task.task_spec, "bpmn_id", None) is not None
 
 
 def describe_task(task):
