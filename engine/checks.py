@@ -7,6 +7,7 @@ from .expressions import ExpressionError, compile_expression
 from .namespaces import NSMAP, local_name
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .problems import Problem
+from .retries import parse_cycle
 from .scripts import ScriptError, compile_script
 from .topics import explicit_topic, fallback_topics
 
@@ -23,7 +24,7 @@ ACTIVITIES = {
 
 def check_document(root, file_name):
     problems = []
-    for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts):
+    for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts, _retry_cycles):
         problems.extend(check(root, file_name))
     return problems
 
@@ -113,6 +114,14 @@ def _spiff_task_scripts(root, file_name):
         if (script.text or "").strip():
             yield _problem(file_name, task, f"Spiff Arena {local_name(script)}s are not supported yet: "
                                             "Maestro would skip the script")
+
+
+def _retry_cycles(root, file_name):
+    for cycle in root.iter(f"{{{NSMAP['camunda']}}}failedJobRetryTimeCycle"):
+        if (cycle.text or "").strip() and parse_cycle(cycle.text) is None:
+            task = cycle.getparent().getparent()
+            yield _problem(file_name, task, f"failedJobRetryTimeCycle '{cycle.text.strip()}' is not of the form "
+                                            "R<tries>/<ISO 8601 duration>, e.g. R5/PT10S")
 
 
 def _by_id(root, element_id):

@@ -8,6 +8,7 @@ from .instance import Instance
 from .linter import lint_files
 from .loader import load
 from .problems import DeployError
+from .durable_cli import UserError, durable_commands
 
 EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 1, "waiting": 3, "running": 3}
 EXIT_BAD_INPUT = 2
@@ -17,12 +18,13 @@ class UsageError(Exception):
     pass
 
 
+
 def main(argv=None):
     parser = _argument_parser()
     args = parser.parse_args(argv)
     try:
         return args.command(args)
-    except UsageError as error:
+    except (UsageError, UserError) as error:
         print(f"maestro: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -43,6 +45,7 @@ def _argument_parser():
     lint.add_argument("files", nargs="+", metavar="FILE.bpmn")
     lint.add_argument("--handlers", metavar="FILE.py", help="also check service task bindings")
     lint.set_defaults(command=lint_command)
+    durable_commands(commands)
     return parser
 
 

@@ -83,7 +83,7 @@ def _start_event_subprocess(workflow, failed, code, message):
     child = workflow.task_tree._add_child(spec, TaskState.FUTURE)
     child.triggered = True
     child.internal_data[START_DATA] = data
-    child.internal_data["maestro_error"] = {"code": code, "message": message}
+    child.internal_data["maestro_caught"] = {"code": code, "message": message}
     # Predict its branch so that, once done, it leads on to the scope's end.
     child.task_spec._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
     child.task_spec._update(child)

@@ -19,7 +19,7 @@ from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
 from .runtime import MaestroRuntime
-from .serializer import SERIALIZER
+from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
 
 FORMAT_VERSION = 1
@@ -38,14 +38,19 @@ class Instance:
         self.business_key = business_key
         self.error = None
         self.cancelled = False
+        # Called after every task the step loop runs (the durable layer commits there).
+        self.on_step = None
         workflow.script_engine = MaestroRuntime(handlers, instance_id, business_key)
 
     # -- creating ----------------------------------------------------------
 
     @classmethod
     def create(cls, library, handlers, data=None, process_id=None, instance_id=None, business_key=None):
-        process_id = library.main_process_id(process_id)
-        spec, subprocess_specs = library.build(process_id)
+        spec, subprocess_specs = library.build(library.main_process_id(process_id))
+        return cls.from_specs(spec, subprocess_specs, handlers, data, instance_id, business_key)
+
+    @classmethod
+    def from_specs(cls, spec, subprocess_specs, handlers, data=None, instance_id=None, business_key=None):
         workflow = BpmnWorkflow(spec, subprocess_specs)
         workflow.task_tree.set_data(**deepcopy(data or {}))
         return cls(workflow, handlers, instance_id or str(uuid.uuid4()), business_key)
@@ -109,7 +114,10 @@ class Instance:
                 if self._ready_task() is None:
                     break
                 continue
-            if not self._run_task(task):
+            ran = self._run_task(task)
+            if self.on_step is not None:
+                self.on_step(task)
+            if not ran:
                 break
         return self
 
@@ -127,9 +135,10 @@ class Instance:
             task.run()
         except BpmnError as error:
             if route_error(task, error.code, error.message):
-                _mark_interrupted(task)
+                _mark_interrupted(task, error)
                 return True
             self._fail(task, error, f"uncaught BPMN error {error.code}: {error.message}")
+            self.error["business"] = True  # not retried: the same input gives the same answer
             return False
         except Exception as error:  # any handler failure is kept for the operator, not raised
             if task.state != TaskState.ERROR:
@@ -170,7 +179,7 @@ class Instance:
         """
         if self.error is None:
             raise InstanceError("the instance has not failed: nothing to retry")
-        task = self.workflow.get_task_from_id(UUID(self.error["task"]))
+        task = self.failed_task()
         task.data.update(deepcopy(data or {}))
         self.error = None
         task.internal_data.pop("maestro_error", None)
@@ -181,9 +190,15 @@ class Instance:
         """Completes a waiting user or manual task (by task id or BPMN element id), then continues."""
         task = self._find_waiting_task(reference)
         task.data.update(deepcopy(data or {}))
-        if self._run_task(task):
+        ran = self._run_task(task)
+        if self.on_step is not None:
+            self.on_step(task)
+        if ran:
             self.run()
         return self
+
+    def failed_task(self):
+        return self.workflow.get_task_from_id(UUID(self.error["task"])) if self.error else None
 
     def _find_waiting_task(self, reference):
         for task in self._all_tasks():
@@ -199,31 +214,40 @@ class Instance:
     # -- saving ----------------------------------------------------------------
 
     def serialize(self):
+        """The instance as JSON text: its state, not its process spec (see `restore`)."""
         return json.dumps({
             "format": FORMAT_VERSION,
             "id": self.id,
+            "process": self.workflow.spec.name,
             "business_key": self.business_key,
             "error": self.error,
             "cancelled": self.cancelled,
-            "workflow": SERIALIZER.serialize_json(self.workflow),
+            "workflow": dump_workflow(self.workflow),
         })
 
     @classmethod
     def restore(cls, text, sources, handlers):
+        """Loads a saved instance; `sources` are the BPMN files it was started from."""
         saved = json.loads(text)
         if saved.get("format") != FORMAT_VERSION:
             raise InstanceError(f"saved instance has format {saved.get('format')!r}; this Maestro reads {FORMAT_VERSION}")
-        workflow = SERIALIZER.deserialize_json(saved["workflow"])
+        spec, subprocess_specs = load(sources).build(saved["process"])
+        return cls.from_state(saved, spec, subprocess_specs, handlers)
+
+    @classmethod
+    def from_state(cls, saved, spec, subprocess_specs, handlers):
+        workflow = load_workflow(saved["workflow"], spec, subprocess_specs)
         instance = cls(workflow, handlers, saved["id"], saved.get("business_key"))
         instance.error = saved.get("error")
         instance.cancelled = saved.get("cancelled", False)
         return instance
 
 
-def _mark_interrupted(task):
+def _mark_interrupted(task, error):
     """A task whose BPMN error was caught did not complete: it is cancelled, not failed."""
     task._set_state(TaskState.CANCELLED)
     task._drop_children()
+    task.internal_data["maestro_error"] = {"message": f"{error.code}: {error.message} (caught)", "type": "BpmnError"}
 
 
 def _message_of(error):

@@ -50,7 +50,7 @@ class Library:
 
 
 def read_sources(sources):
-    """(name, bytes) pairs from a path, a list of paths, or XML text."""
+    """(name, bytes) pairs from a path, a list of paths or of (name, bytes) pairs, or XML text."""
     if isinstance(sources, (str, bytes)) and _looks_like_xml(sources):
         data = sources.encode() if isinstance(sources, str) else sources
         return [("<string>", data)]
@@ -58,6 +58,10 @@ def read_sources(sources):
         sources = [sources]
     pairs = []
     for source in sources:
+        if isinstance(source, tuple):
+            name, data = source
+            pairs.append((name, data.encode() if isinstance(data, str) else data))
+            continue
         path = Path(source)
         try:
             pairs.append((str(path), path.read_bytes()))

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
+from .forms import form_of
 from .namespaces import NSMAP, local_name
 from .specs import (
     CompensateEventDefinition,
@@ -104,6 +105,12 @@ class MaestroProcessParser(ProcessParser):
             facts["fallbacks"] = fallback_topics(node)
         if node.get("isForCompensation") == "true":
             facts["for_compensation"] = True
+        cycle = node.xpath("./bpmn:extensionElements/camunda:failedJobRetryTimeCycle", namespaces=NSMAP)
+        if cycle and (cycle[0].text or "").strip():
+            facts["retry_cycle"] = cycle[0].text.strip()
+        form = form_of(node)
+        if form:
+            facts["form"] = form
         for boundary in super().get_boundary_events(node_id):
             if is_compensation_boundary(boundary):
                 handler = compensation_handler_of(boundary)

@@ -32,6 +32,8 @@ class MaestroRuntime(PythonScriptEngine):
         self.handlers = handlers
         self.instance_id = instance_id
         self.business_key = business_key
+        # task id -> (variables in, result out) of the handler calls not yet recorded in history
+        self.calls = {}
 
     def evaluate(self, task, expression, external_context=None):
         variables = {**(external_context or {}), **task.data}
@@ -69,7 +71,9 @@ class MaestroRuntime(PythonScriptEngine):
             idempotency_key=f"{self.instance_id}:{task.id}",
             topic=topic,
         )
+        self.calls[str(task.id)] = (context.data, None)
         result = function(context)
+        self.calls[str(task.id)] = (context.data, result)
         if result is None:
             return {}
         if not isinstance(result, dict):

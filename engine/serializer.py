@@ -1,4 +1,7 @@
 """Serializer configuration: SpiffWorkflow's, plus Maestro's task specs."""
+import json
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import (
@@ -7,6 +10,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     MultiInstanceTaskConverter,
     SubWorkflowConverter,
 )
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 
 from .specs import (
@@ -29,8 +33,23 @@ class CompensateEventDefinitionConverter(EventDefinitionConverter):
         return dct
 
 
+class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Saves an instance without its process specs: those are stored once per
+    definition version and handed back (already parsed) when the instance is loaded."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec, subprocess_specs):
+        return super().from_dict({**dct, "spec": spec, "subprocess_specs": subprocess_specs})
+
+
 CONFIG = {
     **DEFAULT_CONFIG,
+    BpmnWorkflow: SpecFreeWorkflowConverter,
     MaestroServiceTask: BpmnTaskSpecConverter,
     MaestroThrowEvent: EventConverter,
     MaestroEndEvent: EventConverter,
@@ -41,3 +60,16 @@ CONFIG = {
 }
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CONFIG))
+
+
+def dump_workflow(workflow):
+    """The instance state as JSON text, without specs."""
+    dct = SERIALIZER.to_dict(workflow)
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    return json.dumps(dct)
+
+
+def load_workflow(text, spec, subprocess_specs):
+    dct = json.loads(text)
+    SERIALIZER.migrate(dct)
+    return SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)

@@ -1,0 +1,207 @@
+"""The database-backed commands of `maestro`: deploy, start, instances, show, retry, cancel, worker."""
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .durable import Busy, Maestro, NotFound
+from .handlers import Handlers, HandlerModuleError, load_handler_module
+from .instance import InstanceError
+from .problems import DeployError
+from .store import jobs
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def durable_commands(commands):
+    deploy = commands.add_parser("deploy", help="deploy BPMN files (a new version per changed process)")
+    deploy.add_argument("files", nargs="+", metavar="FILE.bpmn")
+    deploy.set_defaults(command=deploy_command)
+
+    start = commands.add_parser("start", help="start an instance of the newest version of a process")
+    start.add_argument("process", metavar="PROCESS_ID")
+    start.add_argument("--data", default="{}", metavar="JSON")
+    start.add_argument("--business-key", metavar="K")
+    start.set_defaults(command=start_command)
+
+    listing = commands.add_parser("instances", help="list instances, newest first")
+    listing.add_argument("--status", choices=["running", "waiting", "completed", "failed", "cancelled"])
+    listing.add_argument("--process", metavar="PROCESS_ID")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(command=instances_command)
+
+    show = commands.add_parser("show", help="an instance with its tasks, history and incident")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(command=show_command)
+
+    for name, helptext, function in (("retry", "resume a failed instance from its failed task", retry_command),
+                                     ("cancel", "stop an instance", cancel_command)):
+        action = commands.add_parser(name, help=helptext)
+        action.add_argument("id")
+        action.set_defaults(command=function)
+
+    complete = commands.add_parser("complete", help="complete a waiting user task")
+    complete.add_argument("id")
+    complete.add_argument("task", metavar="TASK", help="task id or BPMN element id")
+    complete.add_argument("--data", default="{}", metavar="JSON")
+    complete.set_defaults(command=complete_command)
+
+    worker = commands.add_parser("worker", help="run due work until stopped")
+    worker.add_argument("--processes", metavar="DIR", help="deploy its *.bpmn and load its *.py handlers "
+                                                           "(default: $MAESTRO_PROCESSES or bpmn/)")
+    worker.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+    worker.set_defaults(command=worker_command)
+
+
+def _engine(handlers=None):
+    try:
+        return Maestro(handlers=handlers)
+    except Exception as error:  # a bad URL or an unreachable database: say so in one line
+        raise UserError(f"cannot open the database: {type(error).__name__}: {error}") from error
+
+
+def _json_object(text, option):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{option} is not valid JSON: {error.msg} at column {error.colno}") from error
+    if not isinstance(value, dict):
+        raise UserError(f"{option} must be a JSON object")
+    return value
+
+
+def _guarded(action):
+    try:
+        return action()
+    except (NotFound, InstanceError, Busy) as error:
+        raise UserError(str(error)) from error
+
+
+def deploy_command(args):
+    try:
+        deployed = _engine().deploy_paths(args.files)
+    except DeployError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except OSError as error:
+        raise UserError(f"cannot read {error.filename}: {error.strerror}") from error
+    for item in deployed:
+        note = "" if item["new"] else " (unchanged)"
+        print(f"{item['key']} version {item['version']}{note}")
+    return 0
+
+
+def start_command(args):
+    data = _json_object(args.data, "--data")
+    started = _guarded(lambda: _engine().start(args.process, data, args.business_key))
+    print(started["id"])
+    return 0
+
+
+def instances_command(args):
+    found = _engine().instances(status=args.status, key=args.process, limit=args.limit)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for item in found:
+        print(f"{item['id']}  {item['status']:<9}  {item['key']} v{item['version']}  "
+              f"{item['business_key'] or '-'}  {item['created_at']}")
+    return 0
+
+
+def show_command(args):
+    shown = _guarded(lambda: _engine().show(args.id))
+    if args.json:
+        print(json.dumps(shown, indent=2, default=str))
+    else:
+        print_instance(shown)
+    return 0
+
+
+def print_instance(shown):
+    print(f"instance {shown['id']}: {shown['status']}")
+    print(f"  process {shown['key']} version {shown['version']}, business key {shown['business_key'] or '-'}")
+    print(f"  started {shown['created_at']}" + (f", ended {shown['ended_at']}" if shown["ended_at"] else ""))
+    if shown["incident"]:
+        print(f"  INCIDENT at {shown['incident']['bpmn_id']}: {shown['incident']['message']}")
+    if shown["waiting"]:
+        print("  waiting for: " + ", ".join(f"{t['name']} ({t['bpmn_id']})" for t in shown["waiting"]))
+    print("history:")
+    for entry in shown["history"]:
+        undo = " [undo]" if entry["undo_of"] else ""
+        error = f"  error: {entry['error']['message']}" if entry["error"] else ""
+        print(f"  {entry['at']}  {entry['state']:<9}  {entry['name']}{undo}  ({entry['actor']}){error}")
+    print("variables: " + json.dumps(shown["data"], default=str))
+
+
+def retry_command(args):
+    _guarded(lambda: _engine().retry(args.id))
+    print(f"{args.id}: retry scheduled")
+    return 0
+
+
+def cancel_command(args):
+    _guarded(lambda: _engine().cancel(args.id))
+    print(f"{args.id}: cancelled")
+    return 0
+
+
+def complete_command(args):
+    data = _json_object(args.data, "--data")
+    _guarded(lambda: _engine().complete_task(args.id, args.task, data))
+    print(f"{args.id}: {args.task} completed")
+    return 0
+
+
+def load_processes(folder):
+    """(handlers, bpmn paths) of a processes folder: every *.py is a handler module."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"processes folder {folder} does not exist")
+    handlers = Handlers()
+    try:
+        for module in sorted(folder.rglob("*.py")):
+            handlers.merge(load_handler_module(module))
+    except HandlerModuleError as error:
+        raise UserError(str(error)) from error
+    return handlers, sorted(folder.rglob("*.bpmn"))
+
+
+def worker_command(args):
+    folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
+    handlers, diagrams = load_processes(folder)
+    engine = _engine(handlers)
+    if diagrams:
+        try:
+            for item in engine.deploy_paths(diagrams):
+                print(f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)"))
+        except DeployError as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            return 1
+    run_worker(engine, until_idle=args.until_idle)
+    return 0
+
+
+def run_worker(engine, until_idle=False, max_sleep=1.0):
+    """Advances due instances until stopped (SIGTERM/SIGINT) or, with until_idle, until none is due."""
+    stopping = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    print(f"worker {engine.actor} started", flush=True)
+    while not stopping:
+        if engine.work_once():
+            continue
+        due = engine.next_due()
+        if until_idle and due is None:
+            break
+        wait = max_sleep if due is None else (due - jobs.now()).total_seconds()
+        time.sleep(min(max(wait, 0.01), max_sleep))
+    print(f"worker {engine.actor} stopped", flush=True)

@@ -1,0 +1,53 @@
+"""Connecting to the database and bringing its schema up to date."""
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(url=None):
+    """The URL given, else MAESTRO_DATABASE_URL, else the SQLite file maestro.db here."""
+    url = url or os.environ.get("MAESTRO_DATABASE_URL") or "sqlite:///maestro.db"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def connect(url=None):
+    """(engine, sessionmaker) for the database, its schema migrated to the newest version."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    migrate(engine)
+    return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_pragmas(connection, _record):
+    cursor = connection.cursor()
+    # WAL lets readers (the web app, `maestro show`) go on while a worker writes;
+    # NORMAL sync is durable across process crashes, which is what a worker's kill -9 is.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def alembic_config(engine):
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine):
+    """Runs every migration the database has not had yet (a no-op on an up-to-date one)."""
+    command.upgrade(alembic_config(engine), "head")

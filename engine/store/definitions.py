@@ -1,0 +1,126 @@
+"""Deployed process definitions: versions, pinning, and parsed specs cached per version."""
+import hashlib
+from collections import OrderedDict
+
+from sqlalchemy import func, select
+
+from ..loader import inspect
+from ..namespaces import NSMAP
+from ..problems import DeployError
+from .models import Definition
+
+SPEC_CACHE_SIZE = 256
+
+
+def latest(session, key):
+    return session.scalars(
+        select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+    ).first()
+
+
+def latest_of_each(session):
+    newest = select(Definition.key, func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
+    return session.scalars(
+        select(Definition).join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.version))
+        .order_by(Definition.key)
+    ).all()
+
+
+def versions(session, key):
+    return session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version)).all()
+
+
+def deploy(session, files):
+    """Deploys (name, bytes) files together: a new version for each process whose file changed.
+
+    Nothing is deployed unless every file is valid. Processes they call that
+    live in files deployed earlier are checked against their newest version.
+    Returns [{key, version, name, new}] for every executable process in the files.
+    """
+    library, problems = inspect(files + _called_elsewhere(session, files))
+    if problems:
+        raise DeployError(problems)
+    deployed = []
+    for name, data in files:
+        content_hash = hashlib.sha256(data).hexdigest()
+        root = library.roots[name]
+        for process in root.iter(f"{{{NSMAP['bpmn']}}}process"):
+            key = process.get("id")
+            if key not in library.executable_process_ids():
+                continue
+            current = latest(session, key)
+            if current is not None and current.content_hash == content_hash:
+                deployed.append(_summary(current, new=False))
+                continue
+            definition = Definition(
+                key=key, version=(current.version + 1) if current else 1, name=process.get("name"),
+                file_name=name, xml=data.decode("utf-8"), content_hash=content_hash,
+            )
+            session.add(definition)
+            session.flush()
+            deployed.append(_summary(definition, new=True))
+    return deployed
+
+
+def _summary(definition, new):
+    return {"key": definition.key, "version": definition.version, "name": definition.name,
+            "id": definition.id, "new": new}
+
+
+def _called_elsewhere(session, files):
+    """Deployed files holding processes that the new files call but do not define."""
+    library, _ = inspect(files)
+    defined = set(library.parser.process_parsers)
+    missing = set(library.parser.get_process_dependencies()) - defined
+    extra, seen = [], set()
+    for key in sorted(missing):
+        definition = latest(session, key)
+        if definition is not None and definition.file_name not in seen:
+            seen.add(definition.file_name)
+            extra.append((definition.file_name, definition.xml.encode("utf-8")))
+    return extra
+
+
+def pinned_calls(session, definition):
+    """{key: definition id} of the processes in other files that `definition` calls (newest now)."""
+    library, _ = inspect([(definition.file_name, definition.xml)])
+    pinned, todo = {}, set(library.parser.get_process_dependencies()) - set(library.parser.process_parsers)
+    while todo:
+        key = todo.pop()
+        called = latest(session, key)
+        if called is None or key in pinned:
+            continue
+        pinned[key] = called.id
+        inner, _ = inspect([(called.file_name, called.xml)])
+        todo |= set(inner.parser.get_process_dependencies()) - set(inner.parser.process_parsers) - set(pinned)
+    return pinned
+
+
+class SpecCache:
+    """Parsed specs per (definition, pinned called definitions): parsing is done once per version."""
+
+    def __init__(self, size=SPEC_CACHE_SIZE):
+        self.size = size
+        self.entries = OrderedDict()
+
+    def specs(self, session, definition_id, called):
+        cache_key = (definition_id, tuple(sorted(called.items())))
+        if cache_key in self.entries:
+            self.entries.move_to_end(cache_key)
+            return self.entries[cache_key]
+        ids = [definition_id, *called.values()]
+        rows = {row.id: row for row in session.scalars(select(Definition).where(Definition.id.in_(ids)))}
+        files, seen = [], set()
+        for row_id in ids:
+            row = rows[row_id]
+            if row.content_hash not in seen:  # several processes of one file share it
+                seen.add(row.content_hash)
+                files.append((row.file_name, row.xml.encode("utf-8")))
+        library, problems = inspect(files)
+        if problems:
+            raise DeployError(problems)
+        specs = library.build(rows[definition_id].key)
+        self.entries[cache_key] = specs
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return specs

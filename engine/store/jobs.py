@@ -1,0 +1,71 @@
+"""Due work: one row per instance that has something to do, claimed by workers with a lease.
+
+Claiming is a compare-and-set UPDATE, so it is safe on any database; on
+PostgreSQL the candidate is picked with FOR UPDATE SKIP LOCKED so that many
+workers do not queue up behind one row.
+"""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, or_, select, update
+
+from .models import Job
+
+
+class LeaseLost(Exception):
+    """Another worker took the instance over (this worker's lease expired): stop without saving."""
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment):
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def schedule(session, instance_id, reason, due_at=None):
+    """Makes the instance due at `due_at` (now by default), replacing what it had."""
+    job = session.get(Job, instance_id)
+    if job is None:
+        session.add(Job(instance_id=instance_id, reason=reason, due_at=due_at or now()))
+    else:
+        job.reason, job.due_at, job.locked_by, job.lease_until = reason, due_at or now(), None, None
+
+
+def unschedule(session, instance_id):
+    session.execute(delete(Job).where(Job.instance_id == instance_id))
+
+
+def claim(session, worker_id, lease_seconds):
+    """Takes one due job for this worker, or returns None. Commits."""
+    moment = now()
+    free = or_(Job.lease_until.is_(None), Job.lease_until < moment)
+    candidates = select(Job.instance_id).where(Job.due_at <= moment, free).order_by(Job.due_at).limit(5)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for instance_id in session.scalars(candidates).all():
+        taken = session.execute(
+            update(Job).where(Job.instance_id == instance_id, free)
+            .values(locked_by=worker_id, lease_until=moment + timedelta(seconds=lease_seconds))
+        ).rowcount
+        if taken == 1:
+            session.commit()
+            return session.get(Job, instance_id)
+    session.commit()
+    return None
+
+
+def renew(session, instance_id, worker_id, lease_seconds):
+    """Extends the lease, in the caller's transaction; LeaseLost if it is no longer ours."""
+    renewed = session.execute(
+        update(Job).where(Job.instance_id == instance_id, Job.locked_by == worker_id)
+        .values(lease_until=now() + timedelta(seconds=lease_seconds))
+    ).rowcount
+    if renewed != 1:
+        raise LeaseLost(instance_id)
+
+
+def next_due(session):
+    """When the earliest job falls due (None when there is none): how long a worker may sleep."""
+    return _aware(session.scalar(select(func.min(Job.due_at))))

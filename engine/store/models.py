@@ -1,0 +1,97 @@
+"""The database schema. Changing it means a new Alembic migration (engine/store/migrations)."""
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict: JSON, list: JSON}
+
+
+class Definition(Base):
+    """One version of one process: the file it came from, verbatim."""
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int]
+    name: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(1024))
+    xml: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    __table_args__ = (
+        Index("ix_instances_status_created", "status", "created_at"),
+        Index("ix_instances_key_created", "key", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int]
+    # Versions of other processes it calls, pinned when it started: {key: definition id}.
+    called_definitions: Mapped[dict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    variables: Mapped[dict] = mapped_column(default=dict)
+    # The SpiffWorkflow state without the process spec (stored once per version).
+    state: Mapped[str] = mapped_column(Text)
+    error: Mapped[dict | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class HistoryEntry(Base):
+    """A task state change: which task, what it became, when, by whom, with what data or error."""
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    undo_of: Mapped[str | None] = mapped_column(String(36))
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    data_in: Mapped[dict | None]
+    data_out: Mapped[dict | None]
+    error: Mapped[dict | None]
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(String(255))
+    traceback: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """Due work for one instance: a start, a timer, a retry. At most one row per instance,
+    so that a lease on it gives one worker the instance."""
+    __tablename__ = "jobs"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None]
