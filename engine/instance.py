@@ -273,6 +273,7 @@ def describe_task(task):
         "compensated": compensation.is_compensated(task),
         "undo_of": task.internal_data.get(compensation.UNDO_OF),
         "error": task.internal_data.get("maestro_error"),
+        "form": maestro_info(spec).get("form"),
     }
 
 
