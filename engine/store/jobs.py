@@ -6,7 +6,7 @@ workers do not queue up behind one row.
 """
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 
 from .models import Job
 
@@ -67,5 +67,9 @@ def renew(session, instance_id, worker_id, lease_seconds):
 
 
 def next_due(session):
-    """When the earliest job falls due (None when there is none): how long a worker may sleep."""
-    return _aware(session.scalar(select(func.min(Job.due_at))))
+    """When a worker could next claim a job (None when there is none): how long it may sleep.
+
+    A job under a lease is claimable when the lease runs out (its worker may have died).
+    """
+    claimable_at = case((Job.lease_until > Job.due_at, Job.lease_until), else_=Job.due_at)
+    return _aware(session.scalar(select(func.min(claimable_at))))

@@ -1,0 +1,43 @@
+"""Alembic migrations: an empty database gets the schema, an existing one keeps its data,
+and the migrations describe exactly the models (no change left without a migration)."""
+import sqlite3
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from engine.store.db import alembic_config, connect, migrate
+from engine.store.models import Base
+
+from durable_helpers import DURABLE, fresh_maestro
+
+
+def head_revision(engine):
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def test_migrations_create_the_schema_on_an_empty_database(tmp_path):
+    engine, _ = connect(f"sqlite:///{tmp_path / 'empty.db'}")
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head_revision(engine)
+    tables = {row[0] for row in sqlite3.connect(tmp_path / "empty.db").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"definitions", "instances", "history", "incidents", "jobs", "alembic_version"} <= tables
+
+
+def test_migrating_an_existing_database_keeps_its_data(tmp_path):
+    maestro = fresh_maestro(tmp_path)
+    maestro.deploy_paths([DURABLE / "approval.bpmn"])
+    instance_id = maestro.start("approval")["id"]
+    migrate(create_engine(f"sqlite:///{tmp_path / 'maestro.db'}"))  # a second run: nothing to do, nothing lost
+    again = fresh_maestro(tmp_path)
+    assert again.show(instance_id)["key"] == "approval"
+    assert [d["key"] for d in again.definitions()] == ["approval"]
+
+
+def test_the_migrations_match_the_models(tmp_path):
+    engine, _ = connect(f"sqlite:///{tmp_path / 'schema.db'}")
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
