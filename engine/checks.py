@@ -4,7 +4,7 @@ Each check yields every problem it finds (the parser stops at the first), so
 lint can list them all with their lines.
 """
 from .expressions import ExpressionError, compile_expression
-from .namespaces import NSMAP, local_name
+from .namespaces import ACTIVITIES, NSMAP, local_name
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .problems import Problem
 from .retries import parse_cycle
@@ -16,10 +16,6 @@ UNSUPPORTED = {
     "complexGateway": "complex gateways are not supported",
 }
 PYTHON_SCRIPT_FORMATS = {None, "", "python", "text/python", "text/x-python", "py"}
-ACTIVITIES = {
-    "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask",
-    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-}
 
 
 def check_document(root, file_name):

@@ -7,13 +7,15 @@ no other worker advances it at the same time (DESIGN.md, "Durability model").
 """
 import os
 import socket
+import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, insert, select, update
+from SpiffWorkflow.util.task import TaskState
 
-from . import compensation
 from .handlers import Handlers
 from .instance import Instance, InstanceError
+from .namespaces import ACTIVITIES
 from .retries import policy_for
 from .serializer import dump_workflow
 from .specs import maestro_info
@@ -31,6 +33,46 @@ class NotFound(Exception):
 
 class Busy(Exception):
     """A worker is advancing the instance right now; try again in a moment."""
+
+
+class Progress:
+    """Commits an instance's progress after every completed activity, while the lease holds.
+
+    Events and gateways between two activities are not committed on their own:
+    they call no handler, so a worker that takes over simply runs them again.
+    """
+
+    def __init__(self, maestro, session, instance_id, instance, actor):
+        self.maestro, self.session, self.instance_id = maestro, session, instance_id
+        self.instance, self.actor = instance, actor
+        self.recorder = HistoryRecorder(instance)
+        self.lease_renewed = time.monotonic()
+
+    def task_done(self, task):
+        # COMPLETED, ERROR, or CANCELLED by a BPMN error it raised: its handler ran.
+        if not task.has_state(TaskState.FINISHED_MASK):
+            return
+        if maestro_info(task.task_spec).get("element") not in ACTIVITIES:
+            return
+        saved = self.session.execute(
+            update(InstanceRow)
+            .where(InstanceRow.id == self.instance_id, _holds_lease(self.instance_id, self.maestro.actor))
+            .values(state=dump_workflow(self.instance.workflow), variables=self.instance.data,
+                    status="running", updated_at=jobs.now())
+        ).rowcount
+        if saved != 1:
+            raise jobs.LeaseLost(self.instance_id)
+        entries = self.recorder.changes(self.actor)
+        if entries:
+            self.session.execute(insert(HistoryEntry), entries)
+        if time.monotonic() - self.lease_renewed > self.maestro.lease_seconds / 3:
+            jobs.renew(self.session, self.instance_id, self.maestro.actor, self.maestro.lease_seconds)
+            self.lease_renewed = time.monotonic()
+        self.session.commit()
+
+
+def _holds_lease(instance_id, actor):
+    return exists(select(jobs.Job.instance_id).where(jobs.Job.instance_id == instance_id, jobs.Job.locked_by == actor))
 
 
 class Maestro:
@@ -166,11 +208,12 @@ class Maestro:
             recorder = HistoryRecorder(instance)
             task = instance._find_waiting_task(task_ref)
             task.data.update(data or {})
-            task.run()
-            compensation.record_completion(task)
-            row.status = "running"
+            if instance._run_task(task):
+                row.status = "running"
+                jobs.schedule(session, row.id, "continue")
+            else:
+                self._settle(session, row, instance)
             self._save(session, row, instance, recorder, actor=f"user@{self.actor}")
-            jobs.schedule(session, row.id, "continue")
             session.commit()
             return _instance_summary(row)
 
@@ -199,16 +242,8 @@ class Maestro:
             session.commit()
             return
         instance = self._load(session, row)
-        recorder = HistoryRecorder(instance)
-        actor = f"worker@{self.actor}"
-
-        def commit_progress(task):
-            # Progress is durable after every completed task: a crash re-runs at most the one in flight.
-            jobs.renew(session, row.id, self.actor, self.lease_seconds)
-            self._save(session, row, instance, recorder, actor)
-            session.commit()
-
-        instance.on_step = commit_progress
+        progress = Progress(self, session, row.id, instance, f"worker@{self.actor}")
+        instance.on_step = progress.task_done
         if job.reason in ("retry", "manual_retry") and instance.error is not None:
             if job.reason == "manual_retry":
                 failed = instance.failed_task()
@@ -218,7 +253,7 @@ class Maestro:
             instance.run()
         jobs.renew(session, row.id, self.actor, self.lease_seconds)
         self._settle(session, row, instance)
-        self._save(session, row, instance, recorder, actor)
+        self._save(session, row, instance, progress.recorder, progress.actor)
         session.commit()
 
     def _settle(self, session, row, instance):
@@ -268,7 +303,9 @@ class Maestro:
         row.state = dump_workflow(instance.workflow)
         row.variables = instance.data
         row.updated_at = jobs.now()
-        session.add_all(recorder.changes(actor))
+        entries = recorder.changes(actor)
+        if entries:
+            session.execute(insert(HistoryEntry), entries)
 
     def _lock_for_user(self, session, instance_id):
         """A user action must not interleave with a worker advancing the same instance."""

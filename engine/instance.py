@@ -40,6 +40,7 @@ class Instance:
         self.cancelled = False
         # Called after every task the step loop runs (the durable layer commits there).
         self.on_step = None
+        self.latest_task = None  # the task completed last: its data are the current variables
         workflow.script_engine = MaestroRuntime(handlers, instance_id, business_key)
 
     # -- creating ----------------------------------------------------------
@@ -78,13 +79,13 @@ class Instance:
     def data(self):
         if self.workflow.completed:
             return self.workflow.data
-        return self._latest_data()
+        if self.latest_task is None:
+            self.latest_task = self._latest_completed()
+        return self.latest_task.data if self.latest_task else self.workflow.task_tree.data
 
-    def _latest_data(self):
+    def _latest_completed(self):
         finished = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED]
-        if not finished:
-            return self.workflow.task_tree.data
-        return max(finished, key=lambda t: t.internal_data.get("maestro_seq", 0)).data
+        return max(finished, key=lambda t: t.internal_data.get("maestro_seq", 0)) if finished else None
 
     def _all_tasks(self):
         return list(self.workflow.get_tasks())
@@ -147,6 +148,7 @@ class Instance:
             return False
         if task.state == TaskState.COMPLETED:
             compensation.record_completion(task)
+            self.latest_task = task
         return True
 
     def _fail(self, task, error, message):

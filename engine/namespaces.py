@@ -21,3 +21,9 @@ def tag(name, ns=BPMN):
 
 def local_name(element):
     return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+
+# BPMN activity elements: the steps whose completion is worth a durable commit.
+ACTIVITIES = frozenset({
+    "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask",
+    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+})

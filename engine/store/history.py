@@ -2,7 +2,7 @@
 from SpiffWorkflow.util.task import TaskState
 
 from ..instance import describe_task
-from .models import HistoryEntry
+from .jobs import now
 
 
 class HistoryRecorder:
@@ -13,9 +13,14 @@ class HistoryRecorder:
         self.seen = {str(t.id): _mark(t) for t in self._visible()}
 
     def _visible(self):
-        return [t for t in self.instance.workflow.get_tasks() if getattr(t.task_spec, "bpmn_id", None)]
+        top = self.instance.workflow
+        for workflow in (top, *top.subprocesses.values()):
+            for task in workflow.tasks.values():
+                if task.task_spec.bpmn_id is not None:
+                    yield task
 
     def changes(self, actor):
+        """Rows (as dicts for an INSERT) for every visible task that changed since the last call."""
         calls = self.instance.workflow.script_engine.calls
         entries = []
         for task in self._visible():
@@ -25,10 +30,10 @@ class HistoryRecorder:
             self.seen[task_id] = _mark(task)
             described = describe_task(task)
             data_in, data_out = calls.pop(task_id, (None, None))
-            entries.append(HistoryEntry(
+            entries.append(dict(
                 instance_id=self.instance.id, task_id=task_id, bpmn_id=described["bpmn_id"],
                 name=described["name"], type=described["type"], state=described["state"],
-                undo_of=described["undo_of"], actor=actor, data_in=data_in, data_out=data_out,
+                undo_of=described["undo_of"], actor=actor, at=now(), data_in=data_in, data_out=data_out,
                 error=described["error"],
             ))
         return entries
