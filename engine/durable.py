@@ -54,9 +54,11 @@ class Progress:
             return
         if maestro_info(task.task_spec).get("element") not in ACTIVITIES:
             return
-        saved = self.session.execute(
-            update(InstanceRow)
-            .where(InstanceRow.id == self.instance_id, _holds_lease(self.instance_id, self.maestro.actor))
+        # Table-level statements: the ORM's bulk UPDATE would cost more than the write itself.
+        connection = self.session.connection()
+        saved = connection.execute(
+            update(INSTANCES)
+            .where(INSTANCES.c.id == self.instance_id, _holds_lease(self.instance_id, self.maestro.actor))
             .values(state=dump_workflow(self.instance.workflow), variables=self.instance.data,
                     status="running", updated_at=jobs.now())
         ).rowcount
@@ -64,15 +66,18 @@ class Progress:
             raise jobs.LeaseLost(self.instance_id)
         entries = self.recorder.changes(self.actor)
         if entries:
-            self.session.execute(insert(HistoryEntry), entries)
+            connection.execute(insert(HISTORY), entries)
         if time.monotonic() - self.lease_renewed > self.maestro.lease_seconds / 3:
             jobs.renew(self.session, self.instance_id, self.maestro.actor, self.maestro.lease_seconds)
             self.lease_renewed = time.monotonic()
         self.session.commit()
 
 
+INSTANCES, HISTORY, JOBS = InstanceRow.__table__, HistoryEntry.__table__, jobs.Job.__table__
+
+
 def _holds_lease(instance_id, actor):
-    return exists(select(jobs.Job.instance_id).where(jobs.Job.instance_id == instance_id, jobs.Job.locked_by == actor))
+    return exists(select(JOBS.c.instance_id).where(JOBS.c.instance_id == instance_id, JOBS.c.locked_by == actor))
 
 
 class Maestro:
@@ -305,7 +310,7 @@ class Maestro:
         row.updated_at = jobs.now()
         entries = recorder.changes(actor)
         if entries:
-            session.execute(insert(HistoryEntry), entries)
+            session.connection().execute(insert(HISTORY), entries)
 
     def _lock_for_user(self, session, instance_id):
         """A user action must not interleave with a worker advancing the same instance."""

@@ -83,17 +83,27 @@ def _called_elsewhere(session, files):
 
 def pinned_calls(session, definition):
     """{key: definition id} of the processes in other files that `definition` calls (newest now)."""
-    library, _ = inspect([(definition.file_name, definition.xml)])
-    pinned, todo = {}, set(library.parser.get_process_dependencies()) - set(library.parser.process_parsers)
+    pinned, todo = {}, set(_calls_elsewhere(definition))
     while todo:
         key = todo.pop()
         called = latest(session, key)
         if called is None or key in pinned:
             continue
         pinned[key] = called.id
-        inner, _ = inspect([(called.file_name, called.xml)])
-        todo |= set(inner.parser.get_process_dependencies()) - set(inner.parser.process_parsers) - set(pinned)
+        todo |= _calls_elsewhere(called) - set(pinned)
     return pinned
+
+
+_CALLS_ELSEWHERE = {}
+
+
+def _calls_elsewhere(definition):
+    """Keys called by a definition's file but defined in none of its processes (by content: it never changes)."""
+    if definition.content_hash not in _CALLS_ELSEWHERE:
+        library, _ = inspect([(definition.file_name, definition.xml)])
+        parser = library.parser
+        _CALLS_ELSEWHERE[definition.content_hash] = set(parser.get_process_dependencies()) - set(parser.process_parsers)
+    return set(_CALLS_ELSEWHERE[definition.content_hash])
 
 
 class SpecCache:

@@ -4,11 +4,20 @@ Claiming is a compare-and-set UPDATE, so it is safe on any database; on
 PostgreSQL the candidate is picked with FOR UPDATE SKIP LOCKED so that many
 workers do not queue up behind one row.
 """
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import case, delete, func, or_, select, update
 
 from .models import Job
+
+JOBS = Job.__table__  # table-level statements: no ORM bookkeeping on the hot path
+
+
+@dataclass(frozen=True)
+class Claimed:
+    instance_id: str
+    reason: str
 
 
 class LeaseLost(Exception):
@@ -40,26 +49,28 @@ def unschedule(session, instance_id):
 def claim(session, worker_id, lease_seconds):
     """Takes one due job for this worker, or returns None. Commits."""
     moment = now()
-    free = or_(Job.lease_until.is_(None), Job.lease_until < moment)
-    candidates = select(Job.instance_id).where(Job.due_at <= moment, free).order_by(Job.due_at).limit(5)
-    if session.get_bind().dialect.name == "postgresql":
+    free = or_(JOBS.c.lease_until.is_(None), JOBS.c.lease_until < moment)
+    candidates = select(JOBS.c.instance_id, JOBS.c.reason).where(JOBS.c.due_at <= moment, free) \
+        .order_by(JOBS.c.due_at).limit(5)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    for instance_id in session.scalars(candidates).all():
-        taken = session.execute(
-            update(Job).where(Job.instance_id == instance_id, free)
+    for instance_id, reason in connection.execute(candidates).all():
+        taken = connection.execute(
+            update(JOBS).where(JOBS.c.instance_id == instance_id, free)
             .values(locked_by=worker_id, lease_until=moment + timedelta(seconds=lease_seconds))
         ).rowcount
         if taken == 1:
             session.commit()
-            return session.get(Job, instance_id)
+            return Claimed(instance_id, reason)
     session.commit()
     return None
 
 
 def renew(session, instance_id, worker_id, lease_seconds):
     """Extends the lease, in the caller's transaction; LeaseLost if it is no longer ours."""
-    renewed = session.execute(
-        update(Job).where(Job.instance_id == instance_id, Job.locked_by == worker_id)
+    renewed = session.connection().execute(
+        update(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.locked_by == worker_id)
         .values(lease_until=now() + timedelta(seconds=lease_seconds))
     ).rowcount
     if renewed != 1:
