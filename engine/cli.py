@@ -1,6 +1,7 @@
 """The `maestro` command line (DESIGN.md, "Command line")."""
 import argparse
 import json
+import signal
 import sys
 
 from .handlers import HandlerModuleError, load_handler_module
@@ -20,6 +21,7 @@ class UsageError(Exception):
 
 
 def main(argv=None):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `maestro show ID | head` ends quietly
     parser = _argument_parser()
     args = parser.parse_args(argv)
     try:

@@ -12,13 +12,14 @@ from copy import deepcopy
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation
 from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
-from .runtime import MaestroRuntime
+from .runtime import HandlerError, MaestroRuntime
 from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
 
@@ -253,10 +254,13 @@ def _mark_interrupted(task, error):
 
 
 def _message_of(error):
+    """The message an operator reads: Maestro's own errors as they are, others with their type."""
     original = getattr(error, "exception", None)
     if original is not None and original is not error:
         return f"{type(original).__name__}: {original}"
-    return str(error) if str(error) else type(error).__name__
+    if isinstance(error, (HandlerError, SpiffWorkflowException)):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _is_visible(task):
