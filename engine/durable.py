@@ -257,6 +257,7 @@ class Maestro:
         else:
             instance.run()
         jobs.renew(session, row.id, self.actor, self.lease_seconds)
+        session.expire(row)  # Progress wrote the row with table-level statements the ORM did not see
         self._settle(session, row, instance)
         self._save(session, row, instance, progress.recorder, progress.actor)
         session.commit()

@@ -206,3 +206,19 @@ def test_a_timer_boundary_on_a_slow_step_rolls_the_saga_back(tmp_path, recorder)
     assert shown["status"] == "completed"
     assert states(shown, "confirm")[-1] == "CANCELLED"
     assert states(shown, "timed_out")[-1] == "COMPLETED"
+
+
+def test_timer_start_event_and_cycle_timer(tmp_path, recorder):
+    handlers, calls = recorder("opened", "remind")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "timer_start_cycle.bpmn"])
+    began = time.monotonic()
+    instance_id = maestro.start("timer_start_cycle")["id"]
+    assert maestro.work_once() and calls == []  # the start event waits for its timer
+    assert maestro.show(instance_id)["status"] == "waiting"
+    drain(maestro, patience=6)
+    assert calls == ["opened", "remind", "remind"]
+    assert time.monotonic() - began >= 3.0  # 1 s to start, then two reminders 1 s apart
+    shown = maestro.show(instance_id)
+    assert shown["status"] == "waiting" and [t["bpmn_id"] for t in shown["waiting"]] == ["review"]
+    assert maestro.next_due() is None  # the cycle is spent: nothing more to wake
