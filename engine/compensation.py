@@ -19,6 +19,8 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiIn
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess, SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
+from . import touched
+
 START_DATA = "maestro_start_data"  # see specs.MaestroEventSubprocess
 PLAN = "maestro_compensation_plan"
 STATE = "maestro_compensation"        # on a compensated activity: "scheduled" | "done"
@@ -39,6 +41,8 @@ def record_completion(task):
     number = root.internal_data.get(SEQUENCE, 0) + 1
     root.internal_data[SEQUENCE] = number
     task.internal_data["maestro_seq"] = number
+    touched.mark(root)
+    touched.mark(task)
 
 
 def completion_order(task):
@@ -68,6 +72,7 @@ def start(throw_task, activity_ref, wait):
         return False
     root = throw_task.workflow.top_workflow.task_tree
     root.internal_data.setdefault(DRIVERS, []).append(str(throw_task.id))
+    touched.mark(root)
     _spawn_next(throw_task)
     return True
 
@@ -115,6 +120,7 @@ def _is_candidate(task):
 
 
 def _units_for(task, current_data):
+    touched.mark(task)  # its compensation state is about to change
     info = _info(task.task_spec)
     if info.get("compensation_handler"):
         task.internal_data[STATE] = "scheduled"
@@ -172,6 +178,7 @@ def _spawn_next(throw_task):
     child.task_spec._update(child)
     child.data = data  # _update merges the parent's data in; the undo's locals must win
     plan["child"] = str(child.id)
+    touched.mark(throw_task)
 
 
 def advance(top):
@@ -202,6 +209,7 @@ def advance(top):
 
 
 def _finish_unit(throw_task, plan, child):
+    touched.mark(throw_task)
     unit = plan["units"][plan["next"]]
     local = unit["locals"]
     throw_task.data.update({k: v for k, v in child.data.items() if k not in local or local[k] != v})
@@ -210,11 +218,13 @@ def _finish_unit(throw_task, plan, child):
         task = top.get_task_from_id(UUID(task_id))
         if task is not None:
             task.internal_data[STATE] = "done"
+            touched.mark(task)
 
 
 def _stop(root, driver_id, plan):
     plan["done"] = True
     root.internal_data[DRIVERS].remove(driver_id)
+    touched.mark(root)
 
 
 def _wake_joins(workflow):

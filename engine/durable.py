@@ -10,18 +10,18 @@ import socket
 import time
 from datetime import timedelta
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
 from .handlers import Handlers
-from .instance import Instance, InstanceError
+from .instance import FAILURES, Instance, InstanceError
 from .namespaces import ACTIVITIES
 from .retries import policy_for
-from .serializer import dump_workflow
+from .serializer import load_saved
 from .specs import maestro_info
 from .store import definitions, jobs
 from .store.db import connect
-from .store.history import HistoryRecorder
+from .store.instances import InstanceWriter, read_state
 from .store.models import Definition, HistoryEntry, Incident
 from .store.models import Instance as InstanceRow
 from .timers import next_timer_due
@@ -42,10 +42,8 @@ class Progress:
     they call no handler, so a worker that takes over simply runs them again.
     """
 
-    def __init__(self, maestro, session, instance_id, instance, actor):
-        self.maestro, self.session, self.instance_id = maestro, session, instance_id
-        self.instance, self.actor = instance, actor
-        self.recorder = HistoryRecorder(instance)
+    def __init__(self, maestro, session, writer, actor):
+        self.maestro, self.session, self.writer, self.actor = maestro, session, writer, actor
         self.lease_renewed = time.monotonic()
 
     def task_done(self, task):
@@ -54,30 +52,16 @@ class Progress:
             return
         if maestro_info(task.task_spec).get("element") not in ACTIVITIES:
             return
-        # Table-level statements: the ORM's bulk UPDATE would cost more than the write itself.
-        connection = self.session.connection()
-        saved = connection.execute(
-            update(INSTANCES)
-            .where(INSTANCES.c.id == self.instance_id, _holds_lease(self.instance_id, self.maestro.actor))
-            .values(state=dump_workflow(self.instance.workflow), variables=self.instance.data,
-                    status="running", updated_at=jobs.now())
-        ).rowcount
-        if saved != 1:
-            raise jobs.LeaseLost(self.instance_id)
-        entries = self.recorder.changes(self.actor)
-        if entries:
-            connection.execute(insert(HISTORY), entries)
+        self.writer.write(self.session.connection(), self.actor, lease_holder=self.maestro.actor,
+                          status="running", error=self.writer.instance.error)
+        if task.state == TaskState.ERROR:
+            # The failure is on record: a worker taking over must decide on it (retry or
+            # incident), not run the task again outside the retry budget.
+            jobs.set_reason(self.session, self.writer.instance.id, "settle")
         if time.monotonic() - self.lease_renewed > self.maestro.lease_seconds / 3:
-            jobs.renew(self.session, self.instance_id, self.maestro.actor, self.maestro.lease_seconds)
+            jobs.renew(self.session, self.writer.instance.id, self.maestro.actor, self.maestro.lease_seconds)
             self.lease_renewed = time.monotonic()
         self.session.commit()
-
-
-INSTANCES, HISTORY, JOBS = InstanceRow.__table__, HistoryEntry.__table__, jobs.Job.__table__
-
-
-def _holds_lease(instance_id, actor):
-    return exists(select(JOBS.c.instance_id).where(JOBS.c.instance_id == instance_id, JOBS.c.locked_by == actor))
 
 
 class Maestro:
@@ -133,15 +117,13 @@ class Maestro:
             called = definitions.pinned_calls(session, definition)
             spec, subprocess_specs = self.specs.specs(session, definition.id, called)
             instance = Instance.from_specs(spec, subprocess_specs, self.handlers, data, business_key=business_key)
-            row = InstanceRow(
-                id=instance.id, definition_id=definition.id, key=definition.key, version=definition.version,
+            InstanceWriter(instance, new=True).insert(
+                session.connection(), definition_id=definition.id, key=definition.key, version=definition.version,
                 called_definitions=called, status="running", business_key=business_key,
-                variables=dict(data or {}), state=dump_workflow(instance.workflow),
-            )
-            session.add(row)
-            jobs.schedule(session, row.id, "start")
+                created_at=jobs.now(), updated_at=jobs.now())
+            jobs.schedule(session, instance.id, "start")
             session.commit()
-            return {"id": row.id, "status": row.status}
+            return {"id": instance.id, "status": "running"}
 
     def instances(self, status=None, key=None, business_key=None, limit=50, offset=0):
         with self.Session() as session:
@@ -196,13 +178,12 @@ class Maestro:
                 raise InstanceError(f"instance {instance_id} is already {row.status}")
             self._lock_for_user(session, row.id)
             instance = self._load(session, row)
-            recorder = HistoryRecorder(instance)
+            writer = InstanceWriter(instance)
             instance.cancel()
-            row.status, row.ended_at = "cancelled", jobs.now()
-            self._save(session, row, instance, recorder, actor=f"user@{self.actor}")
+            writer.write(session.connection(), f"user@{self.actor}", status="cancelled", ended_at=jobs.now())
             jobs.unschedule(session, row.id)
             session.commit()
-            return _instance_summary(row)
+            return self._summary(session, instance_id)
 
     def complete_task(self, instance_id, task_ref, data=None):
         """Completes a waiting user task; a worker carries the instance on from there."""
@@ -210,17 +191,17 @@ class Maestro:
             row = self._row(session, instance_id)
             self._lock_for_user(session, row.id)
             instance = self._load(session, row)
-            recorder = HistoryRecorder(instance)
+            writer = InstanceWriter(instance)
             task = instance._find_waiting_task(task_ref)
             task.data.update(data or {})
             if instance._run_task(task):
-                row.status = "running"
-                jobs.schedule(session, row.id, "continue")
+                fields, next_job = {"status": "running"}, ("continue", None)
             else:
-                self._settle(session, row, instance)
-            self._save(session, row, instance, recorder, actor=f"user@{self.actor}")
+                fields, next_job = self._settle(session, row.id, instance)
+            writer.write(session.connection(), f"user@{self.actor}", **fields)
+            _reschedule(session, row.id, next_job)
             session.commit()
-            return _instance_summary(row)
+            return self._summary(session, instance_id)
 
     # -- workers -----------------------------------------------------------
 
@@ -247,49 +228,39 @@ class Maestro:
             session.commit()
             return
         instance = self._load(session, row)
-        progress = Progress(self, session, row.id, instance, f"worker@{self.actor}")
-        instance.on_step = progress.task_done
+        actor = f"worker@{self.actor}"
+        writer = InstanceWriter(instance)
+        instance.on_step = Progress(self, session, writer, actor).task_done
         if job.reason in ("retry", "manual_retry") and instance.error is not None:
             if job.reason == "manual_retry":
                 failed = instance.failed_task()
-                failed.internal_data["maestro_retry_base"] = failed.internal_data.get("maestro_attempt", 0)
+                failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
             instance.retry()
-        else:
+        elif job.reason != "settle":
             instance.run()
-        jobs.renew(session, row.id, self.actor, self.lease_seconds)
-        session.expire(row)  # Progress wrote the row with table-level statements the ORM did not see
-        self._settle(session, row, instance)
-        self._save(session, row, instance, progress.recorder, progress.actor)
+        fields, next_job = self._settle(session, row.id, instance)
+        writer.write(session.connection(), actor, lease_holder=self.actor, **fields)
+        _reschedule(session, row.id, next_job)
         session.commit()
 
-    def _settle(self, session, row, instance):
-        """Decides what the instance is now, and when it is next due."""
+    def _settle(self, session, instance_id, instance):
+        """What the instance is now: (row fields to write, next job as (reason, due) or None)."""
         if instance.error is not None:
-            self._settle_failure(session, row, instance)
-        elif instance.workflow.completed:
-            row.status, row.ended_at, row.error = "completed", jobs.now(), None
-            jobs.unschedule(session, row.id)
-        else:
-            row.status, row.error = "waiting", None
-            due = next_timer_due(instance.workflow)
-            if due is None:
-                jobs.unschedule(session, row.id)
-            else:
-                jobs.schedule(session, row.id, "timer", due)
+            return self._settle_failure(session, instance_id, instance)
+        if instance.workflow.completed:
+            return {"status": "completed", "ended_at": jobs.now(), "error": None}, None
+        due = next_timer_due(instance.workflow)
+        return {"status": "waiting", "error": None}, (("timer", due) if due else None)
 
-    def _settle_failure(self, session, row, instance):
+    def _settle_failure(self, session, instance_id, instance):
         error, failed = instance.error, instance.failed_task()
-        row.error = error
-        attempts = failed.internal_data.get("maestro_attempt", 1) - failed.internal_data.get("maestro_retry_base", 0)
+        attempts = failed.internal_data.get(FAILURES, 1) - failed.internal_data.get("maestro_retry_base", 0)
         policy = policy_for(maestro_info(failed.task_spec))
         if not error.get("business") and attempts < policy.tries:
-            row.status = "running"
-            jobs.schedule(session, row.id, "retry", jobs.now() + timedelta(seconds=policy.delay(attempts)))
-            return
-        row.status = "failed"
-        session.add(Incident(instance_id=row.id, task_id=error["task"], bpmn_id=error["bpmn_id"],
+            return {"status": "running", "error": error}, ("retry", jobs.now() + timedelta(seconds=policy.delay(attempts)))
+        session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
                              message=error["message"], error_type=error["type"], traceback=error["traceback"]))
-        jobs.unschedule(session, row.id)
+        return {"status": "failed", "error": error}, None
 
     # -- helpers -------------------------------------------------------------
 
@@ -301,17 +272,14 @@ class Maestro:
 
     def _load(self, session, row):
         spec, subprocess_specs = self.specs.specs(session, row.definition_id, row.called_definitions)
-        saved = {"id": row.id, "business_key": row.business_key, "workflow": row.state,
-                 "error": row.error, "cancelled": row.status == "cancelled"}
-        return Instance.from_state(saved, spec, subprocess_specs, self.handlers)
+        workflow = load_saved(read_state(session.connection(), row.id, row.state), spec, subprocess_specs)
+        instance = Instance(workflow, self.handlers, row.id, row.business_key)
+        instance.error, instance.cancelled = row.error, row.status == "cancelled"
+        return instance
 
-    def _save(self, session, row, instance, recorder, actor):
-        row.state = dump_workflow(instance.workflow)
-        row.variables = instance.data
-        row.updated_at = jobs.now()
-        entries = recorder.changes(actor)
-        if entries:
-            session.connection().execute(insert(HISTORY), entries)
+    def _summary(self, session, instance_id):
+        session.expire_all()  # the row was written with table-level statements
+        return _instance_summary(self._row(session, instance_id))
 
     def _lock_for_user(self, session, instance_id):
         """A user action must not interleave with a worker advancing the same instance."""
@@ -324,6 +292,13 @@ class Maestro:
             select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
             .order_by(Incident.id.desc()).limit(1)
         ).first()
+
+
+def _reschedule(session, instance_id, next_job):
+    if next_job is None:
+        jobs.unschedule(session, instance_id)
+    else:
+        jobs.schedule(session, instance_id, *next_job)
 
 
 def _iso(moment):

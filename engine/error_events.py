@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
+from . import touched
 from .specs import START_DATA, maestro_info
 
 
@@ -81,6 +82,7 @@ def _start_event_subprocess(workflow, failed, code, message):
         if not task.has_state(TaskState.FINISHED_MASK):  # cancelling a parent finishes its children
             task.cancel()
     child = workflow.task_tree._add_child(spec, TaskState.FUTURE)
+    touched.mark(workflow.task_tree)  # a finished task with a new child
     child.triggered = True
     child.internal_data[START_DATA] = data
     child.internal_data["maestro_caught"] = {"code": code, "message": message}

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import compensation
+from . import compensation, touched
 from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
@@ -24,6 +24,7 @@ from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
 
 FORMAT_VERSION = 1
+FAILURES = "maestro_failures"  # how often the task failed: what retry policies count
 
 
 class InstanceError(Exception):
@@ -162,6 +163,7 @@ class Instance:
             "traceback": "".join(traceback.format_exception(error)),
         }
         task.internal_data["maestro_error"] = {k: self.error[k] for k in ("message", "type")}
+        task.internal_data[FAILURES] = task.internal_data.get(FAILURES, 0) + 1
 
     def _wake_finished_subprocesses(self):
         woke = False
@@ -248,6 +250,7 @@ class Instance:
 
 def _mark_interrupted(task, error):
     """A task whose BPMN error was caught did not complete: it is cancelled, not failed."""
+    touched.mark(task)
     task._set_state(TaskState.CANCELLED)
     task._drop_children()
     task.internal_data["maestro_error"] = {"message": f"{error.code}: {error.message} (caught)", "type": "BpmnError"}

@@ -72,4 +72,9 @@ def dump_workflow(workflow):
 def load_workflow(text, spec, subprocess_specs):
     dct = json.loads(text)
     SERIALIZER.migrate(dct)
+    return load_saved(dct, spec, subprocess_specs)
+
+
+def load_saved(dct, spec, subprocess_specs):
+    """A workflow from its (migrated) saved dict and its already parsed specs."""
     return SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)

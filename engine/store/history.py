@@ -19,11 +19,15 @@ class HistoryRecorder:
                 if task.task_spec.bpmn_id is not None:
                     yield task
 
-    def changes(self, actor):
-        """Rows (as dicts for an INSERT) for every visible task that changed since the last call."""
+    def changes(self, actor, candidates=None):
+        """Rows (as dicts for an INSERT) for every visible task that changed since the last call.
+
+        `candidates`, when given, are the only tasks that can have changed (those just written).
+        """
         calls = self.instance.workflow.script_engine.calls
         entries = []
-        for task in self._visible():
+        tasks = self._visible() if candidates is None else (t for t in candidates if t.task_spec.bpmn_id is not None)
+        for task in tasks:
             task_id = str(task.id)
             if self.seen.get(task_id) == _mark(task) or task.state & TaskState.PREDICTED_MASK:
                 continue

@@ -42,6 +42,10 @@ def schedule(session, instance_id, reason, due_at=None):
         job.reason, job.due_at, job.locked_by, job.lease_until = reason, due_at or now(), None, None
 
 
+def set_reason(session, instance_id, reason):
+    session.connection().execute(update(JOBS).where(JOBS.c.instance_id == instance_id).values(reason=reason))
+
+
 def unschedule(session, instance_id):
     session.execute(delete(Job).where(Job.instance_id == instance_id))
 

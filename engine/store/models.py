@@ -95,3 +95,18 @@ class Job(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     locked_by: Mapped[str | None] = mapped_column(String(255))
     lease_until: Mapped[datetime | None]
+
+
+class InstanceTask(Base):
+    """One task of an instance's SpiffWorkflow task tree, as SpiffWorkflow serializes it.
+
+    Stored per task so that a commit writes only the tasks that changed: the
+    cost of a step does not grow with the length of the process.
+    """
+    __tablename__ = "instance_tasks"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # "" for the top-level workflow, else the id of the subprocess task whose workflow it belongs to.
+    workflow: Mapped[str] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,118 @@
+"""An instance's task tree as one row per task, written incrementally.
+
+The instance row keeps the workflow-level state (the "skeleton": data,
+completion, subprocess records); each task is a row holding SpiffWorkflow's
+own serialization of it. `TaskDelta` finds what changed since the last save.
+"""
+import json
+
+from SpiffWorkflow.util.task import TaskState
+
+from .. import touched
+from ..serializer import SERIALIZER
+
+FINAL = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def _workflows(top):
+    """(key, workflow) for the top workflow ("") and each subprocess (its task's id)."""
+    yield "", top
+    for task_id, subprocess in top.subprocesses.items():
+        yield str(task_id), subprocess
+
+
+def skeleton(top):
+    """The workflow-level state, without tasks (they are rows of their own)."""
+    registry = SERIALIZER.registry
+
+    def workflow_part(workflow):
+        return {
+            "data": registry.convert(registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "root": str(workflow.task_tree.id),
+        }
+
+    dct = workflow_part(top)
+    dct["typename"] = "BpmnWorkflow"
+    dct["bpmn_events"] = registry.convert(top.bpmn_events)
+    dct["subprocesses"] = {}
+    for key, subprocess in list(_workflows(top))[1:]:
+        part = workflow_part(subprocess)
+        part.update(typename="BpmnSubWorkflow", parent_task_id=str(subprocess.parent_task_id),
+                    spec=subprocess.spec.name)
+        dct["subprocesses"][key] = part
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    return json.dumps(dct)
+
+
+def assemble(skeleton_text, rows):
+    """The whole saved workflow (SpiffWorkflow's format) from the skeleton and (workflow, task_id, body) rows."""
+    saved = json.loads(skeleton_text)
+    if "tasks" in saved:  # saved whole (the in-memory format)
+        return saved
+    saved["tasks"] = {}
+    for part in saved["subprocesses"].values():
+        part["tasks"] = {}
+    for workflow_key, task_id, body in rows:
+        owner = saved if workflow_key == "" else saved["subprocesses"].get(workflow_key)
+        if owner is not None:
+            owner["tasks"][task_id] = json.loads(body)
+    for owner in (saved, *saved["subprocesses"].values()):
+        owner["tasks"] = _parents_first(owner["tasks"], owner["root"])
+    return saved
+
+
+def _parents_first(tasks, root):
+    """SpiffWorkflow rebuilds a task's data from its parent's: restore parents before children."""
+    ordered, queue = {}, [root]
+    while queue:
+        task_id = queue.pop(0)
+        if task_id in tasks and task_id not in ordered:
+            ordered[task_id] = tasks[task_id]
+            queue.extend(tasks[task_id]["children"])
+    ordered.update((task_id, body) for task_id, body in tasks.items() if task_id not in ordered)
+    return ordered
+
+
+class TaskDelta:
+    """Which task rows to write and delete to bring storage up to date with the tree."""
+
+    def __init__(self, top, saved_states=None):
+        self.top = top
+        # task id -> (state, workflow key) as last written; empty before the first save.
+        self.saved = dict(saved_states or {})
+
+    @classmethod
+    def loaded(cls, top):
+        """For a tree just read from storage: everything in it is saved."""
+        touched.take(top)
+        return cls(top, {task.id: (task.state, key) for key, wf in _workflows(top) for task in wf.tasks.values()})
+
+    def changes(self):
+        """(rows to upsert as dicts, task ids to delete, tasks written); records them as saved."""
+        marked = touched.take(self.top)
+        changed, present = {}, set()
+        for key, workflow in _workflows(self.top):
+            for task_id, task in workflow.tasks.items():
+                present.add(task_id)
+                previous = self.saved.get(task_id)
+                if previous != (task.state, key) or not task.state & FINAL or task_id in marked:
+                    changed[task_id] = (task, key)
+        # A task's data is saved as changes against its parent's: when a parent is
+        # rewritten (its data may differ), its children must be rewritten against it.
+        for task, key in list(changed.values()):
+            for child in task.children:
+                changed.setdefault(child.id, (child, key))
+        upserts, written = [], []
+        for task_id, (task, key) in changed.items():
+            self.saved[task_id] = (task.state, key)
+            written.append(task)
+            upserts.append({"task_id": str(task_id), "workflow": key,
+                            "body": json.dumps(SERIALIZER.registry.convert(task))})
+        removed = [task_id for task_id in self.saved if task_id not in present]
+        for task_id in removed:
+            del self.saved[task_id]
+        return upserts, [str(task_id) for task_id in removed], written

@@ -1,0 +1,90 @@
+"""Storage round trip: an instance that is reloaded from the database after every commit
+(as after a crash) behaves exactly like one run in memory, for every construct."""
+import pytest
+from sqlalchemy import update
+
+import engine
+from engine import durable
+from engine.namespaces import ACTIVITIES
+from engine.specs import maestro_info
+from engine.store import jobs
+from SpiffWorkflow.util.task import TaskState
+
+from conftest import FIXTURES, make_recorder
+from durable_helpers import drain, fresh_maestro
+
+CASES = {
+    "compensation_sequence": ({}, ("A", "B", "C", "undoA", "undoB", "undoC")),
+    "compensation_activity_ref": ({}, ("A", "B", "C", "undoA", "undoB", "undoC")),
+    "compensation_twice": ({}, ("A", "B", "C", "undoA", "undoB", "undoC")),
+    "compensation_subprocess": ({}, ("A", "X", "Y", "undoA", "undoX", "undoY")),
+    "compensation_subprocess_handler": ({}, ("X", "Y", "undoS", "undoX", "undoY")),
+    "compensation_parallel": ({}, ("P", "Q", "undoP", "undoQ")),
+    "compensation_multi_instance": ({"items": ["a", "b", "c"]}, ("M", "undoM")),
+    "compensation_loop": ({}, ("L", "undoL")),
+    "compensation_event_subprocess": ({}, ("X", "Y", "undoX", "undoY", "cleanup")),
+    "compensation_transaction": ({}, ("X", "Y", "undoX", "undoY", "after_cancel")),
+    "compensation_no_wait": ({}, ("A", "B", "C", "undoA", "undoB", "undoC")),
+    "errors_event_subprocess": ({}, ("charge", "ship", "handle_error")),
+}
+
+
+def record(topics, item_key=None):
+    raise_on = {"ship": engine.BpmnError("SHIP_FAILED", "no truck")}
+    return make_recorder(*topics, raise_on=raise_on, item_key=item_key)
+
+
+@pytest.fixture
+def crash_after_every_commit(monkeypatch):
+    """Each commit of progress is followed by the worker's death: the next job reloads the instance."""
+    original = durable.Progress.task_done
+
+    def task_done_then_die(self, task):
+        original(self, task)
+        committed = task.has_state(TaskState.FINISHED_MASK) and \
+            maestro_info(task.task_spec).get("element") in ACTIVITIES
+        if not committed:
+            return
+        self.session.execute(update(jobs.JOBS).where(jobs.JOBS.c.instance_id == self.writer.instance.id)
+                             .values(locked_by=None, lease_until=None))
+        self.session.commit()
+        raise jobs.LeaseLost(self.writer.instance.id)
+
+    monkeypatch.setattr(durable.Progress, "task_done", task_done_then_die)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reloading_after_every_commit_changes_nothing(name, tmp_path, crash_after_every_commit):
+    data, topics = CASES[name]
+    item_key = "item" if "multi_instance" in name else None
+    path = FIXTURES / f"{name}.bpmn"
+
+    handlers, in_memory_calls = record(topics, item_key)
+    in_memory = engine.run(path, handlers, data)
+
+    handlers, durable_calls = record(topics, item_key)
+    maestro = fresh_maestro(tmp_path, handlers)
+    key = maestro.deploy_paths([path])[0]["key"]
+    instance_id = maestro.start(key, data)["id"]
+    jobs_run = drain(maestro)
+    shown = maestro.show(instance_id)
+
+    assert durable_calls == in_memory_calls
+    assert shown["status"] == in_memory.status
+    assert shown["data"] == in_memory.data
+    assert jobs_run > len(in_memory_calls) // 2, "the instance was really reloaded along the way"
+    compensated = sorted(t["bpmn_id"] for t in shown["tasks"] if t["compensated"])
+    assert compensated == sorted(t["bpmn_id"] for t in in_memory.tasks() if t["compensated"])
+
+
+def test_retry_budget_holds_when_the_worker_dies_after_each_failure(tmp_path, crash_after_every_commit, monkeypatch):
+    from durable_helpers import DURABLE
+    monkeypatch.setenv("MAESTRO_RETRY_BASE_SECONDS", "0")
+    handlers, calls = make_recorder("flaky_call", "steady", raise_on={"flaky_call": RuntimeError("timeout")})
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "flaky.bpmn"])
+    instance_id = maestro.start("flaky")["id"]
+    drain(maestro)
+    shown = maestro.show(instance_id)
+    assert calls == ["flaky_call", "flaky_call"]  # R2/PT0S: two tries, crashes or not
+    assert shown["status"] == "failed" and shown["incident"]["bpmn_id"] == "flaky_call"
