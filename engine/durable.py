@@ -180,7 +180,8 @@ class Maestro:
             instance = self._load(session, row)
             writer = InstanceWriter(instance)
             instance.cancel()
-            writer.write(session.connection(), f"user@{self.actor}", status="cancelled", ended_at=jobs.now())
+            writer.write(session.connection(), f"user@{self.actor}", status="cancelled",
+                         error=instance.error, ended_at=jobs.now())
             jobs.unschedule(session, row.id)
             session.commit()
             return self._summary(session, instance_id)

@@ -128,9 +128,14 @@ class Instance:
         top = self.workflow
         workflows = sorted(top.get_active_subprocesses(), key=lambda w: w.depth, reverse=True) + [top]
         for workflow in workflows:
-            for task in workflow.get_tasks_iterator(state=TaskState.READY, skip_subprocesses=True):
-                if not task.task_spec.manual:
-                    return task
+            ready = [t for t in workflow.tasks.values() if t.state == TaskState.READY and not t.task_spec.manual]
+            if len(ready) == 1:
+                return ready[0]
+            if ready:
+                # Several: take them in SpiffWorkflow's (depth-first) order, so that runs are repeatable.
+                for task in workflow.get_tasks_iterator(state=TaskState.READY, skip_subprocesses=True):
+                    if not task.task_spec.manual:
+                        return task
         return None
 
     def _run_task(self, task):

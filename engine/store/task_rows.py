@@ -11,7 +11,10 @@ from SpiffWorkflow.util.task import TaskState
 from .. import touched
 from ..serializer import SERIALIZER
 
-FINAL = TaskState.COMPLETED | TaskState.CANCELLED
+# States in which SpiffWorkflow edits a task's internal data in place, without a change of
+# state (a multi-instance parent counting merged iterations, a timer noting its next fire
+# time): such tasks are written at every commit. There are few of them at any time.
+LIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
 
 
 def _workflows(top):
@@ -80,16 +83,16 @@ def _parents_first(tasks, root):
 class TaskDelta:
     """Which task rows to write and delete to bring storage up to date with the tree."""
 
-    def __init__(self, top, saved_states=None):
+    def __init__(self, top, saved=None):
         self.top = top
-        # task id -> (state, workflow key) as last written; empty before the first save.
-        self.saved = dict(saved_states or {})
+        # task id -> (state, workflow key, children) as last written; empty before the first save.
+        self.saved = dict(saved or {})
 
     @classmethod
     def loaded(cls, top):
         """For a tree just read from storage: everything in it is saved."""
         touched.take(top)
-        return cls(top, {task.id: (task.state, key) for key, wf in _workflows(top) for task in wf.tasks.values()})
+        return cls(top, {task.id: _signature(task, key) for key, wf in _workflows(top) for task in wf.tasks.values()})
 
     def changes(self):
         """(rows to upsert as dicts, task ids to delete, tasks written); records them as saved."""
@@ -98,8 +101,7 @@ class TaskDelta:
         for key, workflow in _workflows(self.top):
             for task_id, task in workflow.tasks.items():
                 present.add(task_id)
-                previous = self.saved.get(task_id)
-                if previous != (task.state, key) or not task.state & FINAL or task_id in marked:
+                if task.state & LIVE or task_id in marked or self.saved.get(task_id) != _signature(task, key):
                     changed[task_id] = (task, key)
         # A task's data is saved as changes against its parent's: when a parent is
         # rewritten (its data may differ), its children must be rewritten against it.
@@ -108,7 +110,7 @@ class TaskDelta:
                 changed.setdefault(child.id, (child, key))
         upserts, written = [], []
         for task_id, (task, key) in changed.items():
-            self.saved[task_id] = (task.state, key)
+            self.saved[task_id] = _signature(task, key)
             written.append(task)
             upserts.append({"task_id": str(task_id), "workflow": key,
                             "body": json.dumps(SERIALIZER.registry.convert(task))})
@@ -116,3 +118,8 @@ class TaskDelta:
         for task_id in removed:
             del self.saved[task_id]
         return upserts, [str(task_id) for task_id in removed], written
+
+
+def _signature(task, key):
+    """What, besides a mark or a live state, tells that a task's saved form is out of date."""
+    return task.state, key, tuple(task._children)
