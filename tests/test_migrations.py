@@ -41,3 +41,41 @@ def test_the_migrations_match_the_models(tmp_path):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_an_instance_saved_by_revision_0001_runs_on_after_the_upgrade(tmp_path, recorder):
+    """0001 saved an instance's whole task tree in instances.state; 0002 splits it into rows."""
+    from datetime import datetime, timezone
+
+    from alembic import command
+    from sqlalchemy import insert
+
+    import engine
+    from engine.serializer import dump_workflow
+    from engine.durable import Maestro
+    from engine.store.models import Definition, Instance
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    command.upgrade(alembic_config(old), "0001")
+    handlers, calls = recorder("ship", "reject")
+    waiting = engine.run(DURABLE / "approval.bpmn", handlers)  # waits at the user task
+    now = datetime.now(timezone.utc)
+    with old.begin() as connection:
+        connection.execute(insert(Definition.__table__).values(
+            id=1, key="approval", version=1, name=None, file_name="approval.bpmn",
+            xml=(DURABLE / "approval.bpmn").read_text(), content_hash="0" * 64, deployed_at=now))
+        connection.execute(insert(Instance.__table__).values(
+            id=waiting.id, definition_id=1, key="approval", version=1, called_definitions={}, status="waiting",
+            business_key=None, variables={}, state=dump_workflow(waiting.workflow), error=None,
+            created_at=now, updated_at=now, ended_at=None))
+    old.dispose()
+
+    maestro = Maestro(url, handlers=handlers)  # connecting migrates 0001 -> head
+    with maestro.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head_revision(maestro.engine)
+    assert [t["bpmn_id"] for t in maestro.show(waiting.id)["waiting"]] == ["approve"]
+    maestro.complete_task(waiting.id, "approve", {"approved": True, "reason": "migrated"})
+    while maestro.work_once():
+        pass
+    assert maestro.show(waiting.id)["status"] == "completed" and calls == ["ship"]
