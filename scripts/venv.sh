@@ -5,7 +5,11 @@ python3 -m venv .venv >/dev/null 2>&1 || { echo "python3 with the venv module is
 source .venv/bin/activate
 stamp=".venv/.installed-${extras:-base}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet -e ".${extras:+[$extras]}"
+    echo "installing Maestro into .venv (first run only)..."
+    if ! { python -m pip install --quiet --upgrade pip && python -m pip install --quiet -e ".${extras:+[$extras]}"; } \
+            > .venv/install.log 2>&1; then
+        cat .venv/install.log >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
