@@ -87,12 +87,12 @@ def maestro_rate(xml, process_id, topics, instances):
         maestro = Maestro(f"sqlite:///{folder}/bench.db", handlers=handlers)
         maestro.deploy([("bench.bpmn", xml)])
         maestro.start(process_id)  # warm the spec cache and the connection pool
-        while maestro.work_once():
+        while maestro.work_batch():
             pass
         began = time.perf_counter()
         for _ in range(instances):
             maestro.start(process_id)
-        while maestro.work_once():
+        while maestro.work_batch():  # what `maestro worker` does: batches with a commit per round
             pass
         elapsed = time.perf_counter() - began
         assert len(maestro.instances(status="completed", limit=instances + 1)) == instances + 1

@@ -27,7 +27,7 @@ STATE = "maestro_compensation"        # on a compensated activity: "scheduled" |
 UNDO_OF = "maestro_undo_of"           # on an undo task: the id of the activity it undoes
 SCOPE = "maestro_compensation_scope"  # on a compensation event subprocess task: the subprocess it undoes
 DRIVERS = "maestro_compensation_drivers"  # on the root task: throw events with a running plan
-SEQUENCE = "maestro_completion_sequence"  # on the root task: the last completion number given
+SEQUENCE = "maestro_completion_sequence"  # on the top workflow object: the last completion number given
 
 
 def _info(spec):
@@ -36,13 +36,24 @@ def _info(spec):
 
 
 def record_completion(task):
-    """Numbers completed tasks so that compensation can run in reverse order of completion."""
-    root = task.workflow.top_workflow.task_tree
-    number = root.internal_data.get(SEQUENCE, 0) + 1
-    root.internal_data[SEQUENCE] = number
+    """Numbers completed tasks so that compensation can run in reverse order of completion.
+
+    The last number given is kept on the workflow object, not in a task, so
+    that numbering does not rewrite a task at every step; after loading it is
+    recomputed from the tasks.
+    """
+    top = task.workflow.top_workflow
+    if getattr(top, SEQUENCE, None) is None:
+        setattr(top, SEQUENCE, max((t.internal_data.get("maestro_seq", 0) for t in _all_tasks(top)), default=0))
+    number = getattr(top, SEQUENCE) + 1
+    setattr(top, SEQUENCE, number)
     task.internal_data["maestro_seq"] = number
-    touched.mark(root)
     touched.mark(task)
+
+
+def _all_tasks(top):
+    for workflow in (top, *top.subprocesses.values()):
+        yield from workflow.tasks.values()
 
 
 def completion_order(task):

@@ -7,10 +7,10 @@ no other worker advances it at the same time (DESIGN.md, "Durability model").
 """
 import os
 import socket
-import time
+import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from SpiffWorkflow.util.task import TaskState
 
 from .handlers import Handlers
@@ -21,7 +21,7 @@ from .serializer import load_saved
 from .specs import maestro_info
 from .store import definitions, jobs
 from .store.db import connect
-from .store.instances import InstanceWriter, read_state
+from .store.instances import InstanceWriter, read_state, write_round
 from .store.models import Definition, HistoryEntry, Incident
 from .store.models import Instance as InstanceRow
 from .timers import next_timer_due
@@ -35,38 +35,27 @@ class Busy(Exception):
     """A worker is advancing the instance right now; try again in a moment."""
 
 
-class Progress:
-    """Commits an instance's progress after every completed activity, while the lease holds.
+def _commit_point(task):
+    """After which tasks progress is committed: every activity that ran (and so called its handler).
 
     Events and gateways between two activities are not committed on their own:
     they call no handler, so a worker that takes over simply runs them again.
     """
+    return task.has_state(TaskState.FINISHED_MASK) and maestro_info(task.task_spec).get("element") in ACTIVITIES
 
-    def __init__(self, maestro, session, writer, actor):
-        self.maestro, self.session, self.writer, self.actor = maestro, session, writer, actor
-        self.lease_renewed = time.monotonic()
 
-    def task_done(self, task):
-        # COMPLETED, ERROR, or CANCELLED by a BPMN error it raised: its handler ran.
-        if not task.has_state(TaskState.FINISHED_MASK):
-            return
-        if maestro_info(task.task_spec).get("element") not in ACTIVITIES:
-            return
-        self.writer.write(self.session.connection(), self.actor, lease_holder=self.maestro.actor,
-                          status="running", error=self.writer.instance.error)
-        if task.state == TaskState.ERROR:
-            # The failure is on record: a worker taking over must decide on it (retry or
-            # incident), not run the task again outside the retry budget.
-            jobs.set_reason(self.session, self.writer.instance.id, "settle")
-        if time.monotonic() - self.lease_renewed > self.maestro.lease_seconds / 3:
-            jobs.renew(self.session, self.writer.instance.id, self.maestro.actor, self.maestro.lease_seconds)
-            self.lease_renewed = time.monotonic()
-        self.session.commit()
+class _Claimed:
+    """An instance a worker holds in its batch."""
+
+    def __init__(self, instance_id, instance, settle_only=False):
+        self.id, self.instance, self.settle_only = instance_id, instance, settle_only
+        self.writer = InstanceWriter(instance)
 
 
 class Maestro:
 
-    def __init__(self, database_url=None, handlers=None, actor=None, lease_seconds=None):
+    def __init__(self, database_url=None, handlers=None, actor=None, lease_seconds=None, batch_size=32):
+        self.batch_size = batch_size
         self.engine, self.Session = connect(database_url)
         self.handlers = handlers or Handlers()
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
@@ -115,15 +104,16 @@ class Maestro:
             if definition is None:
                 raise NotFound(f"no process '{key}' is deployed")
             called = definitions.pinned_calls(session, definition)
-            spec, subprocess_specs = self.specs.specs(session, definition.id, called)
-            instance = Instance.from_specs(spec, subprocess_specs, self.handlers, data, business_key=business_key)
-            InstanceWriter(instance, new=True).insert(
-                session.connection(), definition_id=definition.id, key=definition.key, version=definition.version,
+            self.specs.specs(session, definition.id, called)  # parses (once per version) before accepting
+            instance_id = str(uuid.uuid4())
+            # Only the start data is stored: the worker that runs it builds the task tree.
+            session.connection().execute(insert(InstanceRow.__table__).values(
+                id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
                 called_definitions=called, status="running", business_key=business_key,
-                created_at=jobs.now(), updated_at=jobs.now())
-            jobs.schedule(session, instance.id, "start")
+                variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
+            jobs.schedule(session, instance_id, "start")
             session.commit()
-            return {"id": instance.id, "status": "running"}
+            return {"id": instance_id, "status": "running"}
 
     def instances(self, status=None, key=None, business_key=None, limit=50, offset=0):
         with self.Session() as session:
@@ -208,41 +198,70 @@ class Maestro:
 
     def work_once(self):
         """Claims one due job and advances its instance; False when nothing was due."""
+        return self.work_batch(1) > 0
+
+    def work_batch(self, size=None):
+        """Claims up to `size` due jobs and advances their instances; returns how many it claimed.
+
+        The instances advance together, one activity each per round, and every
+        round is one transaction (a group commit): each task is committed
+        before its instance's next task runs, so a crash re-runs at most one
+        task per instance, while commits are shared by the whole batch.
+        """
         with self.Session() as session:
-            job = jobs.claim(session, self.actor, self.lease_seconds)
-            if job is None:
-                return False
+            claimed = jobs.claim(session, self.actor, self.lease_seconds, size or self.batch_size)
+            if not claimed:
+                return 0
             try:
-                self._advance(session, job)
+                self._advance(session, self._open(session, claimed))
             except jobs.LeaseLost:
-                session.rollback()  # another worker owns it now; our uncommitted step is redone there
-            return True
+                # Too slow: another worker may own some of these now. Drop this round's
+                # uncommitted work (it is redone from the last commit) and free the rest.
+                session.rollback()
+                jobs.release(session, [c.instance_id for c in claimed], self.actor)
+                session.commit()
+            return len(claimed)
 
     def next_due(self):
         with self.Session() as session:
             return jobs.next_due(session)
 
-    def _advance(self, session, job):
-        row = session.get(InstanceRow, job.instance_id)
-        if row.status in ("completed", "cancelled", "failed"):
-            jobs.unschedule(session, row.id)
-            session.commit()
-            return
-        instance = self._load(session, row)
-        actor = f"worker@{self.actor}"
-        writer = InstanceWriter(instance)
-        instance.on_step = Progress(self, session, writer, actor).task_done
-        if job.reason in ("retry", "manual_retry") and instance.error is not None:
-            if job.reason == "manual_retry":
-                failed = instance.failed_task()
-                failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
-            instance.retry()
-        elif job.reason != "settle":
-            instance.run()
-        fields, next_job = self._settle(session, row.id, instance)
-        writer.write(session.connection(), actor, lease_holder=self.actor, **fields)
-        _reschedule(session, row.id, next_job)
+    def _open(self, session, claimed):
+        batch = []
+        for job in claimed:
+            row = session.get(InstanceRow, job.instance_id)
+            if row.status in ("completed", "cancelled", "failed"):
+                jobs.unschedule(session, row.id)
+                continue
+            instance = self._load(session, row)
+            if job.reason in ("retry", "manual_retry") and instance.error is not None:
+                if job.reason == "manual_retry":  # an operator's retry gives a fresh set of tries
+                    failed = instance.failed_task()
+                    failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
+                instance.prepare_retry()
+            batch.append(_Claimed(row.id, instance, settle_only=instance.error is not None))
         session.commit()
+        session.expunge_all()  # rows are written with table-level statements from here on
+        return batch
+
+    def _advance(self, session, batch):
+        actor = f"worker@{self.actor}"
+        while batch:
+            prepared, next_jobs, still_running = [], [], []
+            for item in batch:
+                if not item.settle_only and item.instance.run_until(_commit_point):
+                    prepared.append(item.writer.prepare(actor, "running"))
+                    still_running.append(item)
+                    continue
+                fields, next_job = self._settle(session, item.id, item.instance)
+                prepared.append(item.writer.prepare(actor, **fields))
+                next_jobs.append((item.id, next_job))
+            jobs.renew_all(session, [p.instance_id for p in prepared], self.actor, self.lease_seconds)
+            write_round(session.connection(), prepared)
+            for instance_id, next_job in next_jobs:
+                _reschedule(session, instance_id, next_job)
+            session.commit()
+            batch = still_running
 
     def _settle(self, session, instance_id, instance):
         """What the instance is now: (row fields to write, next job as (reason, due) or None)."""
@@ -273,6 +292,11 @@ class Maestro:
 
     def _load(self, session, row):
         spec, subprocess_specs = self.specs.specs(session, row.definition_id, row.called_definitions)
+        if not row.state:  # started, never run: nothing saved but the start data
+            instance = Instance.from_specs(spec, subprocess_specs, self.handlers, row.variables, row.id,
+                                           row.business_key)
+            instance.unsaved = True
+            return instance
         workflow = load_saved(read_state(session.connection(), row.id, row.state), spec, subprocess_specs)
         instance = Instance(workflow, self.handlers, row.id, row.business_key)
         instance.error, instance.cancelled = row.error, row.status == "cancelled"

@@ -56,12 +56,14 @@ def durable_commands(commands):
     worker.add_argument("--processes", metavar="DIR", help="deploy its *.bpmn and load its *.py handlers "
                                                            "(default: $MAESTRO_PROCESSES or bpmn/)")
     worker.add_argument("--until-idle", action="store_true", help="stop when nothing is due")
+    worker.add_argument("--batch-size", type=int, default=32, metavar="N",
+                        help="instances advanced together, one commit per round (default 32)")
     worker.set_defaults(command=worker_command)
 
 
-def _engine(handlers=None):
+def _engine(handlers=None, **options):
     try:
-        return Maestro(handlers=handlers)
+        return Maestro(handlers=handlers, **options)
     except Exception as error:  # a bad URL or an unreachable database: say so in one line
         raise UserError(f"cannot open the database: {type(error).__name__}: {error}") from error
 
@@ -177,7 +179,9 @@ def load_processes(folder):
 def worker_command(args):
     folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
     handlers, diagrams = load_processes(folder)
-    engine = _engine(handlers)
+    if args.batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    engine = _engine(handlers, batch_size=args.batch_size)
     if diagrams:
         try:
             for item in engine.deploy_paths(diagrams):
@@ -197,7 +201,7 @@ def run_worker(engine, until_idle=False, max_sleep=1.0):
         signal.signal(signum, lambda *_: stopping.append(True))
     print(f"worker {engine.actor} started", flush=True)
     while not stopping:
-        if engine.work_once():
+        if engine.work_batch():
             continue
         due = engine.next_due()
         if until_idle and due is None:

@@ -40,8 +40,6 @@ class Instance:
         self.business_key = business_key
         self.error = None
         self.cancelled = False
-        # Called after every task the step loop runs (the durable layer commits there).
-        self.on_step = None
         self.latest_task = None  # the task completed last: its data are the current variables
         workflow.script_engine = MaestroRuntime(handlers, instance_id, business_key)
 
@@ -106,8 +104,13 @@ class Instance:
 
     def run(self):
         """Runs until the instance ends, waits for the outside world, or fails."""
+        self.run_until()
+        return self
+
+    def run_until(self, pause=None):
+        """Like run(), but stops after a task for which `pause(task)` is true; True if it stopped there."""
         if self.error is not None or self.cancelled:
-            return self
+            return False
         while True:
             task = self._ready_task()
             if task is None:
@@ -115,14 +118,13 @@ class Instance:
                     continue
                 self.workflow.refresh_timers()
                 if self._ready_task() is None:
-                    break
+                    return False
                 continue
             ran = self._run_task(task)
-            if self.on_step is not None:
-                self.on_step(task)
             if not ran:
-                break
-        return self
+                return False
+            if pause is not None and pause(task):
+                return True
 
     def _ready_task(self):
         top = self.workflow
@@ -187,6 +189,11 @@ class Instance:
         `data`, if given, is merged into the failed task's variables first: an
         operator's correction.
         """
+        self.prepare_retry(data)
+        return self.run()
+
+    def prepare_retry(self, data=None):
+        """Makes the failed task ready to run again (see retry)."""
         if self.error is None:
             raise InstanceError("the instance has not failed: nothing to retry")
         task = self.failed_task()
@@ -194,16 +201,12 @@ class Instance:
         self.error = None
         task.internal_data.pop("maestro_error", None)
         task._set_state(TaskState.READY)
-        return self.run()
 
     def complete_task(self, reference, data=None):
         """Completes a waiting user or manual task (by task id or BPMN element id), then continues."""
         task = self._find_waiting_task(reference)
         task.data.update(deepcopy(data or {}))
-        ran = self._run_task(task)
-        if self.on_step is not None:
-            self.on_step(task)
-        if ran:
+        if self._run_task(task):
             self.run()
         return self
 

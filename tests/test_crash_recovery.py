@@ -78,6 +78,8 @@ def test_kill_9_mid_saga_loses_nothing_and_compensates_exactly_once(tmp_path):
         if fails:
             undo_completions = [e["bpmn_id"] for e in shown["history"] if e["undo_of"] and e["state"] == "COMPLETED"]
             assert undo_completions == UNDOS  # compensation recorded exactly once per completed step
-    # One worker was killed, so at most one task was in flight: at most one call repeated.
-    assert sum(duplicates.values()) <= 1, duplicates
-    print(f"killed after {killed_at} calls; calls repeated after the kill: {sum(duplicates.values())}")
+    # The worker advances a batch of instances together; each had at most one task in flight,
+    # so each instance repeats at most one call.
+    assert max(duplicates.values()) <= 1, duplicates
+    print(f"killed after {killed_at} calls; instances that repeated their in-flight call: "
+          f"{sum(duplicates.values())} of {len(instances)}")

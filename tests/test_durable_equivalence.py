@@ -1,14 +1,10 @@
 """Storage round trip: an instance that is reloaded from the database after every commit
 (as after a crash) behaves exactly like one run in memory, for every construct."""
 import pytest
-from sqlalchemy import update
-
 import engine
 from engine import durable
-from engine.namespaces import ACTIVITIES
-from engine.specs import maestro_info
+from engine.instance import Instance
 from engine.store import jobs
-from SpiffWorkflow.util.task import TaskState
 
 from conftest import FIXTURES, make_recorder
 from durable_helpers import drain, fresh_maestro
@@ -36,21 +32,24 @@ def record(topics, item_key=None):
 
 @pytest.fixture
 def crash_after_every_commit(monkeypatch):
-    """Each commit of progress is followed by the worker's death: the next job reloads the instance."""
-    original = durable.Progress.task_done
+    """A worker dies right after each commit: a loaded instance runs one round, then its
+    worker is gone (before any further handler runs) and the next job reloads it."""
+    load, run_until = durable.Maestro._load, Instance.run_until
 
-    def task_done_then_die(self, task):
-        original(self, task)
-        committed = task.has_state(TaskState.FINISHED_MASK) and \
-            maestro_info(task.task_spec).get("element") in ACTIVITIES
-        if not committed:
-            return
-        self.session.execute(update(jobs.JOBS).where(jobs.JOBS.c.instance_id == self.writer.instance.id)
-                             .values(locked_by=None, lease_until=None))
-        self.session.commit()
-        raise jobs.LeaseLost(self.writer.instance.id)
+    def load_once(self, session, row):
+        instance = load(self, session, row)
+        instance.rounds_left = 1
+        return instance
 
-    monkeypatch.setattr(durable.Progress, "task_done", task_done_then_die)
+    def one_round(self, pause=None):
+        if getattr(self, "rounds_left", None) == 0:
+            raise jobs.LeaseLost(self.id)
+        if hasattr(self, "rounds_left"):
+            self.rounds_left -= 1
+        return run_until(self, pause)
+
+    monkeypatch.setattr(durable.Maestro, "_load", load_once)
+    monkeypatch.setattr(Instance, "run_until", one_round)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -31,7 +31,7 @@ def test_two_workers_on_postgresql_never_run_a_task_twice(tmp_path, postgres):
         fails = n % 3 != 0
         instances[maestro.start("order_fulfillment", {"fail_at": "shipping"} if fails else {})["id"]] = fails
 
-    workers = [worker(env, folder, "--until-idle") for _ in range(2)]
+    workers = [worker(env, folder, "--until-idle", "--batch-size", "4") for _ in range(2)]
     for process in workers:
         output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, output

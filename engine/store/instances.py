@@ -3,6 +3,8 @@
 All table-level SQL: on the worker's hot path the ORM's bookkeeping would
 cost more than the writes themselves.
 """
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -54,37 +56,60 @@ def read_state(connection, instance_id, skeleton_text):
 class InstanceWriter:
     """Writes what changed in one loaded (or new) instance since the last write."""
 
-    def __init__(self, instance, new=False):
+    def __init__(self, instance):
         self.instance = instance
-        self.delta = TaskDelta(instance.workflow) if new else TaskDelta.loaded(instance.workflow)
+        # An instance built from its start data has no rows yet: its first write writes every task.
+        unsaved = getattr(instance, "unsaved", False)
+        self.delta = TaskDelta(instance.workflow) if unsaved else TaskDelta.loaded(instance.workflow)
         self.recorder = HistoryRecorder(instance)
-
-    def insert(self, connection, **fields):
-        upserts, _, _ = self.delta.changes()
-        connection.execute(insert(INSTANCES).values(
-            id=self.instance.id, state=skeleton(self.instance.workflow), variables=self.instance.data, **fields))
-        self._write_tasks(connection, upserts, [])
 
     def write(self, connection, actor, status, error=None, ended_at=None, lease_holder=None):
         """Updates the instance; with `lease_holder`, only while that worker holds the lease."""
-        values = {"instance": self.instance.id, "state": skeleton(self.instance.workflow),
-                  "variables": self.instance.data, "updated_at": now(), "status": status, "error": error,
-                  "ended_at": ended_at}
-        if lease_holder is None:
-            saved = connection.execute(UPDATE_STATE, values).rowcount
-        else:
-            saved = connection.execute(UPDATE_STATE_UNDER_LEASE, {**values, "holder": lease_holder}).rowcount
-        if saved != 1:
-            raise LeaseLost(self.instance.id)
-        upserts, removed, written = self.delta.changes()
-        self._write_tasks(connection, upserts, removed)
-        entries = self.recorder.changes(actor, written)
-        if entries:
-            connection.execute(INSERT_HISTORY, entries)
+        write_round(connection, [self.prepare(actor, status, error, ended_at)], lease_holder)
 
-    def _write_tasks(self, connection, upserts, removed):
-        if removed:
-            connection.execute(DELETE_TASKS, {"instance": self.instance.id, "ids": removed})
-        if upserts:
-            rows = [{"instance_id": self.instance.id, **row} for row in upserts]
-            connection.execute(UPSERT_TASKS[connection.dialect.name], rows)
+    def prepare(self, actor, status, error=None, ended_at=None):
+        """What changed since the last write, ready for `write_round`."""
+        upserts, removed, written = self.delta.changes()
+        return Prepared(
+            instance_id=self.instance.id,
+            values={"instance": self.instance.id, "state": skeleton(self.instance.workflow),
+                    "variables": self.instance.data, "updated_at": now(), "status": status, "error": error,
+                    "ended_at": ended_at},
+            upserts=[{"instance_id": self.instance.id, **row} for row in upserts],
+            removed=removed,
+            history=self.recorder.changes(actor, written),
+        )
+
+
+
+@dataclass
+class Prepared:
+    instance_id: str
+    values: dict
+    upserts: list
+    removed: list
+    history: list
+
+
+def write_round(connection, prepared, lease_holder=None):
+    """Writes several instances' changes with one statement per table (a group commit's writes).
+
+    With `lease_holder`, every instance must still be leased to that worker,
+    or nothing is written (LeaseLost).
+    """
+    if lease_holder is None:
+        saved = connection.execute(UPDATE_STATE, [p.values for p in prepared]).rowcount
+    else:
+        saved = connection.execute(UPDATE_STATE_UNDER_LEASE,
+                                   [{**p.values, "holder": lease_holder} for p in prepared]).rowcount
+    if saved != len(prepared):
+        raise LeaseLost(", ".join(p.instance_id for p in prepared))
+    for p in prepared:
+        if p.removed:
+            connection.execute(DELETE_TASKS, {"instance": p.instance_id, "ids": p.removed})
+    upserts = [row for p in prepared for row in p.upserts]
+    if upserts:
+        connection.execute(UPSERT_TASKS[connection.dialect.name], upserts)
+    history = [entry for p in prepared for entry in p.history]
+    if history:
+        connection.execute(INSERT_HISTORY, history)

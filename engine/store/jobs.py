@@ -42,33 +42,47 @@ def schedule(session, instance_id, reason, due_at=None):
         job.reason, job.due_at, job.locked_by, job.lease_until = reason, due_at or now(), None, None
 
 
-def set_reason(session, instance_id, reason):
-    session.connection().execute(update(JOBS).where(JOBS.c.instance_id == instance_id).values(reason=reason))
-
-
 def unschedule(session, instance_id):
     session.execute(delete(Job).where(Job.instance_id == instance_id))
 
 
-def claim(session, worker_id, lease_seconds):
-    """Takes one due job for this worker, or returns None. Commits."""
+def claim(session, worker_id, lease_seconds, limit=1):
+    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits."""
     moment = now()
     free = or_(JOBS.c.lease_until.is_(None), JOBS.c.lease_until < moment)
-    candidates = select(JOBS.c.instance_id, JOBS.c.reason).where(JOBS.c.due_at <= moment, free) \
-        .order_by(JOBS.c.due_at).limit(5)
+    candidates = select(JOBS.c.instance_id).where(JOBS.c.due_at <= moment, free) \
+        .order_by(JOBS.c.due_at).limit(limit)
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    for instance_id, reason in connection.execute(candidates).all():
+    ids = list(connection.execute(candidates).scalars())
+    taken = []
+    if ids:
+        # Compare-and-set: a job another worker claimed meanwhile no longer matches `free`.
         taken = connection.execute(
-            update(JOBS).where(JOBS.c.instance_id == instance_id, free)
+            update(JOBS).where(JOBS.c.instance_id.in_(ids), free)
             .values(locked_by=worker_id, lease_until=moment + timedelta(seconds=lease_seconds))
-        ).rowcount
-        if taken == 1:
-            session.commit()
-            return Claimed(instance_id, reason)
+            .returning(JOBS.c.instance_id, JOBS.c.reason)
+        ).all()
     session.commit()
-    return None
+    return [Claimed(instance_id, reason) for instance_id, reason in taken]
+
+
+def renew_all(session, instance_ids, worker_id, lease_seconds):
+    """Extends this worker's leases on the instances; LeaseLost unless it still holds every one."""
+    renewed = session.connection().execute(
+        update(JOBS).where(JOBS.c.instance_id.in_(instance_ids), JOBS.c.locked_by == worker_id)
+        .values(lease_until=now() + timedelta(seconds=lease_seconds))
+    ).rowcount
+    if renewed != len(instance_ids):
+        raise LeaseLost(", ".join(instance_ids))
+
+
+def release(session, instance_ids, worker_id):
+    """Gives up this worker's leases (after abandoning work), so that others may claim at once."""
+    session.connection().execute(
+        update(JOBS).where(JOBS.c.instance_id.in_(instance_ids), JOBS.c.locked_by == worker_id)
+        .values(locked_by=None, lease_until=None))
 
 
 def renew(session, instance_id, worker_id, lease_seconds):
