@@ -111,7 +111,7 @@ class Maestro:
                 id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
                 called_definitions=called, status="running", business_key=business_key,
                 variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
-            jobs.schedule(session, instance_id, "start")
+            jobs.add(session, instance_id, "start")
             session.commit()
             return {"id": instance_id, "status": "running"}
 

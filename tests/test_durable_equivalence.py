@@ -87,3 +87,19 @@ def test_retry_budget_holds_when_the_worker_dies_after_each_failure(tmp_path, cr
     shown = maestro.show(instance_id)
     assert calls == ["flaky_call", "flaky_call"]  # R2/PT0S: two tries, crashes or not
     assert shown["status"] == "failed" and shown["incident"]["bpmn_id"] == "flaky_call"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fast_task_serialization_equals_spiffworkflows(name):
+    import json
+
+    from engine.serializer import SERIALIZER
+    from engine.store.task_rows import task_body
+
+    data, topics = CASES[name]
+    handlers, _ = record(topics, "item" if "multi_instance" in name else None)
+    instance = engine.run(FIXTURES / f"{name}.bpmn", handlers, data)
+    top = instance.workflow
+    for workflow in (top, *top.subprocesses.values()):
+        for task in workflow.tasks.values():
+            assert json.loads(task_body(task)) == json.loads(json.dumps(SERIALIZER.registry.convert(task)))

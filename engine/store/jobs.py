@@ -33,6 +33,11 @@ def _aware(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def add(session, instance_id, reason, due_at=None):
+    """Due work for an instance that has none yet (a new instance)."""
+    session.connection().execute(JOBS.insert().values(instance_id=instance_id, reason=reason, due_at=due_at or now()))
+
+
 def schedule(session, instance_id, reason, due_at=None):
     """Makes the instance due at `due_at` (now by default), replacing what it had."""
     job = session.get(Job, instance_id)

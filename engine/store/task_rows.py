@@ -6,6 +6,7 @@ own serialization of it. `TaskDelta` finds what changed since the last save.
 """
 import json
 
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .. import touched
@@ -112,8 +113,7 @@ class TaskDelta:
         for task_id, (task, key) in changed.items():
             self.saved[task_id] = _signature(task, key)
             written.append(task)
-            upserts.append({"task_id": str(task_id), "workflow": key,
-                            "body": json.dumps(SERIALIZER.registry.convert(task))})
+            upserts.append({"task_id": str(task_id), "workflow": key, "body": task_body(task)})
         removed = [task_id for task_id in self.saved if task_id not in present]
         for task_id in removed:
             del self.saved[task_id]
@@ -123,3 +123,33 @@ class TaskDelta:
 def _signature(task, key):
     """What, besides a mark or a live state, tells that a task's saved form is out of date."""
     return task.state, key, tuple(task._children)
+
+
+def task_body(task):
+    """SpiffWorkflow's serialized form of one task, as JSON text.
+
+    The same dict as its TaskConverter makes; plain JSON values are dumped
+    directly, and only values that are not JSON go through its converters.
+    """
+    dct = {
+        "id": str(task.id),
+        "parent": str(task._parent) if task._parent is not None else None,
+        "children": [str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task.state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": task.internal_data,
+    }
+    parent = task.parent
+    if parent is None:
+        dct["data"], dct["delta"] = task.data, {}
+    else:
+        dct["data"] = {}
+        dct["delta"] = {"updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                        "deletions": DeepMerge.get_deleted_keys(parent.data, task.data)}
+    dct["typename"] = "Task"
+    try:
+        return json.dumps(dct)
+    except (TypeError, ValueError):  # something only SpiffWorkflow's converters can write
+        return json.dumps(SERIALIZER.registry.convert(task))
