@@ -7,10 +7,11 @@ no other worker advances it at the same time (DESIGN.md, "Durability model").
 """
 import os
 import socket
+import traceback
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from SpiffWorkflow.util.task import TaskState
 
 from .handlers import Handlers
@@ -42,6 +43,20 @@ def _commit_point(task):
     they call no handler, so a worker that takes over simply runs them again.
     """
     return task.has_state(TaskState.FINISHED_MASK) and maestro_info(task.task_spec).get("element") in ACTIVITIES
+
+
+def _run_one_step(instance):
+    """Runs an instance to its next commit point; True if it has more to do.
+
+    A fault of the engine itself (not of a handler, which Instance handles)
+    fails this instance like any technical failure, not the worker's batch.
+    """
+    try:
+        return instance.run_until(_commit_point)
+    except Exception as error:
+        task = instance.latest_task or instance.workflow.task_tree
+        instance._fail(task, error, f"{type(error).__name__}: {error}")
+        return False
 
 
 class _Claimed:
@@ -233,7 +248,14 @@ class Maestro:
             if row.status in ("completed", "cancelled", "failed"):
                 jobs.unschedule(session, row.id)
                 continue
-            instance = self._load(session, row)
+            try:
+                instance = self._load(session, row)
+            except Exception as error:  # one unreadable instance must not stop the worker
+                self._record_incident(session, row.id, "", None, error)
+                session.connection().execute(update(InstanceRow.__table__).where(InstanceRow.id == row.id)
+                                             .values(status="failed", updated_at=jobs.now()))
+                jobs.unschedule(session, row.id)
+                continue
             if job.reason in ("retry", "manual_retry") and instance.error is not None:
                 if job.reason == "manual_retry":  # an operator's retry gives a fresh set of tries
                     failed = instance.failed_task()
@@ -249,7 +271,7 @@ class Maestro:
         while batch:
             prepared, next_jobs, still_running = [], [], []
             for item in batch:
-                if not item.settle_only and item.instance.run_until(_commit_point):
+                if not item.settle_only and _run_one_step(item.instance):
                     prepared.append(item.writer.prepare(actor, "running"))
                     still_running.append(item)
                     continue
@@ -281,6 +303,11 @@ class Maestro:
         session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
                              message=error["message"], error_type=error["type"], traceback=error["traceback"]))
         return {"status": "failed", "error": error}, None
+
+    def _record_incident(self, session, instance_id, task_id, bpmn_id, error):
+        session.add(Incident(instance_id=instance_id, task_id=task_id, bpmn_id=bpmn_id,
+                             message=f"{type(error).__name__}: {error}", error_type=type(error).__name__,
+                             traceback="".join(traceback.format_exception(error))))
 
     # -- helpers -------------------------------------------------------------
 

@@ -222,3 +222,21 @@ def test_timer_start_event_and_cycle_timer(tmp_path, recorder):
     shown = maestro.show(instance_id)
     assert shown["status"] == "waiting" and [t["bpmn_id"] for t in shown["waiting"]] == ["review"]
     assert maestro.next_due() is None  # the cycle is spent: nothing more to wake
+
+
+def test_an_unreadable_instance_becomes_an_incident_and_the_worker_goes_on(tmp_path, recorder):
+    from sqlalchemy import update as sql_update
+
+    from engine.store.models import Instance as InstanceRow
+    handlers, calls = recorder("ship", "reject")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([APPROVAL])
+    broken, healthy = maestro.start("approval")["id"], maestro.start("approval")["id"]
+    with maestro.engine.begin() as connection:  # a damaged row (say, edited by hand)
+        connection.execute(sql_update(InstanceRow.__table__).where(InstanceRow.id == broken).values(state="{oops"))
+    drain(maestro)
+    assert maestro.show(healthy)["status"] == "waiting"
+    with maestro.Session() as session:
+        from engine.store.models import Incident
+        incident = session.query(Incident).filter_by(instance_id=broken).one()
+    assert incident.error_type == "JSONDecodeError" and "Traceback" in incident.traceback
