@@ -53,6 +53,8 @@ def _run_one_step(instance):
     """
     try:
         return instance.run_until(_commit_point)
+    except jobs.LeaseLost:
+        raise  # the worker's problem, not the instance's
     except Exception as error:
         task = instance.latest_task or instance.workflow.task_tree
         instance._fail(task, error, f"{type(error).__name__}: {error}")
