@@ -253,7 +253,9 @@ class Maestro:
             try:
                 instance = self._load(session, row)
             except Exception as error:  # one unreadable instance must not stop the worker
-                self._record_incident(session, row.id, "", None, error)
+                _add_incident(session, row.id, {
+                    "task": "", "bpmn_id": None, "message": f"{type(error).__name__}: {error}",
+                    "type": type(error).__name__, "traceback": "".join(traceback.format_exception(error))})
                 session.connection().execute(update(InstanceRow.__table__).where(InstanceRow.id == row.id)
                                              .values(status="failed", updated_at=jobs.now()))
                 jobs.unschedule(session, row.id)
@@ -302,14 +304,8 @@ class Maestro:
         policy = policy_for(maestro_info(failed.task_spec))
         if not error.get("business") and attempts < policy.tries:
             return {"status": "running", "error": error}, ("retry", jobs.now() + timedelta(seconds=policy.delay(attempts)))
-        session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
-                             message=error["message"], error_type=error["type"], traceback=error["traceback"]))
+        _add_incident(session, instance_id, error)
         return {"status": "failed", "error": error}, None
-
-    def _record_incident(self, session, instance_id, task_id, bpmn_id, error):
-        session.add(Incident(instance_id=instance_id, task_id=task_id, bpmn_id=bpmn_id,
-                             message=f"{type(error).__name__}: {error}", error_type=type(error).__name__,
-                             traceback="".join(traceback.format_exception(error))))
 
     # -- helpers -------------------------------------------------------------
 
@@ -346,6 +342,12 @@ class Maestro:
             select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
             .order_by(Incident.id.desc()).limit(1)
         ).first()
+
+
+def _add_incident(session, instance_id, error):
+    """An incident from an error record (as Instance keeps it: task, bpmn_id, message, type, traceback)."""
+    session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
+                         message=error["message"], error_type=error["type"], traceback=error["traceback"]))
 
 
 def _reschedule(session, instance_id, next_job):
