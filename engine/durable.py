@@ -28,6 +28,9 @@ from .store.models import Instance as InstanceRow
 from .timers import next_timer_due
 
 
+INSERT_INSTANCE = insert(InstanceRow.__table__)
+
+
 class NotFound(Exception):
     pass
 
@@ -124,7 +127,7 @@ class Maestro:
             self.specs.specs(session, definition.id, called)  # parses (once per version) before accepting
             instance_id = str(uuid.uuid4())
             # Only the start data is stored: the worker that runs it builds the task tree.
-            session.connection().execute(insert(InstanceRow.__table__).values(
+            session.connection().execute(INSERT_INSTANCE, dict(
                 id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
                 called_definitions=called, status="running", business_key=business_key,
                 variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))

@@ -2,7 +2,7 @@
 import hashlib
 from collections import OrderedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..loader import inspect
 from ..namespaces import NSMAP
@@ -12,10 +12,11 @@ from .models import Definition
 SPEC_CACHE_SIZE = 256
 
 
+_LATEST = select(Definition).where(Definition.key == bindparam("key")).order_by(Definition.version.desc()).limit(1)
+
+
 def latest(session, key):
-    return session.scalars(
-        select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
-    ).first()
+    return session.scalars(_LATEST, {"key": key}).first()
 
 
 def latest_of_each(session):

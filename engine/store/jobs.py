@@ -7,11 +7,26 @@ workers do not queue up behind one row.
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 
 from .models import Job
 
 JOBS = Job.__table__  # table-level statements: no ORM bookkeeping on the hot path
+
+# Built once with bind parameters: building SQLAlchemy statements costs more than running them.
+_FREE = or_(JOBS.c.lease_until.is_(None), JOBS.c.lease_until < bindparam("now"))
+INSERT = JOBS.insert()
+RESCHEDULE = update(JOBS).where(JOBS.c.instance_id == bindparam("instance")).values(
+    reason=bindparam("reason"), due_at=bindparam("due_at"), locked_by=None, lease_until=None)
+DELETE = delete(JOBS).where(JOBS.c.instance_id == bindparam("instance"))
+CANDIDATES = select(JOBS.c.instance_id).where(JOBS.c.due_at <= bindparam("now"), _FREE) \
+    .order_by(JOBS.c.due_at).limit(bindparam("limit"))
+TAKE = update(JOBS).where(JOBS.c.instance_id.in_(bindparam("ids", expanding=True)), _FREE) \
+    .values(locked_by=bindparam("worker"), lease_until=bindparam("lease_until")) \
+    .returning(JOBS.c.instance_id, JOBS.c.reason)
+CANDIDATES_SKIP_LOCKED = CANDIDATES.with_for_update(skip_locked=True)
+RENEW = update(JOBS).where(JOBS.c.instance_id.in_(bindparam("ids", expanding=True)),
+                           JOBS.c.locked_by == bindparam("worker")).values(lease_until=bindparam("lease_until"))
 
 
 @dataclass(frozen=True)
@@ -35,50 +50,39 @@ def _aware(moment):
 
 def add(session, instance_id, reason, due_at=None):
     """Due work for an instance that has none yet (a new instance)."""
-    session.connection().execute(JOBS.insert().values(instance_id=instance_id, reason=reason, due_at=due_at or now()))
+    session.connection().execute(INSERT, {"instance_id": instance_id, "reason": reason, "due_at": due_at or now()})
 
 
 def schedule(session, instance_id, reason, due_at=None):
     """Makes the instance due at `due_at` (now by default), replacing what it had."""
-    job = session.get(Job, instance_id)
-    if job is None:
-        session.add(Job(instance_id=instance_id, reason=reason, due_at=due_at or now()))
-    else:
-        job.reason, job.due_at, job.locked_by, job.lease_until = reason, due_at or now(), None, None
+    values = {"instance": instance_id, "reason": reason, "due_at": due_at or now()}
+    if session.connection().execute(RESCHEDULE, values).rowcount == 0:
+        add(session, instance_id, reason, values["due_at"])
 
 
 def unschedule(session, instance_id):
-    session.execute(delete(Job).where(Job.instance_id == instance_id))
+    session.connection().execute(DELETE, {"instance": instance_id})
 
 
 def claim(session, worker_id, lease_seconds, limit=1):
     """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits."""
     moment = now()
-    free = or_(JOBS.c.lease_until.is_(None), JOBS.c.lease_until < moment)
-    candidates = select(JOBS.c.instance_id).where(JOBS.c.due_at <= moment, free) \
-        .order_by(JOBS.c.due_at).limit(limit)
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(connection.execute(candidates).scalars())
+    candidates = CANDIDATES_SKIP_LOCKED if connection.dialect.name == "postgresql" else CANDIDATES
+    ids = list(connection.execute(candidates, {"now": moment, "limit": limit}).scalars())
     taken = []
     if ids:
-        # Compare-and-set: a job another worker claimed meanwhile no longer matches `free`.
-        taken = connection.execute(
-            update(JOBS).where(JOBS.c.instance_id.in_(ids), free)
-            .values(locked_by=worker_id, lease_until=moment + timedelta(seconds=lease_seconds))
-            .returning(JOBS.c.instance_id, JOBS.c.reason)
-        ).all()
+        # Compare-and-set: a job another worker claimed meanwhile is no longer free.
+        taken = connection.execute(TAKE, {"ids": ids, "now": moment, "worker": worker_id,
+                                          "lease_until": moment + timedelta(seconds=lease_seconds)}).all()
     session.commit()
     return [Claimed(instance_id, reason) for instance_id, reason in taken]
 
 
 def renew_all(session, instance_ids, worker_id, lease_seconds):
     """Extends this worker's leases on the instances; LeaseLost unless it still holds every one."""
-    renewed = session.connection().execute(
-        update(JOBS).where(JOBS.c.instance_id.in_(instance_ids), JOBS.c.locked_by == worker_id)
-        .values(lease_until=now() + timedelta(seconds=lease_seconds))
-    ).rowcount
+    renewed = session.connection().execute(RENEW, {
+        "ids": instance_ids, "worker": worker_id, "lease_until": now() + timedelta(seconds=lease_seconds)}).rowcount
     if renewed != len(instance_ids):
         raise LeaseLost(", ".join(instance_ids))
 
