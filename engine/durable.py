@@ -11,7 +11,7 @@ import traceback
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from SpiffWorkflow.util.task import TaskState
 
 from .handlers import Handlers
@@ -29,6 +29,7 @@ from .timers import next_timer_due
 
 
 INSERT_INSTANCE = insert(InstanceRow.__table__)
+SELECT_INSTANCES = select(InstanceRow.__table__).where(InstanceRow.id.in_(bindparam("ids", expanding=True)))
 
 
 class NotFound(Exception):
@@ -248,8 +249,10 @@ class Maestro:
 
     def _open(self, session, claimed):
         batch = []
-        for job in claimed:
-            row = session.get(InstanceRow, job.instance_id)
+        reasons = {job.instance_id: job.reason for job in claimed}
+        rows = session.connection().execute(SELECT_INSTANCES, {"ids": list(reasons)}).all()
+        for row in rows:
+            job_reason = reasons[row.id]
             if row.status in ("completed", "cancelled", "failed"):
                 jobs.unschedule(session, row.id)
                 continue
@@ -263,14 +266,13 @@ class Maestro:
                                              .values(status="failed", updated_at=jobs.now()))
                 jobs.unschedule(session, row.id)
                 continue
-            if job.reason in ("retry", "manual_retry") and instance.error is not None:
-                if job.reason == "manual_retry":  # an operator's retry gives a fresh set of tries
+            if job_reason in ("retry", "manual_retry") and instance.error is not None:
+                if job_reason == "manual_retry":  # an operator's retry gives a fresh set of tries
                     failed = instance.failed_task()
                     failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
                 instance.prepare_retry()
             batch.append(_Claimed(row.id, instance, settle_only=instance.error is not None))
         session.commit()
-        session.expunge_all()  # rows are written with table-level statements from here on
         return batch
 
     def _advance(self, session, batch):
