@@ -337,10 +337,9 @@ class Maestro:
         return _instance_summary(self._row(session, instance_id))
 
     def _lock_for_user(self, session, instance_id):
-        """A user action must not interleave with a worker advancing the same instance."""
-        job = session.get(jobs.Job, instance_id)
-        if job is not None and job.locked_by and job.lease_until and jobs._aware(job.lease_until) > jobs.now():
-            raise Busy(f"instance {instance_id} is being advanced by {job.locked_by}; try again shortly")
+        """A user action must not interleave with a worker (or another action) on the same instance."""
+        if not jobs.take_for_user(session, instance_id, f"user@{self.actor}", self.lease_seconds):
+            raise Busy(f"instance {instance_id} is being advanced right now; try again shortly")
 
     def _open_incident(self, session, instance_id):
         return session.scalars(

@@ -240,3 +240,23 @@ def test_an_unreadable_instance_becomes_an_incident_and_the_worker_goes_on(tmp_p
         from engine.store.models import Incident
         incident = session.query(Incident).filter_by(instance_id=broken).one()
     assert incident.error_type == "JSONDecodeError" and "Traceback" in incident.traceback
+
+
+def test_user_actions_do_not_interleave_with_a_worker_or_each_other(tmp_path, recorder):
+    from engine.durable import Busy
+    from engine.store import jobs
+    handlers, calls = recorder("ship", "reject")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([APPROVAL])
+    instance_id = maestro.start("approval")["id"]
+    drain(maestro)
+    # A second Maestro (another process) holds the instance, as a worker or a user action would.
+    other = fresh_maestro(tmp_path, handlers, actor="elsewhere")
+    with other.Session() as session:
+        assert jobs.take_for_user(session, instance_id, "elsewhere", 30)
+        session.commit()
+    with pytest.raises(Busy):
+        maestro.complete_task(instance_id, "approve", {"approved": True, "reason": "x"})
+    with pytest.raises(Busy):
+        maestro.cancel(instance_id)
+    assert maestro.show(instance_id)["status"] == "waiting" and calls == []

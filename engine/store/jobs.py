@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import bindparam, case, delete, func, or_, select, update
 
+from sqlalchemy.exc import IntegrityError
+
 from .models import Job
 
 JOBS = Job.__table__  # table-level statements: no ORM bookkeeping on the hot path
@@ -77,6 +79,28 @@ def claim(session, worker_id, lease_seconds, limit=1):
                                           "lease_until": moment + timedelta(seconds=lease_seconds)}).all()
     session.commit()
     return [Claimed(instance_id, reason) for instance_id, reason in taken]
+
+
+def take_for_user(session, instance_id, actor, lease_seconds):
+    """Leases an instance to a user action (complete, cancel, retry); False if a worker holds it.
+
+    A waiting instance has no due-work row: one is made, leased, so that a
+    second action or a worker cannot interleave. The action's own rescheduling
+    (or unscheduling) then replaces it, in the same transaction.
+    """
+    moment = now()
+    lease = {"worker": actor, "lease_until": moment + timedelta(seconds=lease_seconds), "now": moment}
+    if session.connection().execute(TAKE, {**lease, "ids": [instance_id]}).all():
+        return True
+    if session.connection().execute(select(JOBS.c.instance_id).where(JOBS.c.instance_id == instance_id)).first():
+        return False  # leased to someone else
+    try:
+        with session.begin_nested():
+            session.connection().execute(INSERT, {"instance_id": instance_id, "reason": "user", "due_at": moment,
+                                                  "locked_by": actor, "lease_until": lease["lease_until"]})
+    except IntegrityError:  # another action made it first
+        return False
+    return True
 
 
 def renew_all(session, instance_ids, worker_id, lease_seconds):
