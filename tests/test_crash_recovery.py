@@ -8,9 +8,12 @@ import sys
 import time
 from collections import Counter
 
-from durable_helpers import fresh_maestro
+import pytest
+
+from engine.durable import Maestro
 
 from cli_helpers import ROOT, SAGA
+from postgres_server import PostgresServer
 
 FORWARD = ["checkout", "payment", "stock", "distribution_center", "invoice", "shipping"]
 UNDOS = ["cancel_invoice", "release_distribution_center", "release_stock", "refund_payment"]
@@ -39,13 +42,22 @@ def expected_calls(fails):
     return FORWARD + UNDOS + ["notify_customer"] if fails else FORWARD
 
 
-def test_kill_9_mid_saga_loses_nothing_and_compensates_exactly_once(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'maestro.db'}"
+        return
+    server = PostgresServer().start()
+    yield server.url
+    server.stop()
+
+
+def test_kill_9_mid_saga_loses_nothing_and_compensates_exactly_once(tmp_path, database):
     log = tmp_path / "calls.log"
-    database = f"sqlite:///{tmp_path / 'maestro.db'}"
     env = {**os.environ, "MAESTRO_DATABASE_URL": database, "MAESTRO_TEST_LOG": str(log),
            "MAESTRO_LEASE_SECONDS": "1.5", "PYTHONPATH": str(ROOT)}
     folder = processes_folder(tmp_path)
-    maestro = fresh_maestro(tmp_path)
+    maestro = Maestro(database)
     maestro.deploy_paths([folder / "order_fulfillment.bpmn"])
     # "shipping" fails last: every forward step completes, then all four are undone.
     instances = {maestro.start("order_fulfillment", {"fail_at": "shipping"})["id"]: True for _ in range(8)}
@@ -83,3 +95,17 @@ def test_kill_9_mid_saga_loses_nothing_and_compensates_exactly_once(tmp_path):
     assert max(duplicates.values()) <= 1, duplicates
     print(f"killed after {killed_at} calls; instances that repeated their in-flight call: "
           f"{sum(duplicates.values())} of {len(instances)}")
+
+
+def test_sigterm_stops_a_worker_between_batches(tmp_path):
+    env = {**os.environ, "MAESTRO_DATABASE_URL": f"sqlite:///{tmp_path / 'maestro.db'}",
+           "MAESTRO_TEST_LOG": str(tmp_path / "calls.log"), "PYTHONPATH": str(ROOT)}
+    process = worker(env, processes_folder(tmp_path))
+    deadline = time.monotonic() + 30
+    line = ""
+    while "started" not in line and time.monotonic() < deadline:
+        line = process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "stopped" in output
