@@ -1,6 +1,5 @@
 """Two `maestro worker` processes share one PostgreSQL database: every task runs exactly once."""
 import os
-import subprocess
 from collections import Counter
 
 import pytest
