@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import bindparam, case, delete, func, or_, select, update
-
 from sqlalchemy.exc import IntegrityError
 
 from .models import Job

@@ -113,7 +113,8 @@ class TaskDelta:
         for task_id, (task, key) in changed.items():
             self.saved[task_id] = _signature(task, key)
             written.append(task)
-            upserts.append({"task_id": str(task_id), "workflow": key, "body": task_body(task)})
+            body = task_body(task, relative_to_parent=task._parent in changed)
+            upserts.append({"task_id": str(task_id), "workflow": key, "body": body})
         removed = [task_id for task_id in self.saved if task_id not in present]
         for task_id in removed:
             del self.saved[task_id]
@@ -125,11 +126,15 @@ def _signature(task, key):
     return task.state, key, tuple(task._children)
 
 
-def task_body(task):
+def task_body(task, relative_to_parent=True):
     """SpiffWorkflow's serialized form of one task, as JSON text.
 
     The same dict as its TaskConverter makes; plain JSON values are dumped
     directly, and only values that are not JSON go through its converters.
+    SpiffWorkflow saves a task's data as changes against its parent's data;
+    that is only safe when the parent is saved in the same write (the two rows
+    then agree), so otherwise the task's whole data is saved (a row with no
+    changes recorded is restored from its own data).
     """
     dct = {
         "id": str(task.id),
@@ -142,7 +147,7 @@ def task_body(task):
         "internal_data": task.internal_data,
     }
     parent = task.parent
-    if parent is None:
+    if parent is None or not relative_to_parent:
         dct["data"], dct["delta"] = task.data, {}
     else:
         dct["data"] = {}
@@ -152,4 +157,8 @@ def task_body(task):
     try:
         return json.dumps(dct)
     except (TypeError, ValueError):  # something only SpiffWorkflow's converters can write
-        return json.dumps(SERIALIZER.registry.convert(task))
+        converted = SERIALIZER.registry.convert(task)
+        if not relative_to_parent:
+            registry = SERIALIZER.registry
+            converted["data"], converted["delta"] = registry.convert(registry.clean(task.data)), {}
+        return json.dumps(converted)
