@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import bindparam, insert, select, update
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .handlers import Handlers
@@ -86,11 +87,31 @@ class Maestro:
     # -- definitions -----------------------------------------------------
 
     def deploy(self, files):
-        """Deploys (name, bytes) files; see store.definitions.deploy."""
+        """Deploys (name, bytes) files; see store.definitions.deploy.
+
+        A new version of a process with a timer start event is started at once
+        (its instance waits for the timer), and the older versions' instances
+        still waiting for their start timer are cancelled: the newest version's
+        timer is the one that holds.
+        """
         with self.Session() as session:
             deployed = definitions.deploy(session, list(files))
             session.commit()
-            return deployed
+            timed = [item for item in deployed
+                     if item["new"] and definitions.has_timer_start(session.get(Definition, item["id"]))]
+        for item in timed:
+            for waiting in self._waiting_for_start_timer(item["key"], below_version=item["version"]):
+                self.cancel(waiting)
+            item["started"] = self.start(item["key"], started_by="timer")["id"]
+        return deployed
+
+    def _waiting_for_start_timer(self, key, below_version):
+        with self.Session() as session:
+            rows = session.scalars(select(InstanceRow).where(
+                InstanceRow.key == key, InstanceRow.version < below_version, InstanceRow.started_by == "timer",
+                InstanceRow.status.in_(("running", "waiting")))).all()
+            return [row.id for row in rows if not self._load(session, row).workflow.get_tasks(
+                state=TaskState.COMPLETED, spec_class=StartEvent)]
 
     def deploy_paths(self, paths):
         return self.deploy([(str(path), open(path, "rb").read()) for path in paths])
@@ -118,7 +139,7 @@ class Maestro:
 
     # -- instances -----------------------------------------------------------
 
-    def start(self, key, data=None, business_key=None):
+    def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
         with self.Session() as session:
             definition = definitions.latest(session, key)
@@ -130,7 +151,7 @@ class Maestro:
             # Only the start data is stored: the worker that runs it builds the task tree.
             session.connection().execute(INSERT_INSTANCE, dict(
                 id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
-                called_definitions=called, status="running", business_key=business_key,
+                called_definitions=called, status="running", business_key=business_key, started_by=started_by,
                 variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
             jobs.add(session, instance_id, "start")
             session.commit()
@@ -372,7 +393,7 @@ def _definition_summary(definition):
 
 def _instance_summary(row):
     return {"id": row.id, "key": row.key, "version": row.version, "status": row.status,
-            "business_key": row.business_key, "created_at": _iso(row.created_at),
+            "business_key": row.business_key, "started_by": row.started_by, "created_at": _iso(row.created_at),
             "updated_at": _iso(row.updated_at), "ended_at": _iso(row.ended_at)}
 
 

@@ -96,6 +96,8 @@ def deploy_command(args):
         raise UserError(f"cannot read {error.filename}: {error.strerror}") from error
     for item in deployed:
         note = "" if item["new"] else " (unchanged)"
+        if item.get("started"):
+            note += f", started {item['started']} (timer start event)"
         print(f"{item['key']} version {item['version']}{note}")
     return 0
 

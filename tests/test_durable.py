@@ -211,9 +211,8 @@ def test_a_timer_boundary_on_a_slow_step_rolls_the_saga_back(tmp_path, recorder)
 def test_timer_start_event_and_cycle_timer(tmp_path, recorder):
     handlers, calls = recorder("opened", "remind")
     maestro = fresh_maestro(tmp_path, handlers)
-    maestro.deploy_paths([DURABLE / "timer_start_cycle.bpmn"])
     began = time.monotonic()
-    instance_id = maestro.start("timer_start_cycle")["id"]
+    instance_id = maestro.deploy_paths([DURABLE / "timer_start_cycle.bpmn"])[0]["started"]  # by its start timer
     assert maestro.work_once() and calls == []  # the start event waits for its timer
     assert maestro.show(instance_id)["status"] == "waiting"
     drain(maestro, patience=6)
@@ -260,3 +259,23 @@ def test_user_actions_do_not_interleave_with_a_worker_or_each_other(tmp_path, re
     with pytest.raises(Busy):
         maestro.cancel(instance_id)
     assert maestro.show(instance_id)["status"] == "waiting" and calls == []
+
+
+def test_deploying_a_process_with_a_timer_start_event_starts_it(tmp_path, recorder):
+    handlers, calls = recorder("report")
+    maestro = fresh_maestro(tmp_path, handlers)
+    nightly = DURABLE / "nightly_report.bpmn"
+    first, = maestro.deploy_paths([nightly])
+    assert first["started"] and maestro.show(first["started"])["started_by"] == "timer"
+    assert maestro.deploy_paths([nightly])[0].get("started") is None  # unchanged: nothing new
+
+    # A new version before the first fired: its timer replaces the old one.
+    changed = nightly.read_text().replace("<bpmn:serviceTask id=\"report\"/>",
+                                          "<bpmn:serviceTask id=\"report\" name=\"Report\"/>")
+    second, = maestro.deploy([("nightly_report.bpmn", changed.encode())])
+    assert second["version"] == 2
+    assert maestro.show(first["started"])["status"] == "cancelled"
+    drain(maestro)
+    assert calls == ["report"]
+    shown = maestro.show(second["started"])
+    assert shown["status"] == "completed" and shown["version"] == 2

@@ -4,7 +4,10 @@ from collections import OrderedDict
 
 from sqlalchemy import bindparam, func, select
 
+from lxml import etree
+
 from ..loader import inspect
+from ..parser import safe_xml_parser
 from ..namespaces import NSMAP
 from ..problems import DeployError
 from .models import Definition
@@ -66,6 +69,13 @@ def deploy(session, files):
 def _summary(definition, new):
     return {"key": definition.key, "version": definition.version, "name": definition.name,
             "id": definition.id, "new": new}
+
+
+def has_timer_start(definition):
+    """Whether the process starts with a timer start event (so that deploying it starts it)."""
+    root = etree.fromstring(definition.xml.encode("utf-8"), safe_xml_parser())
+    return bool(root.xpath("//bpmn:process[@id=$key]/bpmn:startEvent/bpmn:timerEventDefinition",
+                           namespaces=NSMAP, key=definition.key))
 
 
 def _called_elsewhere(session, files):

@@ -43,6 +43,8 @@ class Instance(Base):
     called_definitions: Mapped[dict] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16))
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    # "user" (the API or CLI), or "timer" (its process's timer start event, at deploy).
+    started_by: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     variables: Mapped[dict] = mapped_column(default=dict)
     # The SpiffWorkflow state without the process spec (stored once per version).
     state: Mapped[str] = mapped_column(Text)
