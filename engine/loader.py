@@ -7,7 +7,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from .checks import check_document
 from .namespaces import NSMAP
-from .parser import MaestroParser
+from .parser import MaestroParser, UnsafeXml
 from .problems import DeployError, Problem
 
 
@@ -97,8 +97,8 @@ def inspect(sources):
         except ValidationException as error:
             problems.append(problem_from_validation(error, library.roots, name))
             continue
-        except ValueError as error:
-            problems.append(Problem(name, 0, "", str(error)))
+        except UnsafeXml as error:
+            problems.append(Problem(name, error.line, "", str(error)))
             continue
         library.roots[name] = root
         problems.extend(check_document(root, name))

@@ -48,6 +48,29 @@ def safe_xml_parser():
     )
 
 
+class UnsafeXml(ValueError):
+    """XML Maestro refuses to parse at all; `.line` says where."""
+
+    def __init__(self, message, line=0):
+        super().__init__(message)
+        self.line = line
+
+
+def parse_untrusted(data):
+    """The root of an uploaded document, refusing what could attack the parser.
+
+    Entity declarations are refused outright (external entities read files or
+    the network; nested ones expand exponentially); no BPMN tool writes them.
+    """
+    if len(data) > MAX_XML_BYTES:
+        raise UnsafeXml(f"file is larger than {MAX_XML_BYTES // (1024 * 1024)} MB")
+    declaration = data.find(b"<!ENTITY")
+    if declaration >= 0:
+        raise UnsafeXml("XML entity declarations are not allowed in a BPMN file (Maestro never expands them)",
+                        data.count(b"\n", 0, declaration) + 1)
+    return etree.fromstring(data, safe_xml_parser())
+
+
 def is_compensation_boundary(node):
     return local_name(node) == "boundaryEvent" and node.find(full_tag("compensateEventDefinition")) is not None
 
@@ -254,10 +277,8 @@ class MaestroParser(BpmnParser):
         return node_parser, spec_class
 
     def add_bpmn_bytes(self, data, filename):
-        """Parses untrusted XML and adds it; raises etree.XMLSyntaxError with a line."""
-        if len(data) > MAX_XML_BYTES:
-            raise ValueError(f"file is larger than {MAX_XML_BYTES // (1024 * 1024)} MB")
-        root = etree.fromstring(data, safe_xml_parser())
+        """Parses untrusted XML and adds it; raises UnsafeXml, or etree.XMLSyntaxError with a line."""
+        root = parse_untrusted(data)
         self.add_bpmn_xml(etree.ElementTree(root), filename)
         return root
 

@@ -4,10 +4,8 @@ from collections import OrderedDict
 
 from sqlalchemy import bindparam, func, select
 
-from lxml import etree
-
 from ..loader import inspect
-from ..parser import safe_xml_parser
+from ..parser import parse_untrusted
 from ..namespaces import NSMAP
 from ..problems import DeployError
 from .models import Definition
@@ -73,7 +71,7 @@ def _summary(definition, new):
 
 def has_timer_start(definition):
     """Whether the process starts with a timer start event (so that deploying it starts it)."""
-    root = etree.fromstring(definition.xml.encode("utf-8"), safe_xml_parser())
+    root = parse_untrusted(definition.xml.encode("utf-8"))
     return bool(root.xpath("//bpmn:process[@id=$key]/bpmn:startEvent/bpmn:timerEventDefinition",
                            namespaces=NSMAP, key=definition.key))
 
