@@ -5,15 +5,16 @@ from .loader import load
 from .problems import DeployError, Problem
 
 
-def run(source, handlers, data=None, process_id=None, **kwargs):
+def run(source, handlers, data=None, process_id=None, force_executable=False, **kwargs):
     """Starts an instance in memory and runs it to its end, its first wait or its first failure."""
-    return Instance.start(source, handlers, data, process_id, **kwargs)
+    library = load(source, force_executable)
+    return Instance.create(library, handlers, data, process_id, **kwargs).run()
 
 
-def lint(paths, handlers=None):
+def lint(paths, handlers=None, force_executable=False):
     """Every problem Maestro finds in the files (and the handlers, when given)."""
     from .linter import lint_files
-    return lint_files(paths, handlers)
+    return lint_files(paths, handlers, force_executable)
 
 
 __all__ = [

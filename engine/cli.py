@@ -13,6 +13,8 @@ from .durable_cli import UserError, durable_commands
 
 EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 1, "waiting": 3, "running": 3}
 EXIT_BAD_INPUT = 2
+FORCE_HELP = 'treat processes marked isExecutable="false" (most tools\' default) as executable'
+
 
 
 class UsageError(Exception):
@@ -41,11 +43,13 @@ def _argument_parser():
     run.add_argument("--handlers", required=True, metavar="FILE.py", help="handler module")
     run.add_argument("--data", default="{}", metavar="JSON", help="start variables as a JSON object")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--force-executable", action="store_true", help=FORCE_HELP)
     run.set_defaults(command=run_command)
 
     lint = commands.add_parser("lint", help="report what Maestro cannot run, per file, line and element")
     lint.add_argument("files", nargs="+", metavar="FILE.bpmn")
     lint.add_argument("--handlers", metavar="FILE.py", help="also check service task bindings")
+    lint.add_argument("--force-executable", action="store_true", help=FORCE_HELP)
     lint.set_defaults(command=lint_command)
     durable_commands(commands)
     return parser
@@ -74,7 +78,7 @@ def run_command(args):
     if duplicates:
         raise UsageError("; ".join(duplicates))
     try:
-        instance = Instance.create(load(args.file), handlers, data, args.process).run()
+        instance = Instance.create(load(args.file, args.force_executable), handlers, data, args.process).run()
     except DeployError as error:
         if args.json:
             print(json.dumps({"status": "invalid", "errors": [p.as_dict() for p in error.problems]}, indent=2))
@@ -109,7 +113,7 @@ def _print_result(instance):
 
 def lint_command(args):
     handlers = _handlers(args.handlers) if args.handlers else None
-    problems = lint_files(args.files, handlers)
+    problems = lint_files(args.files, handlers, args.force_executable)
     for problem in problems:
         print(problem)
     if not problems:

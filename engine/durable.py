@@ -86,7 +86,7 @@ class Maestro:
 
     # -- definitions -----------------------------------------------------
 
-    def deploy(self, files):
+    def deploy(self, files, force_executable=False):
         """Deploys (name, bytes) files; see store.definitions.deploy.
 
         A new version of a process with a timer start event is started at once
@@ -95,7 +95,7 @@ class Maestro:
         timer is the one that holds.
         """
         with self.Session() as session:
-            deployed = definitions.deploy(session, list(files))
+            deployed = definitions.deploy(session, list(files), force_executable)
             session.commit()
             timed = [item for item in deployed
                      if item["new"] and definitions.has_timer_start(session.get(Definition, item["id"]))]
@@ -113,8 +113,8 @@ class Maestro:
             return [row.id for row in rows if not self._load(session, row).workflow.get_tasks(
                 state=TaskState.COMPLETED, spec_class=StartEvent)]
 
-    def deploy_paths(self, paths):
-        return self.deploy([(str(path), open(path, "rb").read()) for path in paths])
+    def deploy_paths(self, paths, force_executable=False):
+        return self.deploy([(str(path), open(path, "rb").read()) for path in paths], force_executable)
 
     def definitions(self):
         with self.Session() as session:

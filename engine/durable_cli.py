@@ -20,6 +20,8 @@ class UserError(Exception):
 def durable_commands(commands):
     deploy = commands.add_parser("deploy", help="deploy BPMN files (a new version per changed process)")
     deploy.add_argument("files", nargs="+", metavar="FILE.bpmn")
+    deploy.add_argument("--force-executable", action="store_true",
+                        help='deploy processes marked isExecutable="false" too')
     deploy.set_defaults(command=deploy_command)
 
     start = commands.add_parser("start", help="start an instance of the newest version of a process")
@@ -87,7 +89,7 @@ def _guarded(action):
 
 def deploy_command(args):
     try:
-        deployed = _engine().deploy_paths(args.files)
+        deployed = _engine().deploy_paths(args.files, args.force_executable)
     except DeployError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -96,6 +98,8 @@ def deploy_command(args):
         raise UserError(f"cannot read {error.filename}: {error.strerror}") from error
     for item in deployed:
         note = "" if item["new"] else " (unchanged)"
+        if item["forced_executable"]:
+            note += ' (marked isExecutable="false"; deployed as executable because of --force-executable)'
         if item.get("started"):
             note += f", started {item['started']} (timer start event)"
         print(f"{item['key']} version {item['version']}{note}")

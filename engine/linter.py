@@ -3,8 +3,8 @@ from .checks import check_bindings
 from .loader import inspect
 
 
-def lint_files(paths, handlers=None):
-    library, problems = inspect([str(path) for path in paths])
+def lint_files(paths, handlers=None, force_executable=False):
+    library, problems = inspect([str(path) for path in paths], force_executable)
     if handlers is not None:
         problems.extend(check_bindings(library.roots, handlers))
     return _unique(problems)

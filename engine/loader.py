@@ -75,17 +75,21 @@ def _looks_like_xml(text):
     return head.startswith("<") if isinstance(head, str) else head.startswith(b"<")
 
 
-def load(sources):
+def load(sources, force_executable=False):
     """Parses files into a Library; raises DeployError naming every problem found."""
-    library, problems = inspect(sources)
+    library, problems = inspect(sources, force_executable)
     if problems:
         raise DeployError(problems)
     return library
 
 
-def inspect(sources):
-    """(library, problems): the files as far as they parse, and everything wrong with them."""
-    parser = MaestroParser()
+def inspect(sources, force_executable=False):
+    """(library, problems): the files as far as they parse, and everything wrong with them.
+
+    With `force_executable`, processes marked isExecutable="false" (what most
+    modeling tools export by default) are treated as executable.
+    """
+    parser = MaestroParser(force_executable)
     library = Library(parser)
     problems = []
     for name, data in read_sources(sources):
@@ -110,9 +114,15 @@ def inspect(sources):
 def _parse_every_process(library):
     """SpiffWorkflow parses lazily; parse everything now so problems show at deploy time."""
     problems = []
-    if not library.executable_process_ids():
-        for name in library.roots:
-            problems.append(Problem(name, 1, "", 'no executable process (every process is isExecutable="false")'))
+    for name, root in library.roots.items():
+        processes = root.findall(f"{{{NSMAP['bpmn']}}}process")
+        if processes and not any(library.parser.process_parsers[p.get("id")].process_executable
+                                 for p in processes if p.get("id") in library.parser.process_parsers):
+            first = processes[0]
+            problems.append(Problem(name, first.sourceline or 0, first.get("id", ""),
+                                    'no executable process: every process is marked isExecutable="false" '
+                                    "(set it to true in the modeler, or deploy anyway with --force-executable)"))
+    if problems:
         return problems
     for process_id in library.executable_process_ids():
         try:

@@ -107,6 +107,13 @@ def event_subprocess_trigger(node, errors):
 
 class MaestroProcessParser(ProcessParser):
 
+    def __init__(self, parser, node, *args, **kwargs):
+        super().__init__(parser, node, *args, **kwargs)
+        # A process a modeler exported as not executable, run on the user's explicit say-so.
+        self.forced_executable = parser.force_executable and not self.process_executable
+        if self.forced_executable:
+            self.process_executable = True
+
     def get_boundary_events(self, attached_to_ref):
         # Compensation boundary events take no part in the token flow: they
         # install a handler, recorded by _annotate below.
@@ -267,7 +274,8 @@ class MaestroParser(BpmnParser):
         full_tag("endEvent"): (CompensationEndParser, MaestroEndEvent),
     }
 
-    def __init__(self):
+    def __init__(self, force_executable=False):
+        self.force_executable = force_executable
         super().__init__(namespaces=dict(NSMAP))
 
     def _get_parser_class(self, tag):

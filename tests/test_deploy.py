@@ -43,10 +43,26 @@ def test_deploy_refuses_a_condition_that_does_not_parse():
     assert any(p.element == "f2" and "does not parse" in p.message for p in raised.value.problems)
 
 
-def test_deploy_refuses_a_file_with_no_executable_process():
+def test_deploy_refuses_a_file_with_no_executable_process_unless_forced():
+    script = '<bpmn:scriptTask id="work"><bpmn:script>done = True</bpmn:script></bpmn:scriptTask>'
+    exported = PROCESS.replace('isExecutable="true"', 'isExecutable="false"').format(work=script)
     with pytest.raises(engine.DeployError) as raised:
-        engine.load(PROCESS.replace('isExecutable="true"', 'isExecutable="false"').format(work='<bpmn:task id="work"/>'))
-    assert "no executable process" in raised.value.problems[0].message
+        engine.load(exported)
+    problem, = raised.value.problems
+    assert 'isExecutable="false"' in problem.message and "--force-executable" in problem.message
+    assert problem.element == "p" and problem.line == 4
+    forced = engine.run(exported, engine.Handlers(), force_executable=True)
+    assert forced.status == "completed" and forced.data["done"] is True
+
+
+def test_each_file_needs_an_executable_process_even_beside_one_that_has(tmp_path):
+    good = tmp_path / "good.bpmn"
+    good.write_text(PROCESS.format(work='<bpmn:task id="work"/>'))
+    exported = tmp_path / "exported.bpmn"
+    exported.write_text(PROCESS.replace('id="p"', 'id="q"').replace('isExecutable="true"', 'isExecutable="false"')
+                        .format(work='<bpmn:task id="work"/>'))
+    problems = engine.lint([good, exported])
+    assert [(p.file, p.element) for p in problems] == [(str(exported), "q")]
 
 
 def test_a_script_task_runs_sandboxed_and_updates_the_variables():

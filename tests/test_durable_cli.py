@@ -106,3 +106,15 @@ def test_database_url_from_the_environment(workdir, tmp_path):
     finally:
         del os.environ["MAESTRO_DATABASE_URL"]
     assert env_db.exists() and not (workdir / "maestro.db").exists()
+
+
+def test_force_executable_deploys_a_tool_export_and_says_so(workdir):
+    exported = workdir / "exported.bpmn"
+    exported.write_text(APPROVAL.read_text().replace('isExecutable="true"', 'isExecutable="false"'))
+    refused = run(workdir, "deploy", exported)
+    assert refused.returncode == 1 and "--force-executable" in refused.stderr
+    forced = run(workdir, "deploy", "--force-executable", exported)
+    assert forced.returncode == 0
+    assert forced.stdout.strip() == ('approval version 1 (marked isExecutable="false"; '
+                                     'deployed as executable because of --force-executable)')
+    assert run(workdir, "lint", "--force-executable", exported).returncode == 0

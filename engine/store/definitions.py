@@ -32,14 +32,14 @@ def versions(session, key):
     return session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version)).all()
 
 
-def deploy(session, files):
+def deploy(session, files, force_executable=False):
     """Deploys (name, bytes) files together: a new version for each process whose file changed.
 
     Nothing is deployed unless every file is valid. Processes they call that
     live in files deployed earlier are checked against their newest version.
     Returns [{key, version, name, new}] for every executable process in the files.
     """
-    library, problems = inspect(files + _called_elsewhere(session, files))
+    library, problems = inspect(files + _called_elsewhere(session, files), force_executable)
     if problems:
         raise DeployError(problems)
     deployed = []
@@ -51,8 +51,9 @@ def deploy(session, files):
             if key not in library.executable_process_ids():
                 continue
             current = latest(session, key)
+            forced = library.parser.process_parsers[key].forced_executable
             if current is not None and current.content_hash == content_hash:
-                deployed.append(_summary(current, new=False))
+                deployed.append(_summary(current, new=False, forced=forced))
                 continue
             definition = Definition(
                 key=key, version=(current.version + 1) if current else 1, name=process.get("name"),
@@ -60,13 +61,13 @@ def deploy(session, files):
             )
             session.add(definition)
             session.flush()
-            deployed.append(_summary(definition, new=True))
+            deployed.append(_summary(definition, new=True, forced=forced))
     return deployed
 
 
-def _summary(definition, new):
+def _summary(definition, new, forced=False):
     return {"key": definition.key, "version": definition.version, "name": definition.name,
-            "id": definition.id, "new": new}
+            "id": definition.id, "new": new, "forced_executable": forced}
 
 
 def has_timer_start(definition):
@@ -78,7 +79,7 @@ def has_timer_start(definition):
 
 def _called_elsewhere(session, files):
     """Deployed files holding processes that the new files call but do not define."""
-    library, _ = inspect(files)
+    library, _ = inspect(files, force_executable=True)
     defined = set(library.parser.process_parsers)
     missing = set(library.parser.get_process_dependencies()) - defined
     extra, seen = [], set()
@@ -109,7 +110,7 @@ _CALLS_ELSEWHERE = {}
 def _calls_elsewhere(definition):
     """Keys called by a definition's file but defined in none of its processes (by content: it never changes)."""
     if definition.content_hash not in _CALLS_ELSEWHERE:
-        library, _ = inspect([(definition.file_name, definition.xml)])
+        library, _ = inspect([(definition.file_name, definition.xml)], force_executable=True)
         parser = library.parser
         _CALLS_ELSEWHERE[definition.content_hash] = set(parser.get_process_dependencies()) - set(parser.process_parsers)
     return set(_CALLS_ELSEWHERE[definition.content_hash])
@@ -135,7 +136,8 @@ class SpecCache:
             if row.content_hash not in seen:  # several processes of one file share it
                 seen.add(row.content_hash)
                 files.append((row.file_name, row.xml.encode("utf-8")))
-        library, problems = inspect(files)
+        # Deployed once (maybe with --force-executable): build it as it was accepted.
+        library, problems = inspect(files, force_executable=True)
         if problems:
             raise DeployError(problems)
         specs = library.build(rows[definition_id].key)
