@@ -20,7 +20,8 @@ PYTHON_SCRIPT_FORMATS = {None, "", "python", "text/python", "text/x-python", "py
 
 def check_document(root, file_name):
     problems = []
-    for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts, _retry_cycles):
+    for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts, _retry_cycles,
+                  _conditional_flows_out_of_activities, _dangling_references):
         problems.extend(check(root, file_name))
     return problems
 
@@ -118,6 +119,44 @@ def _retry_cycles(root, file_name):
             task = cycle.getparent().getparent()
             yield _problem(file_name, task, f"failedJobRetryTimeCycle '{cycle.text.strip()}' is not of the form "
                                             "R<tries>/<ISO 8601 duration>, e.g. R5/PT10S")
+
+
+def _conditional_flows_out_of_activities(root, file_name):
+    for flow in root.iter(f"{{{NSMAP['bpmn']}}}sequenceFlow"):
+        if flow.find(f"{{{NSMAP['bpmn']}}}conditionExpression") is None:
+            continue
+        source = _by_id(root, flow.get("sourceRef"))
+        if source is not None and local_name(source) in ACTIVITIES:
+            yield _problem(file_name, flow, f"conditional sequence flow out of the activity '{source.get('id')}' "
+                                            "is not supported yet: route it through an exclusive or inclusive "
+                                            "gateway after the activity")
+
+
+REFERENCES = {  # event definition -> (attribute, element it names)
+    "errorEventDefinition": ("errorRef", "error"),
+    "escalationEventDefinition": ("escalationRef", "escalation"),
+    "messageEventDefinition": ("messageRef", "message"),
+    "signalEventDefinition": ("signalRef", "signal"),
+}
+
+
+NAMED_BY = {"message", "signal"}  # matched by name at run time, so a name is needed
+
+
+def _dangling_references(root, file_name):
+    declared = {}
+    for _, (_, kind) in REFERENCES.items():
+        declared[kind] = {node.get("id"): node for node in root.iter(f"{{{NSMAP['bpmn']}}}{kind}")}
+    for definition_name, (attribute, kind) in REFERENCES.items():
+        for definition in root.iter(f"{{{NSMAP['bpmn']}}}{definition_name}"):
+            ref = definition.get(attribute)
+            event = definition.getparent()
+            if ref and ref not in declared[kind]:
+                yield _problem(file_name, event, f"{attribute} '{ref}' names no <{kind}> declared in the file: "
+                                                 f"declare the {kind} or pick an existing one")
+            elif ref and kind in NAMED_BY and not declared[kind][ref].get("name"):
+                yield _problem(file_name, event, f"the {kind} '{ref}' has no name: give it one "
+                                                 f"(Maestro matches {kind}s by name)")
 
 
 def _by_id(root, element_id):

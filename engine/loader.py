@@ -145,5 +145,35 @@ def problem_from_validation(error, roots, file_name=None):
         found = root.xpath("//*[@id=$id]", id=element)
         if found:
             line = found[0].sourceline or 0
-    message = str(error).split("\n")[0]
+    message = _in_maestro_words(str(error).split("\n")[0].strip())
     return Problem(name, line, element, message)
+
+
+# SpiffWorkflow's most frequent refusals, said with what to change.
+_MESSAGES = [
+    ("Non-default exclusive outgoing sequence flow without condition",
+     "this flow leaves a gateway without a condition and is not the gateway's default flow: "
+     "add a condition, or make it the default flow"),
+    ("Exactly one start event is required in a SubWorkflow Task",
+     "a subprocess needs exactly one start event: add one (or remove the extra ones)"),
+    ("Time Specification Error. Unknown Time Specification",
+     "timer event without a time: give it a date, a duration or a cycle"),
+    ("No start event found", "the process has no start event: add one"),
+    ("Data Store name is missing", "data stores are not supported: remove the data store reference"),
+    ("Data Store with name", "data stores are not supported: remove the data store reference"),
+    ("A multiinstance task must specify a cardinality or a loop input data reference",
+     "multi-instance activity without a cardinality or an input collection: set one of them"),
+    ('No "calledElement" attribute for Call Activity', "call activity without a called process: "
+                                                        "set calledElement to the id of the process to call"),
+    ("Cannot resolve dataInputAssociation", "a data input association refers to something Maestro cannot "
+                                            "resolve (a data store, or an object of another scope): remove it"),
+    ("Cannot resolve dataOutputAssociation", "a data output association refers to something Maestro cannot "
+                                             "resolve (a data store, or an object of another scope): remove it"),
+]
+
+
+def _in_maestro_words(message):
+    for start, said in _MESSAGES:
+        if message.startswith(start):
+            return said
+    return message

@@ -312,7 +312,7 @@ def _parse_timer_event(self, event):
 
 
 def _with_maestro_specs(node_parser):
-    """The node parser, making Maestro's loop and event subprocess specs.
+    """The node parser, making Maestro's loop and event subprocess specs, and splitting as BPMN does.
 
     SpiffWorkflow picks those classes from attributes of its TaskParser; a
     subclass per parser keeps the choice to Maestro's parser alone.
@@ -322,6 +322,10 @@ def _with_maestro_specs(node_parser):
             "SEQUENTIAL_MI_CLASS": MaestroSequentialMultiInstance,
             "PARALLEL_MI_CLASS": MaestroParallelMultiInstance,
             "EVENT_SUBPROCESS_CLASS": MaestroEventSubprocess,
+            # BPMN: several unconditional flows out of an activity or event are an
+            # implicit parallel split (SpiffWorkflow refuses them); conditional ones
+            # are refused by engine.checks rather than silently run unconditionally.
+            "handles_multiple_outgoing": lambda self: True,
         }
         if issubclass(node_parser, EventDefinitionParser):
             overrides["parse_timer_event"] = _parse_timer_event

@@ -89,3 +89,71 @@ def test_bare_iso_timer_durations_are_literals_not_variables():
     waiting = engine.run(TIMER.replace("{duration}", "PT1H"), engine.Handlers())
     assert waiting.status == "waiting"
     assert [t["bpmn_id"] for t in waiting.waiting_tasks()] == ["work"]
+
+
+SPLIT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="order"/>
+    <bpmn:serviceTask id="order"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="order" targetRef="pack"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="order" targetRef="bill">{condition}</bpmn:sequenceFlow>
+    <bpmn:serviceTask id="pack"/>
+    <bpmn:serviceTask id="bill"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="pack" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="bill" targetRef="join"/>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_several_flows_out_of_an_activity_are_an_implicit_parallel_split(recorder):
+    handlers, calls = recorder("order", "pack", "bill")
+    instance = engine.run(SPLIT.replace("{condition}", ""), handlers)
+    assert instance.status == "completed"
+    assert calls[0] == "order" and sorted(calls[1:]) == ["bill", "pack"]
+
+
+def test_a_conditional_flow_out_of_an_activity_is_refused_not_ignored():
+    conditional = SPLIT.replace("{condition}", "<bpmn:conditionExpression>amount &gt; 5</bpmn:conditionExpression>")
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(conditional)
+    problem, = raised.value.problems
+    assert problem.element == "f3" and problem.line == 8 and "gateway" in problem.message
+
+
+def test_a_dangling_error_reference_is_named():
+    dangling = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
+        '<bpmn:endEvent id="end"/>',
+        '<bpmn:endEvent id="end"><bpmn:errorEventDefinition errorRef="Error_Missing"/></bpmn:endEvent>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(dangling)
+    problem, = raised.value.problems
+    assert problem.element == "end" and "errorRef 'Error_Missing' names no <error>" in problem.message
+
+
+def test_a_gateway_flow_without_condition_says_what_to_change():
+    gateway = PROCESS.format(work='<bpmn:exclusiveGateway id="work"/>').replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>',
+        '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>'
+        '<bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="end"/>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(gateway)
+    problem = raised.value.problems[0]
+    assert problem.element in ("f2", "f3") and problem.line > 0
+    assert "add a condition, or make it the default flow" in problem.message
+
+
+def test_a_message_without_a_name_is_named_instead_of_crashing_the_parser():
+    unnamed = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
+        '<bpmn:startEvent id="start"/>',
+        '<bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="Msg_1"/></bpmn:startEvent>'
+    ).replace('<bpmn:process id="p"', '<bpmn:message id="Msg_1"/>\n  <bpmn:process id="p"')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(unnamed)
+    problem, = raised.value.problems
+    assert problem.element == "start" and "the message 'Msg_1' has no name" in problem.message
