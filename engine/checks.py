@@ -21,7 +21,7 @@ PYTHON_SCRIPT_FORMATS = {None, "", "python", "text/python", "text/x-python", "py
 def check_document(root, file_name):
     problems = []
     for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts, _retry_cycles,
-                  _conditional_flows_out_of_activities, _dangling_references):
+                  _conditional_flows_out_of_activities, _dangling_references, _event_definition_refs):
         problems.extend(check(root, file_name))
     return problems
 
@@ -157,6 +157,12 @@ def _dangling_references(root, file_name):
             elif ref and kind in NAMED_BY and not declared[kind][ref].get("name"):
                 yield _problem(file_name, event, f"the {kind} '{ref}' has no name: give it one "
                                                  f"(Maestro matches {kind}s by name)")
+
+
+def _event_definition_refs(root, file_name):
+    for ref in root.iter(f"{{{NSMAP['bpmn']}}}eventDefinitionRef"):
+        yield _problem(file_name, ref.getparent(), "eventDefinitionRef (an event definition declared apart from "
+                                                   "its event) is not supported yet: define it inside the event")
 
 
 def _by_id(root, element_id):

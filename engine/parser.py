@@ -11,11 +11,22 @@ import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
-from SpiffWorkflow.bpmn.parser.event_parsers import EndEventParser, EventDefinitionParser, IntermediateThrowEventParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    EndEventParser,
+    EventDefinitionParser,
+    IntermediateThrowEventParser,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser, SubWorkflowParser
-from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.parser.util import first, full_tag
 from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -236,13 +247,38 @@ class CompensationThrowParser(IntermediateThrowEventParser):
 
 
 class CompensationEndParser(EndEventParser):
+    """End events, with compensation, and with signals (SpiffWorkflow 3.2 drops a signal end event's signal)."""
 
     def create_task(self):
         definition = compensate_definition(self)
         if definition is None:
-            return super().create_task()
+            definition = self.get_event_definition([
+                MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+                TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
         task = self._create_task(definition)
         task.connect(self.spec.end)
+        return task
+
+
+class LinkThrowParser(CompensationThrowParser):
+    """A link throw event continues at the link catch event of the same name (BPMN 10.5.4), in its scope."""
+
+    def create_task(self):
+        link = first(self.xpath("./bpmn:linkEventDefinition"))
+        if link is None:
+            return super().create_task()
+        task = self._create_task(NoneEventDefinition(description="Link"))
+        name = link.get("name") or self.node.get("name")
+        targets = [
+            catch for catch in self.node.getparent().iterchildren(full_tag("intermediateCatchEvent"))
+            if any((d.get("name") or catch.get("name")) == name for d in catch.iterchildren(full_tag("linkEventDefinition")))
+        ]
+        if len(targets) != 1:
+            found = "no" if not targets else f"{len(targets)}"
+            raise ValidationException(f"link throw event '{name}' has {found} link catch event of that name in its "
+                                      "process or subprocess: name exactly one catch event like it",
+                                      node=self.node, file_name=self.filename)
+        task.connect(self.process_parser.parse_node(targets[0]))
         return task
 
 
@@ -270,7 +306,7 @@ class MaestroParser(BpmnParser):
         full_tag("serviceTask"): (TaskParser, MaestroServiceTask),
         full_tag("task"): (PlainTaskParser, NoneTask),
         full_tag("subProcess"): (EmbeddedSubprocessParser, SubWorkflowTask),
-        full_tag("intermediateThrowEvent"): (CompensationThrowParser, MaestroThrowEvent),
+        full_tag("intermediateThrowEvent"): (LinkThrowParser, MaestroThrowEvent),
         full_tag("endEvent"): (CompensationEndParser, MaestroEndEvent),
     }
 

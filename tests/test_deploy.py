@@ -157,3 +157,53 @@ def test_a_message_without_a_name_is_named_instead_of_crashing_the_parser():
         engine.load(unnamed)
     problem, = raised.value.problems
     assert problem.element == "start" and "the message 'Msg_1' has no name" in problem.message
+
+
+SIGNAL_AND_LINK = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:signal id="Signal_Go" name="go"/>
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:parallelGateway id="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="wait_for_go"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="prepare"/>
+    <bpmn:intermediateCatchEvent id="wait_for_go"><bpmn:signalEventDefinition signalRef="Signal_Go"/></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="wait_for_go" targetRef="jump"/>
+    <bpmn:intermediateThrowEvent id="jump"><bpmn:linkEventDefinition name="to_shipping"/></bpmn:intermediateThrowEvent>
+    <bpmn:intermediateCatchEvent id="landing"><bpmn:linkEventDefinition name="to_shipping"/></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f5" sourceRef="landing" targetRef="ship"/>
+    <bpmn:serviceTask id="ship"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="ship" targetRef="shipped"/>
+    <bpmn:endEvent id="shipped"/>
+    <bpmn:serviceTask id="prepare"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="prepare" targetRef="say_go"/>
+    <bpmn:endEvent id="say_go"><bpmn:signalEventDefinition signalRef="Signal_Go"/></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_signal_end_events_throw_their_signal_and_link_events_jump(recorder):
+    handlers, calls = recorder("prepare", "ship")
+    instance = engine.run(SIGNAL_AND_LINK, handlers)
+    assert instance.status == "completed", instance.waiting_tasks()
+    assert calls == ["prepare", "ship"]  # the signal end event released wait_for_go; the link led to ship
+
+
+def test_a_link_throw_without_its_catch_is_refused():
+    broken = SIGNAL_AND_LINK.replace('<bpmn:linkEventDefinition name="to_shipping"/></bpmn:intermediateCatchEvent>',
+                                     '<bpmn:linkEventDefinition name="elsewhere"/></bpmn:intermediateCatchEvent>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(broken)
+    problem, = raised.value.problems
+    assert problem.element == "jump" and "no link catch event" in problem.message
+
+
+def test_event_definition_refs_are_refused_rather_than_ignored():
+    referenced = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
+        '<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end"><bpmn:eventDefinitionRef>Def_1</bpmn:eventDefinitionRef>'
+                                     '</bpmn:endEvent>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(referenced)
+    assert any(p.element == "end" and "eventDefinitionRef" in p.message for p in raised.value.problems)
