@@ -5,10 +5,11 @@ rewritten (python tests/corpus_outcomes.py --write) and the commit says why.
 """
 import json
 
-from corpus_outcomes import EXPECTATIONS, outcomes, totals
+from corpus_outcomes import CORPUS, EXPECTATIONS, outcomes, totals
 
 
 def test_every_corpus_file_ends_as_recorded(capsys):
+    assert CORPUS.is_dir(), f"the compatibility corpus is expected at {CORPUS} (shared/ beside the repository)"
     expected = json.loads(EXPECTATIONS.read_text())
     found = outcomes()
     published, forced, reasons = totals(found)
