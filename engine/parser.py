@@ -25,15 +25,15 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
-from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser, SubWorkflowParser
+from SpiffWorkflow.bpmn.parser.task_parsers import SubWorkflowParser
 from SpiffWorkflow.bpmn.parser.util import first, full_tag
 from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
 from .forms import form_of
-from .namespaces import NSMAP, local_name
+from .namespaces import ACTIVITIES, NSMAP, local_name
 from .specs import (
     CompensateEventDefinition,
     MaestroEndEvent,
@@ -48,6 +48,10 @@ from .specs import (
 from .topics import explicit_topic, fallback_topics
 
 COMPENSATION_SUFFIX = ".compensation"
+FLOW_NODES = ACTIVITIES | {
+    "intermediateCatchEvent", "intermediateThrowEvent", "endEvent",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+}
 MAX_XML_BYTES = 20 * 1024 * 1024
 
 
@@ -80,6 +84,11 @@ def parse_untrusted(data):
         raise UnsafeXml("XML entity declarations are not allowed in a BPMN file (Maestro never expands them)",
                         data.count(b"\n", 0, declaration) + 1)
     return etree.fromstring(data, safe_xml_parser())
+
+
+def _is_link(node):
+    """Link events are joined to each other, not started or ended at."""
+    return node.find(full_tag("linkEventDefinition")) is not None
 
 
 def is_compensation_boundary(node):
@@ -166,16 +175,58 @@ class MaestroProcessParser(ProcessParser):
 
     def add_tasks(self):
         start_nodes = self.xpath("./bpmn:startEvent")
-        if not start_nodes:
-            raise ValidationException("No start event found", node=self.node, file_name=self.filename)
-        for node in start_nodes:
-            self.parse_node(node)
-        if len(start_nodes) > 1:
-            self._join_start_events()
+        if start_nodes:
+            for node in start_nodes:
+                self.parse_node(node)
+            # In a subprocess, several plain start events all start (BPMN 10.5.2); in a
+            # process, several start events are alternatives: the first that fires wins.
+            plain_subprocess_starts = local_name(self.node) != "process" and not any(
+                len(node) and any(local_name(child).endswith("EventDefinition") for child in node)
+                for node in start_nodes)
+            if len(start_nodes) > 1 and not plain_subprocess_starts:
+                self._join_start_events()
+        else:
+            self._start_implicitly()
         for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
             self._add_event_subprocess(node)
         for node in self.xpath("./*[@isForCompensation='true']"):
             self.parse_node(node)
+        self._end_implicitly()
+
+    def _flow_nodes(self):
+        """This scope's own flow nodes that take part in the sequence flow."""
+        for node in self.node.iterchildren():
+            if local_name(node) not in FLOW_NODES or node.get("isForCompensation") == "true":
+                continue
+            if node.get("triggeredByEvent") == "true" or _is_link(node):
+                continue
+            yield node
+
+    def _start_implicitly(self):
+        """No start event: every flow node without an incoming flow starts (BPMN implicit start)."""
+        targets = {flow.get("targetRef") for flow in self.xpath("./bpmn:sequenceFlow")}
+        flow_nodes = list(self._flow_nodes())
+        if not flow_nodes:
+            what = "process" if local_name(self.node) == "process" else "subprocess"
+            raise ValidationException(f"the {what} has no activities or events (drawn collapsed, or an empty pool): "
+                                      "model its content", node=self.node, file_name=self.filename)
+        first_nodes = [node for node in flow_nodes if node.get("id") not in targets]
+        if not first_nodes:
+            raise ValidationException("no start event, and no activity without an incoming flow to start at: "
+                                      "add a start event", node=self.node, file_name=self.filename)
+        for node in first_nodes:
+            self.spec.start.connect(self.parse_node(node))
+
+    def _end_implicitly(self):
+        """A path that stops at a flow node with no outgoing flow ends there (BPMN implicit end)."""
+        sources = {flow.get("sourceRef") for flow in self.xpath("./bpmn:sequenceFlow")}
+        for node in self._flow_nodes():
+            node_id = node.get("id")
+            if node_id in sources or local_name(node) == "endEvent":
+                continue
+            spec = self.spec.task_specs.get(f"{node_id}.BoundaryEventJoin") or self.spec.task_specs.get(node_id)
+            if spec is not None and not spec.outputs:
+                spec.connect(self.spec.end)
 
     def _join_start_events(self):
         split = StartEventSplit(self.spec, "StartEventSplit")
@@ -229,12 +280,20 @@ class PlainTaskParser(TaskParser):
 
 
 class EmbeddedSubprocessParser(SubWorkflowParser):
-    """SpiffWorkflow 3.2 looks for a namespaced triggeredByEvent and so never makes event subprocesses."""
+    """Embedded subprocesses and transactions.
+
+    Unlike SpiffWorkflow 3.2 it makes event subprocesses (which it looks for
+    with a namespaced triggeredByEvent, never found), and it accepts a
+    subprocess without start or end events, or with several plain start
+    events, as BPMN does (MaestroProcessParser gives those their meaning).
+    """
 
     def create_task(self):
-        spec_id = SubprocessParser.get_subprocess_spec(self)
+        parser = self.process_parser.parser
+        parser.create_parser(self.node, filename=self.filename, lane=self.lane)
+        parser.process_parsers[self.bpmn_id].parent = self.process_parser
         spec_class = MaestroEventSubprocess if self.node.get("triggeredByEvent") == "true" else self.spec_class
-        return spec_class(self.spec, self.bpmn_id, subworkflow_spec=spec_id, **self.bpmn_attributes)
+        return spec_class(self.spec, self.bpmn_id, subworkflow_spec=self.bpmn_id, **self.bpmn_attributes)
 
 
 class CompensationThrowParser(IntermediateThrowEventParser):
@@ -306,6 +365,7 @@ class MaestroParser(BpmnParser):
         full_tag("serviceTask"): (TaskParser, MaestroServiceTask),
         full_tag("task"): (PlainTaskParser, NoneTask),
         full_tag("subProcess"): (EmbeddedSubprocessParser, SubWorkflowTask),
+        full_tag("transaction"): (EmbeddedSubprocessParser, TransactionSubprocess),
         full_tag("intermediateThrowEvent"): (LinkThrowParser, MaestroThrowEvent),
         full_tag("endEvent"): (CompensationEndParser, MaestroEndEvent),
     }

@@ -207,3 +207,55 @@ def test_event_definition_refs_are_refused_rather_than_ignored():
     with pytest.raises(engine.DeployError) as raised:
         engine.load(referenced)
     assert any(p.element == "end" and "eventDefinitionRef" in p.message for p in raised.value.problems)
+
+
+IMPLICIT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:serviceTask id="receive"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="receive" targetRef="work"/>
+    <bpmn:subProcess id="work">
+      <bpmn:startEvent id="s1"/>
+      <bpmn:startEvent id="s2"/>
+      <bpmn:sequenceFlow id="f2" sourceRef="s1" targetRef="pack"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="s2" targetRef="label"/>
+      <bpmn:serviceTask id="pack"/>
+      <bpmn:serviceTask id="label"/>
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f4" sourceRef="work" targetRef="archive"/>
+    <bpmn:serviceTask id="archive"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_implicit_start_and_end_and_several_start_events_in_a_subprocess(recorder):
+    # No start or end event in the process; a subprocess with two plain start events and no end event.
+    handlers, calls = recorder("receive", "pack", "label", "archive")
+    instance = engine.run(IMPLICIT, handlers)
+    assert instance.status == "completed", instance.waiting_tasks()
+    assert calls[0] == "receive" and sorted(calls[1:3]) == ["label", "pack"] and calls[3] == "archive"
+
+
+def test_a_process_with_nothing_to_start_at_is_refused():
+    looped = IMPLICIT.replace('<bpmn:serviceTask id="archive"/>',
+                              '<bpmn:serviceTask id="archive"/><bpmn:sequenceFlow id="f5" sourceRef="archive" '
+                              'targetRef="receive"/>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(looped)
+    assert "add a start event" in raised.value.problems[0].message
+
+
+def test_an_empty_subprocess_is_refused_as_such():
+    empty = IMPLICIT.replace("""<bpmn:subProcess id="work">
+      <bpmn:startEvent id="s1"/>
+      <bpmn:startEvent id="s2"/>
+      <bpmn:sequenceFlow id="f2" sourceRef="s1" targetRef="pack"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="s2" targetRef="label"/>
+      <bpmn:serviceTask id="pack"/>
+      <bpmn:serviceTask id="label"/>
+    </bpmn:subProcess>""", '<bpmn:subProcess id="work"/>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(empty)
+    problem, = raised.value.problems
+    assert problem.element == "work" and "has no activities or events" in problem.message
