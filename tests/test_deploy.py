@@ -17,6 +17,13 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def refusal(source):
+    """The problems for which loading `source` is refused (it must be)."""
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(source)
+    return raised.value.problems
+
+
 @pytest.mark.parametrize("work, message", [
     ('<bpmn:scriptTask id="work" scriptFormat="groovy"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>',
      "script format 'groovy' is not supported"),
@@ -27,9 +34,8 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
      '</bpmn:extensionElements></bpmn:serviceTask>', "preScripts are not supported yet"),
 ])
 def test_deploy_refuses_constructs_maestro_cannot_run(work, message):
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(PROCESS.format(work=work))
-    problem, = [p for p in raised.value.problems if p.element == "work"]
+    problems = refusal(PROCESS.format(work=work))
+    problem, = [p for p in problems if p.element == "work"]
     assert message in problem.message
     assert problem.line == 7
 
@@ -38,17 +44,15 @@ def test_deploy_refuses_a_condition_that_does_not_parse():
     gateway = PROCESS.replace('<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>',
                               '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end">'
                               '<bpmn:conditionExpression>=amount &gt;</bpmn:conditionExpression></bpmn:sequenceFlow>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(gateway.format(work='<bpmn:exclusiveGateway id="work"/>'))
-    assert any(p.element == "f2" and "does not parse" in p.message for p in raised.value.problems)
+    problems = refusal(gateway.format(work='<bpmn:exclusiveGateway id="work"/>'))
+    assert any(p.element == "f2" and "does not parse" in p.message for p in problems)
 
 
 def test_deploy_refuses_a_file_with_no_executable_process_unless_forced():
     script = '<bpmn:scriptTask id="work"><bpmn:script>done = True</bpmn:script></bpmn:scriptTask>'
     exported = PROCESS.replace('isExecutable="true"', 'isExecutable="false"').format(work=script)
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(exported)
-    problem, = raised.value.problems
+    problems = refusal(exported)
+    problem, = problems
     assert 'isExecutable="false"' in problem.message and "--force-executable" in problem.message
     assert problem.element == "p" and problem.line == 4
     forced = engine.run(exported, engine.Handlers(), force_executable=True)
@@ -120,9 +124,8 @@ def test_several_flows_out_of_an_activity_are_an_implicit_parallel_split(recorde
 
 def test_a_conditional_flow_out_of_an_activity_is_refused_not_ignored():
     conditional = SPLIT.replace("{condition}", "<bpmn:conditionExpression>amount &gt; 5</bpmn:conditionExpression>")
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(conditional)
-    problem, = raised.value.problems
+    problems = refusal(conditional)
+    problem, = problems
     assert problem.element == "f3" and problem.line == 8 and "gateway" in problem.message
 
 
@@ -130,9 +133,8 @@ def test_a_dangling_error_reference_is_named():
     dangling = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
         '<bpmn:endEvent id="end"/>',
         '<bpmn:endEvent id="end"><bpmn:errorEventDefinition errorRef="Error_Missing"/></bpmn:endEvent>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(dangling)
-    problem, = raised.value.problems
+    problems = refusal(dangling)
+    problem, = problems
     assert problem.element == "end" and "errorRef 'Error_Missing' names no <error>" in problem.message
 
 
@@ -141,9 +143,8 @@ def test_a_gateway_flow_without_condition_says_what_to_change():
         '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>',
         '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>'
         '<bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="end"/>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(gateway)
-    problem = raised.value.problems[0]
+    problems = refusal(gateway)
+    problem = problems[0]
     assert problem.element in ("f2", "f3") and problem.line > 0
     assert "add a condition, or make it the default flow" in problem.message
 
@@ -153,9 +154,8 @@ def test_a_message_without_a_name_is_named_instead_of_crashing_the_parser():
         '<bpmn:startEvent id="start"/>',
         '<bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="Msg_1"/></bpmn:startEvent>'
     ).replace('<bpmn:process id="p"', '<bpmn:message id="Msg_1"/>\n  <bpmn:process id="p"')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(unnamed)
-    problem, = raised.value.problems
+    problems = refusal(unnamed)
+    problem, = problems
     assert problem.element == "start" and "the message 'Msg_1' has no name" in problem.message
 
 
@@ -194,9 +194,8 @@ def test_signal_end_events_throw_their_signal_and_link_events_jump(recorder):
 def test_a_link_throw_without_its_catch_is_refused():
     broken = SIGNAL_AND_LINK.replace('<bpmn:linkEventDefinition name="to_shipping"/></bpmn:intermediateCatchEvent>',
                                      '<bpmn:linkEventDefinition name="elsewhere"/></bpmn:intermediateCatchEvent>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(broken)
-    problem, = raised.value.problems
+    problems = refusal(broken)
+    problem, = problems
     assert problem.element == "jump" and "no link catch event" in problem.message
 
 
@@ -204,9 +203,8 @@ def test_event_definition_refs_are_refused_rather_than_ignored():
     referenced = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
         '<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end"><bpmn:eventDefinitionRef>Def_1</bpmn:eventDefinitionRef>'
                                      '</bpmn:endEvent>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(referenced)
-    assert any(p.element == "end" and "eventDefinitionRef" in p.message for p in raised.value.problems)
+    problems = refusal(referenced)
+    assert any(p.element == "end" and "eventDefinitionRef" in p.message for p in problems)
 
 
 IMPLICIT = """<?xml version="1.0" encoding="UTF-8"?>
@@ -241,9 +239,8 @@ def test_a_process_with_nothing_to_start_at_is_refused():
     looped = IMPLICIT.replace('<bpmn:serviceTask id="archive"/>',
                               '<bpmn:serviceTask id="archive"/><bpmn:sequenceFlow id="f5" sourceRef="archive" '
                               'targetRef="receive"/>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(looped)
-    assert "add a start event" in raised.value.problems[0].message
+    problems = refusal(looped)
+    assert "add a start event" in problems[0].message
 
 
 def test_an_empty_subprocess_is_refused_as_such():
@@ -255,7 +252,6 @@ def test_an_empty_subprocess_is_refused_as_such():
       <bpmn:serviceTask id="pack"/>
       <bpmn:serviceTask id="label"/>
     </bpmn:subProcess>""", '<bpmn:subProcess id="work"/>')
-    with pytest.raises(engine.DeployError) as raised:
-        engine.load(empty)
-    problem, = raised.value.problems
+    problems = refusal(empty)
+    problem, = problems
     assert problem.element == "work" and "has no activities or events" in problem.message
