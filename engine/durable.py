@@ -127,16 +127,6 @@ class Maestro:
                 raise NotFound(f"no process '{key}' is deployed")
             return [_definition_summary(d) for d in found]
 
-    def definition_xml(self, key, version=None):
-        with self.Session() as session:
-            query = select(Definition).where(Definition.key == key)
-            if version is not None:
-                query = query.where(Definition.version == version)
-            definition = session.scalars(query.order_by(Definition.version.desc()).limit(1)).first()
-            if definition is None:
-                raise NotFound(f"no process '{key}'" + (f" version {version}" if version else "") + " is deployed")
-            return definition.xml
-
     # -- instances -----------------------------------------------------------
 
     def start(self, key, data=None, business_key=None, started_by="user"):

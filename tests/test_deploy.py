@@ -51,8 +51,7 @@ def test_deploy_refuses_a_condition_that_does_not_parse():
 def test_deploy_refuses_a_file_with_no_executable_process_unless_forced():
     script = '<bpmn:scriptTask id="work"><bpmn:script>done = True</bpmn:script></bpmn:scriptTask>'
     exported = PROCESS.replace('isExecutable="true"', 'isExecutable="false"').format(work=script)
-    problems = refusal(exported)
-    problem, = problems
+    problem, = refusal(exported)
     assert 'isExecutable="false"' in problem.message and "--force-executable" in problem.message
     assert problem.element == "p" and problem.line == 4
     forced = engine.run(exported, engine.Handlers(), force_executable=True)
@@ -124,8 +123,7 @@ def test_several_flows_out_of_an_activity_are_an_implicit_parallel_split(recorde
 
 def test_a_conditional_flow_out_of_an_activity_is_refused_not_ignored():
     conditional = SPLIT.replace("{condition}", "<bpmn:conditionExpression>amount &gt; 5</bpmn:conditionExpression>")
-    problems = refusal(conditional)
-    problem, = problems
+    problem, = refusal(conditional)
     assert problem.element == "f3" and problem.line == 8 and "gateway" in problem.message
 
 
@@ -133,8 +131,7 @@ def test_a_dangling_error_reference_is_named():
     dangling = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
         '<bpmn:endEvent id="end"/>',
         '<bpmn:endEvent id="end"><bpmn:errorEventDefinition errorRef="Error_Missing"/></bpmn:endEvent>')
-    problems = refusal(dangling)
-    problem, = problems
+    problem, = refusal(dangling)
     assert problem.element == "end" and "errorRef 'Error_Missing' names no <error>" in problem.message
 
 
@@ -154,8 +151,7 @@ def test_a_message_without_a_name_is_named_instead_of_crashing_the_parser():
         '<bpmn:startEvent id="start"/>',
         '<bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="Msg_1"/></bpmn:startEvent>'
     ).replace('<bpmn:process id="p"', '<bpmn:message id="Msg_1"/>\n  <bpmn:process id="p"')
-    problems = refusal(unnamed)
-    problem, = problems
+    problem, = refusal(unnamed)
     assert problem.element == "start" and "the message 'Msg_1' has no name" in problem.message
 
 
@@ -194,8 +190,7 @@ def test_signal_end_events_throw_their_signal_and_link_events_jump(recorder):
 def test_a_link_throw_without_its_catch_is_refused():
     broken = SIGNAL_AND_LINK.replace('<bpmn:linkEventDefinition name="to_shipping"/></bpmn:intermediateCatchEvent>',
                                      '<bpmn:linkEventDefinition name="elsewhere"/></bpmn:intermediateCatchEvent>')
-    problems = refusal(broken)
-    problem, = problems
+    problem, = refusal(broken)
     assert problem.element == "jump" and "no link catch event" in problem.message
 
 
@@ -252,6 +247,5 @@ def test_an_empty_subprocess_is_refused_as_such():
       <bpmn:serviceTask id="pack"/>
       <bpmn:serviceTask id="label"/>
     </bpmn:subProcess>""", '<bpmn:subProcess id="work"/>')
-    problems = refusal(empty)
-    problem, = problems
+    problem, = refusal(empty)
     assert problem.element == "work" and "has no activities or events" in problem.message

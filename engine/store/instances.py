@@ -5,13 +5,13 @@ cost more than the writes themselves.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..serializer import SERIALIZER
 from .history import HistoryRecorder
-from .jobs import JOBS, LeaseLost, now
+from .jobs import LeaseLost, now
 from .models import HistoryEntry, InstanceTask
 from .models import Instance as InstanceRow
 from .task_rows import TaskDelta, assemble, skeleton
@@ -22,11 +22,6 @@ INSTANCES, TASKS, HISTORY = InstanceRow.__table__, InstanceTask.__table__, Histo
 _STATE_VALUES = dict(state=bindparam("state"), variables=bindparam("variables"), updated_at=bindparam("updated_at"),
                      status=bindparam("status"), error=bindparam("error"), ended_at=bindparam("ended_at"))
 UPDATE_STATE = update(INSTANCES).where(INSTANCES.c.id == bindparam("instance")).values(**_STATE_VALUES)
-UPDATE_STATE_UNDER_LEASE = update(INSTANCES).where(
-    INSTANCES.c.id == bindparam("instance"),
-    exists(select(JOBS.c.instance_id).where(JOBS.c.instance_id == bindparam("instance"),
-                                            JOBS.c.locked_by == bindparam("holder"))),
-).values(**_STATE_VALUES)
 DELETE_TASKS = delete(TASKS).where(TASKS.c.instance_id == bindparam("instance"),
                                    TASKS.c.task_id.in_(bindparam("ids", expanding=True)))
 INSERT_HISTORY = insert(HISTORY)
@@ -63,9 +58,9 @@ class InstanceWriter:
         self.delta = TaskDelta(instance.workflow) if unsaved else TaskDelta.loaded(instance.workflow)
         self.recorder = HistoryRecorder(instance)
 
-    def write(self, connection, actor, status, error=None, ended_at=None, lease_holder=None):
-        """Updates the instance; with `lease_holder`, only while that worker holds the lease."""
-        write_round(connection, [self.prepare(actor, status, error, ended_at)], lease_holder)
+    def write(self, connection, actor, status, error=None, ended_at=None):
+        """Writes the instance's changes (the caller holds its lease, see jobs)."""
+        write_round(connection, [self.prepare(actor, status, error, ended_at)])
 
     def prepare(self, actor, status, error=None, ended_at=None):
         """What changed since the last write, ready for `write_round`."""
@@ -91,17 +86,12 @@ class Prepared:
     history: list
 
 
-def write_round(connection, prepared, lease_holder=None):
+def write_round(connection, prepared):
     """Writes several instances' changes with one statement per table (a group commit's writes).
 
-    With `lease_holder`, every instance must still be leased to that worker,
-    or nothing is written (LeaseLost).
+    The caller holds the instances' leases in the same transaction (jobs.renew_all).
     """
-    if lease_holder is None:
-        saved = connection.execute(UPDATE_STATE, [p.values for p in prepared]).rowcount
-    else:
-        saved = connection.execute(UPDATE_STATE_UNDER_LEASE,
-                                   [{**p.values, "holder": lease_holder} for p in prepared]).rowcount
+    saved = connection.execute(UPDATE_STATE, [p.values for p in prepared]).rowcount
     if saved != len(prepared):
         raise LeaseLost(", ".join(p.instance_id for p in prepared))
     for p in prepared:

@@ -117,16 +117,6 @@ def release(session, instance_ids, worker_id):
         .values(locked_by=None, lease_until=None))
 
 
-def renew(session, instance_id, worker_id, lease_seconds):
-    """Extends the lease, in the caller's transaction; LeaseLost if it is no longer ours."""
-    renewed = session.connection().execute(
-        update(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.locked_by == worker_id)
-        .values(lease_until=now() + timedelta(seconds=lease_seconds))
-    ).rowcount
-    if renewed != 1:
-        raise LeaseLost(instance_id)
-
-
 def next_due(session):
     """When a worker could next claim a job (None when there is none): how long it may sleep.
 
