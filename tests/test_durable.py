@@ -279,3 +279,17 @@ def test_deploying_a_process_with_a_timer_start_event_starts_it(tmp_path, record
     assert calls == ["report"]
     shown = maestro.show(second["started"])
     assert shown["status"] == "completed" and shown["version"] == 2
+
+
+def test_a_call_activity_calls_a_process_deployed_earlier_from_another_file(tmp_path, recorder):
+    handlers, calls = recorder("charge", "confirm")
+    maestro = fresh_maestro(tmp_path, handlers)
+    with pytest.raises(Exception) as raised:  # the called process is not deployed yet
+        maestro.deploy_paths([FIXTURES / "dialect_call_main.bpmn"])
+    assert "shared_billing" in str(raised.value)
+    maestro.deploy_paths([FIXTURES / "dialect_call_billing.bpmn"])
+    maestro.deploy_paths([FIXTURES / "dialect_call_main.bpmn"])
+    instance_id = maestro.start("shop_order")["id"]
+    drain(maestro)
+    assert calls == ["charge", "confirm"]
+    assert maestro.show(instance_id)["status"] == "completed"

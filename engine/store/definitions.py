@@ -4,8 +4,10 @@ from collections import OrderedDict
 
 from sqlalchemy import bindparam, func, select
 
+from lxml import etree
+
 from ..loader import inspect
-from ..parser import parse_untrusted
+from ..parser import UnsafeXml, parse_untrusted
 from ..namespaces import NSMAP
 from ..problems import DeployError
 from .models import Definition
@@ -79,9 +81,12 @@ def has_timer_start(definition):
 
 def _called_elsewhere(session, files):
     """Deployed files holding processes that the new files call but do not define."""
-    library, _ = inspect(files, force_executable=True)
-    defined = set(library.parser.process_parsers)
-    missing = set(library.parser.get_process_dependencies()) - defined
+    called, defined = set(), set()
+    for _, data in files:
+        file_called, file_defined = calls_and_processes(data)
+        called |= file_called
+        defined |= file_defined
+    missing = called - defined
     extra, seen = [], set()
     for key in sorted(missing):
         definition = latest(session, key)
@@ -110,10 +115,23 @@ _CALLS_ELSEWHERE = {}
 def _calls_elsewhere(definition):
     """Keys called by a definition's file but defined in none of its processes (by content: it never changes)."""
     if definition.content_hash not in _CALLS_ELSEWHERE:
-        library, _ = inspect([(definition.file_name, definition.xml)], force_executable=True)
-        parser = library.parser
-        _CALLS_ELSEWHERE[definition.content_hash] = set(parser.get_process_dependencies()) - set(parser.process_parsers)
+        called, defined = calls_and_processes(definition.xml.encode("utf-8"))
+        _CALLS_ELSEWHERE[definition.content_hash] = called - defined
     return set(_CALLS_ELSEWHERE[definition.content_hash])
+
+
+def calls_and_processes(data):
+    """(processes the file's call activities call, processes it defines), from the XML alone.
+
+    A file that does not parse has neither; deploying it reports why.
+    """
+    try:
+        root = parse_untrusted(data)
+    except (UnsafeXml, etree.XMLSyntaxError):
+        return set(), set()
+    called = {node.get("calledElement") for node in root.iter(f"{{{NSMAP['bpmn']}}}callActivity")}
+    defined = {node.get("id") for node in root.iter(f"{{{NSMAP['bpmn']}}}process")}
+    return called - {None}, defined
 
 
 class SpecCache:
