@@ -17,13 +17,15 @@ from SpiffWorkflow.util.task import TaskState
 
 from .handlers import Handlers
 from .instance import FAILURES, Instance, InstanceError
-from .namespaces import ACTIVITIES
+from .replay import commit_point, replay
 from .retries import policy_for
 from .serializer import load_saved
 from .specs import maestro_info
 from .store import definitions, jobs
+from .store.task_rows import TASK_IDS, TaskDelta
+from .task_ids import TaskIds
 from .store.db import connect
-from .store.instances import InstanceWriter, read_state, write_round
+from .store.instances import InstanceWriter, read_state, read_steps, write_round
 from .store.models import Definition, HistoryEntry, Incident
 from .store.models import Instance as InstanceRow
 from .timers import next_timer_due
@@ -41,15 +43,6 @@ class Busy(Exception):
     """A worker is advancing the instance right now; try again in a moment."""
 
 
-def _commit_point(task):
-    """After which tasks progress is committed: every activity that ran (and so called its handler).
-
-    Events and gateways between two activities are not committed on their own:
-    they call no handler, so a worker that takes over simply runs them again.
-    """
-    return task.has_state(TaskState.FINISHED_MASK) and maestro_info(task.task_spec).get("element") in ACTIVITIES
-
-
 def _run_one_step(instance):
     """Runs an instance to its next commit point; True if it has more to do.
 
@@ -57,7 +50,7 @@ def _run_one_step(instance):
     fails this instance like any technical failure, not the worker's batch.
     """
     try:
-        return instance.run_until(_commit_point)
+        return instance.run_until(commit_point)
     except jobs.LeaseLost:
         raise  # the worker's problem, not the instance's
     except Exception as error:
@@ -69,9 +62,9 @@ def _run_one_step(instance):
 class _Claimed:
     """An instance a worker holds in its batch."""
 
-    def __init__(self, instance_id, instance, settle_only=False):
-        self.id, self.instance, self.settle_only = instance_id, instance, settle_only
-        self.writer = InstanceWriter(instance)
+    def __init__(self, instance_id, writer, settle_only=False):
+        self.id, self.writer, self.settle_only = instance_id, writer, settle_only
+        self.instance = writer.instance
 
 
 class Maestro:
@@ -110,7 +103,7 @@ class Maestro:
             rows = session.scalars(select(InstanceRow).where(
                 InstanceRow.key == key, InstanceRow.version < below_version, InstanceRow.started_by == "timer",
                 InstanceRow.status.in_(("running", "waiting")))).all()
-            return [row.id for row in rows if not self._load(session, row).workflow.get_tasks(
+            return [row.id for row in rows if not self._load(session, row)[0].workflow.get_tasks(
                 state=TaskState.COMPLETED, spec_class=StartEvent)]
 
     def deploy_paths(self, paths, force_executable=False):
@@ -132,7 +125,7 @@ class Maestro:
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
         with self.Session() as session:
-            definition = definitions.latest(session, key)
+            definition = definitions.latest_head(session, key)
             if definition is None:
                 raise NotFound(f"no process '{key}' is deployed")
             called = definitions.pinned_calls(session, definition)
@@ -163,14 +156,14 @@ class Maestro:
         """Everything about an instance: tasks, history, open incident."""
         with self.Session() as session:
             row = self._row(session, instance_id)
-            instance = self._load(session, row)
+            instance, _ = self._load(session, row)
             history = session.scalars(
                 select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
             ).all()
             incident = self._open_incident(session, instance_id)
             return {
                 **_instance_summary(row),
-                "data": row.variables,
+                "data": instance.data,
                 "error": row.error,
                 "tasks": instance.tasks(),
                 "waiting": instance.waiting_tasks(),
@@ -199,8 +192,7 @@ class Maestro:
             if row.status in ("completed", "cancelled"):
                 raise InstanceError(f"instance {instance_id} is already {row.status}")
             self._lock_for_user(session, row.id)
-            instance = self._load(session, row)
-            writer = InstanceWriter(instance)
+            instance, writer = self._load(session, row)
             instance.cancel()
             writer.write(session.connection(), f"user@{self.actor}", status="cancelled",
                          error=instance.error, ended_at=jobs.now())
@@ -213,8 +205,7 @@ class Maestro:
         with self.Session() as session:
             row = self._row(session, instance_id)
             self._lock_for_user(session, row.id)
-            instance = self._load(session, row)
-            writer = InstanceWriter(instance)
+            instance, writer = self._load(session, row)
             task = instance._find_waiting_task(task_ref)
             task.data.update(data or {})
             if instance._run_task(task):
@@ -241,11 +232,12 @@ class Maestro:
         task per instance, while commits are shared by the whole batch.
         """
         with self.Session() as session:
+            lease = jobs.Lease(self.actor, self.lease_seconds)
             claimed = jobs.claim(session, self.actor, self.lease_seconds, size or self.batch_size)
             if not claimed:
                 return 0
             try:
-                self._advance(session, self._open(session, claimed))
+                self._advance(session, self._open(session, claimed), lease)
             except jobs.LeaseLost:
                 # Too slow: another worker may own some of these now. Drop this round's
                 # uncommitted work (it is redone from the last commit) and free the rest.
@@ -262,13 +254,14 @@ class Maestro:
         batch = []
         reasons = {job.instance_id: job.reason for job in claimed}
         rows = session.connection().execute(SELECT_INSTANCES, {"ids": list(reasons)}).all()
+        logged = read_steps(session.connection(), list(reasons))
         for row in rows:
             job_reason = reasons[row.id]
             if row.status in ("completed", "cancelled", "failed"):
                 jobs.unschedule(session, row.id)
                 continue
             try:
-                instance = self._load(session, row)
+                instance, writer = self._load(session, row, logged.get(row.id, []))
             except Exception as error:  # one unreadable instance must not stop the worker
                 _add_incident(session, row.id, {
                     "task": "", "bpmn_id": None, "message": f"{type(error).__name__}: {error}",
@@ -282,23 +275,27 @@ class Maestro:
                     failed = instance.failed_task()
                     failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
                 instance.prepare_retry()
-            batch.append(_Claimed(row.id, instance, settle_only=instance.error is not None))
+                writer.snapshot_due = True  # a replay starts from the snapshot, which holds the failure
+            batch.append(_Claimed(row.id, writer, settle_only=instance.error is not None))
         session.commit()
         return batch
 
-    def _advance(self, session, batch):
+    def _advance(self, session, batch, lease):
         actor = f"worker@{self.actor}"
         while batch:
             prepared, next_jobs, still_running = [], [], []
             for item in batch:
                 if not item.settle_only and _run_one_step(item.instance):
-                    prepared.append(item.writer.prepare(actor, "running"))
+                    prepared.append(item.writer.prepare_step(actor))
                     still_running.append(item)
                     continue
                 fields, next_job = self._settle(session, item.id, item.instance)
-                prepared.append(item.writer.prepare(actor, **fields))
+                if fields["status"] == "completed":
+                    prepared.append(item.writer.prepare_end(actor, fields["ended_at"]))
+                else:
+                    prepared.append(item.writer.prepare(actor, **fields))
                 next_jobs.append((item.id, next_job))
-            jobs.renew_all(session, [p.instance_id for p in prepared], self.actor, self.lease_seconds)
+            lease.hold(session, [p.instance_id for p in prepared])
             write_round(session.connection(), prepared)
             for instance_id, next_job in next_jobs:
                 _reschedule(session, instance_id, next_job)
@@ -331,17 +328,27 @@ class Maestro:
             raise NotFound(f"no instance '{instance_id}'")
         return row
 
-    def _load(self, session, row):
+    def _load(self, session, row, logged=None):
+        """(instance, its writer): the instance as of its last commit, i.e. its snapshot and logged steps
+        (read here unless given)."""
         spec, subprocess_specs = self.specs.specs(session, row.definition_id, row.called_definitions)
-        if not row.state:  # started, never run: nothing saved but the start data
+        connection = session.connection()
+        if not row.state:  # started, never saved: nothing stored but the start data
             instance = Instance.from_specs(spec, subprocess_specs, self.handlers, row.variables, row.id,
                                            row.business_key)
-            instance.unsaved = True
-            return instance
-        workflow = load_saved(read_state(session.connection(), row.id, row.state), spec, subprocess_specs)
-        instance = Instance(workflow, self.handlers, row.id, row.business_key)
-        instance.error, instance.cancelled = row.error, row.status == "cancelled"
-        return instance
+            delta, numbered = TaskDelta(instance.workflow), True
+        else:
+            saved = read_state(connection, row.id, row.state)
+            workflow = load_saved(saved, spec, subprocess_specs)
+            numbered = TASK_IDS in saved
+            instance = Instance(workflow, self.handlers, row.id, row.business_key, TaskIds.restore(saved.get(TASK_IDS)))
+            instance.error, instance.cancelled = row.error, row.status == "cancelled"
+            delta = TaskDelta.loaded(workflow)
+        if logged is None:
+            logged = read_steps(connection, [row.id]).get(row.id, [])
+        replay(instance, logged)
+        # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
+        return instance, InstanceWriter(instance, delta, logged_steps=len(logged), snapshot_due=not numbered)
 
     def _summary(self, session, instance_id):
         session.expire_all()  # the row was written with table-level statements

@@ -5,6 +5,7 @@ do_engine_steps, which runs a precomputed batch and so can run a task that an
 error in the same batch has just cancelled), routes BPMN errors to their
 innermost catcher and moves compensation plans on.
 """
+import functools
 import json
 import traceback
 import uuid
@@ -16,12 +17,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation, touched
+from . import waiting_tasks  # noqa: F401  (makes SpiffWorkflow's search for waiting tasks cheaper)
 from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
 from .runtime import HandlerError, MaestroRuntime
 from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
+from .task_ids import TaskIds, issuing
 
 FORMAT_VERSION = 1
 FAILURES = "maestro_failures"  # how often the task failed: what retry policies count
@@ -31,13 +34,23 @@ class InstanceError(Exception):
     """A request an instance cannot honour in its current state (e.g. retry when not failed)."""
 
 
+def _numbering_tasks(method):
+    """Tasks the method creates get the instance's numbered ids (see task_ids)."""
+    @functools.wraps(method)
+    def numbered(self, *args, **kwargs):
+        with issuing(self.task_ids):
+            return method(self, *args, **kwargs)
+    return numbered
+
+
 class Instance:
 
-    def __init__(self, workflow, handlers, instance_id, business_key=None):
+    def __init__(self, workflow, handlers, instance_id, business_key=None, task_ids=None):
         self.workflow = workflow
         self.handlers = handlers
         self.id = instance_id
         self.business_key = business_key
+        self.task_ids = task_ids or TaskIds.restore(None)
         self.error = None
         self.cancelled = False
         self.latest_task = None  # the task completed last: its data are the current variables
@@ -52,9 +65,12 @@ class Instance:
 
     @classmethod
     def from_specs(cls, spec, subprocess_specs, handlers, data=None, instance_id=None, business_key=None):
-        workflow = BpmnWorkflow(spec, subprocess_specs)
+        instance_id = instance_id or str(uuid.uuid4())
+        task_ids = TaskIds.for_new_instance(instance_id)
+        with issuing(task_ids):
+            workflow = BpmnWorkflow(spec, subprocess_specs)
         workflow.task_tree.set_data(**deepcopy(data or {}))
-        return cls(workflow, handlers, instance_id or str(uuid.uuid4()), business_key)
+        return cls(workflow, handlers, instance_id, business_key, task_ids)
 
     @classmethod
     def start(cls, sources, handlers, data=None, process_id=None, **kwargs):
@@ -107,6 +123,7 @@ class Instance:
         self.run_until()
         return self
 
+    @_numbering_tasks
     def run_until(self, pause=None):
         """Like run(), but stops after a task for which `pause(task)` is true; True if it stopped there."""
         if self.error is not None or self.cancelled:
@@ -130,7 +147,7 @@ class Instance:
         top = self.workflow
         workflows = sorted(top.get_active_subprocesses(), key=lambda w: w.depth, reverse=True) + [top]
         for workflow in workflows:
-            ready = [t for t in workflow.tasks.values() if t.state == TaskState.READY and not t.task_spec.manual]
+            ready = [t for t in workflow.tasks.values() if t._state == TaskState.READY and not t.task_spec.manual]
             if len(ready) == 1:
                 return ready[0]
             if ready:
@@ -140,6 +157,7 @@ class Instance:
                         return task
         return None
 
+    @_numbering_tasks
     def _run_task(self, task):
         try:
             task.run()
@@ -219,6 +237,7 @@ class Instance:
                 return task
         raise InstanceError(f"no user task '{reference}' is waiting to be completed")
 
+    @_numbering_tasks
     def cancel(self):
         self.workflow.cancel()
         self.cancelled = True
@@ -235,6 +254,7 @@ class Instance:
             "business_key": self.business_key,
             "error": self.error,
             "cancelled": self.cancelled,
+            "task_ids": self.task_ids.saved(),
             "workflow": dump_workflow(self.workflow),
         })
 
@@ -250,7 +270,8 @@ class Instance:
     @classmethod
     def from_state(cls, saved, spec, subprocess_specs, handlers):
         workflow = load_workflow(saved["workflow"], spec, subprocess_specs)
-        instance = cls(workflow, handlers, saved["id"], saved.get("business_key"))
+        task_ids = TaskIds.restore(saved.get("task_ids"))
+        instance = cls(workflow, handlers, saved["id"], saved.get("business_key"), task_ids)
         instance.error = saved.get("error")
         instance.cancelled = saved.get("cancelled", False)
         return instance
@@ -285,7 +306,7 @@ def describe_task(task):
         "id": str(task.id),
         "bpmn_id": spec.bpmn_id,
         "name": spec.bpmn_name or spec.bpmn_id,
-        "type": _element_type(spec),
+        "type": element_type(spec),
         "state": TaskState.get_name(task.state),
         "compensated": compensation.is_compensated(task),
         "undo_of": task.internal_data.get(compensation.UNDO_OF),
@@ -294,6 +315,6 @@ def describe_task(task):
     }
 
 
-def _element_type(spec):
+def element_type(spec):
     """The BPMN element the task runs (serviceTask, intermediateThrowEvent, ...)."""
     return maestro_info(spec).get("element") or type(spec).__name__

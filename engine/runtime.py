@@ -14,7 +14,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from . import compensation
 from .expressions import ExpressionError, compile_expression
-from .handlers import TaskContext
+from .handlers import BpmnError, TaskContext
+from .replay import ReplayDiverged
 from .scripts import ScriptError, compile_script
 from .specs import maestro_info
 
@@ -34,6 +35,10 @@ class MaestroRuntime(PythonScriptEngine):
         self.business_key = business_key
         # task id -> (variables in, result out) of the handler calls not yet recorded in history
         self.calls = {}
+        # task id -> outcome of each handler call since the last save: what a replay feeds back
+        self.outcomes = {}
+        # task id -> recorded outcome while a loaded instance replays its logged steps (engine.replay)
+        self.replaying = None
 
     def evaluate(self, task, expression, external_context=None):
         variables = {**(external_context or {}), **task.data}
@@ -56,11 +61,12 @@ class MaestroRuntime(PythonScriptEngine):
     # -- service tasks ---------------------------------------------------
 
     def call_handler(self, task):
+        if self.replaying is not None:  # needs no handler: `maestro show` replays without any
+            return self._replayed(task)
         topic, function = self.resolve(task)
         if function is None:
             raise HandlerError(f"no handler is bound to topic '{topic}' (service task '{task.task_spec.bpmn_id}')")
-        attempt = task.internal_data.get(ATTEMPT, 0) + 1
-        task.internal_data[ATTEMPT] = attempt
+        attempt = _count_attempt(task)
         context = TaskContext(
             data=deepcopy(task.data),
             instance_id=self.instance_id,
@@ -71,18 +77,39 @@ class MaestroRuntime(PythonScriptEngine):
             idempotency_key=f"{self.instance_id}:{task.id}",
             topic=topic,
         )
-        self.calls[str(task.id)] = (context.data, None)
-        result = function(context)
-        self.calls[str(task.id)] = (context.data, result)
+        task_id = str(task.id)
+        self.calls[task_id] = (context.data, None)
+        try:
+            result = function(context)
+        except BpmnError as error:
+            self.outcomes[task_id] = {"bpmn_error": [error.code, error.message]}
+            raise
+        self.calls[task_id] = (context.data, result)
         if result is None:
-            return {}
+            result = {}
         if not isinstance(result, dict):
             raise HandlerError(f"handler for topic '{topic}' returned {type(result).__name__}; expected a dict or None")
         try:
             json.dumps(result)
         except (TypeError, ValueError) as error:
             raise HandlerError(f"handler for topic '{topic}' returned a value that is not JSON: {error}") from error
+        self.outcomes[task_id] = {"result": result}
         return result
+
+    def _replayed(self, task):
+        """What the handler call gave when it first ran: its result, or the BPMN error it raised."""
+        recorded = self.replaying.pop(str(task.id), None)
+        if recorded is None:
+            raise ReplayDiverged(f"task '{task.task_spec.bpmn_id}' ({task.id}) called no handler in the logged step")
+        _count_attempt(task)
+        if "bpmn_error" in recorded:
+            raise BpmnError(*recorded["bpmn_error"])
+        return recorded["result"]
+
+    def take_outcomes(self):
+        """The handler outcomes since the last call (for the step log), clearing them."""
+        outcomes, self.outcomes = self.outcomes, {}
+        return outcomes
 
     def resolve(self, task):
         """(topic, function) for a service task; function is None when nothing is bound."""
@@ -103,6 +130,12 @@ class MaestroRuntime(PythonScriptEngine):
             if topic and self.handlers.undo_for(topic):
                 return topic, self.handlers.undo_for(topic)
         return None
+
+
+def _count_attempt(task):
+    attempt = task.internal_data.get(ATTEMPT, 0) + 1
+    task.internal_data[ATTEMPT] = attempt
+    return attempt
 
 
 def resolve_topic(info, lookup):

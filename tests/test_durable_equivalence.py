@@ -36,10 +36,10 @@ def crash_after_every_commit(monkeypatch):
     worker is gone (before any further handler runs) and the next job reloads it."""
     load, run_until = durable.Maestro._load, Instance.run_until
 
-    def load_once(self, session, row):
-        instance = load(self, session, row)
+    def load_once(self, session, row, logged=None):
+        instance, writer = load(self, session, row, logged)
         instance.rounds_left = 1
-        return instance
+        return instance, writer
 
     def one_round(self, pause=None):
         if getattr(self, "rounds_left", None) == 0:

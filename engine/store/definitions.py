@@ -18,8 +18,17 @@ SPEC_CACHE_SIZE = 256
 _LATEST = select(Definition).where(Definition.key == bindparam("key")).order_by(Definition.version.desc()).limit(1)
 
 
+_HEAD = select(Definition.id, Definition.key, Definition.version, Definition.content_hash) \
+    .where(Definition.key == bindparam("key")).order_by(Definition.version.desc()).limit(1)
+
+
 def latest(session, key):
     return session.scalars(_LATEST, {"key": key}).first()
+
+
+def latest_head(session, key):
+    """The newest version's id, key, version and content hash, without its XML: what a start needs."""
+    return session.connection().execute(_HEAD, {"key": key}).first()
 
 
 def latest_of_each(session):
@@ -97,25 +106,29 @@ def _called_elsewhere(session, files):
 
 
 def pinned_calls(session, definition):
-    """{key: definition id} of the processes in other files that `definition` calls (newest now)."""
-    pinned, todo = {}, set(_calls_elsewhere(definition))
+    """{key: definition id} of the processes in other files that `definition` calls (newest now).
+
+    `definition` is a Definition or a `latest_head` row.
+    """
+    pinned, todo = {}, set(_calls_elsewhere(session, definition))
     while todo:
         key = todo.pop()
-        called = latest(session, key)
+        called = latest_head(session, key)
         if called is None or key in pinned:
             continue
         pinned[key] = called.id
-        todo |= _calls_elsewhere(called) - set(pinned)
+        todo |= _calls_elsewhere(session, called) - set(pinned)
     return pinned
 
 
 _CALLS_ELSEWHERE = {}
 
 
-def _calls_elsewhere(definition):
+def _calls_elsewhere(session, definition):
     """Keys called by a definition's file but defined in none of its processes (by content: it never changes)."""
     if definition.content_hash not in _CALLS_ELSEWHERE:
-        called, defined = calls_and_processes(definition.xml.encode("utf-8"))
+        xml = session.scalar(select(Definition.xml).where(Definition.id == definition.id))
+        called, defined = calls_and_processes(xml.encode("utf-8"))
         _CALLS_ELSEWHERE[definition.content_hash] = called - defined
     return set(_CALLS_ELSEWHERE[definition.content_hash])
 

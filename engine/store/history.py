@@ -1,8 +1,16 @@
 """Turns task state changes of a running instance into history rows."""
+from datetime import datetime, timezone
+
 from SpiffWorkflow.util.task import TaskState
 
-from ..instance import describe_task
-from .jobs import now
+from ..compensation import UNDO_OF
+from ..instance import element_type
+from ..runtime import ATTEMPT
+
+# TaskState.get_name looks the name up anew at every call; a row per state change adds up.
+_STATE_NAMES = {state: TaskState.get_name(state) for state in
+                (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.COMPLETED, TaskState.ERROR,
+                 TaskState.CANCELLED, TaskState.FUTURE, TaskState.LIKELY, TaskState.MAYBE)}
 
 
 class HistoryRecorder:
@@ -19,30 +27,35 @@ class HistoryRecorder:
                 if task.task_spec.bpmn_id is not None:
                     yield task
 
-    def changes(self, actor, candidates=None):
-        """Rows (as dicts for an INSERT) for every visible task that changed since the last call.
-
-        `candidates`, when given, are the only tasks that can have changed (those just written).
-        """
+    def changes(self, actor, candidates):
+        """Rows (as dicts for an INSERT) for the visible tasks among `candidates` that changed
+        since the last call: every task whose state changed must be among them."""
         calls = self.instance.workflow.script_engine.calls
         entries = []
-        tasks = self._visible() if candidates is None else (t for t in candidates if t.task_spec.bpmn_id is not None)
-        for task in tasks:
-            task_id = str(task.id)
-            if self.seen.get(task_id) == _mark(task) or task.state & TaskState.PREDICTED_MASK:
+        for task in {task.id: task for task in candidates}.values():
+            spec = task.task_spec
+            if spec.bpmn_id is None or task._state & TaskState.PREDICTED_MASK:
                 continue
-            self.seen[task_id] = _mark(task)
-            described = describe_task(task)
+            task_id, mark = str(task.id), _mark(task)
+            if self.seen.get(task_id) == mark:
+                continue
+            self.seen[task_id] = mark
             data_in, data_out = calls.pop(task_id, (None, None))
+            internal = task.internal_data
             entries.append(dict(
-                instance_id=self.instance.id, task_id=task_id, bpmn_id=described["bpmn_id"],
-                name=described["name"], type=described["type"], state=described["state"],
-                undo_of=described["undo_of"], actor=actor, at=now(), data_in=data_in, data_out=data_out,
-                error=described["error"],
+                instance_id=self.instance.id, task_id=task_id, bpmn_id=spec.bpmn_id,
+                name=spec.bpmn_name or spec.bpmn_id, type=element_type(spec), state=_state_name(task._state),
+                undo_of=internal.get(UNDO_OF), actor=actor,
+                at=datetime.fromtimestamp(task.last_state_change, timezone.utc),  # when SpiffWorkflow changed it
+                data_in=data_in, data_out=data_out, error=internal.get("maestro_error"),
             ))
         return entries
 
 
+def _state_name(state):
+    return _STATE_NAMES.get(state) or TaskState.get_name(state)
+
+
 def _mark(task):
     """What makes a change worth a row: a new state, or another attempt (a retry that failed again)."""
-    return task.state, task.internal_data.get("maestro_attempt", 0)
+    return task._state, task.internal_data.get(ATTEMPT, 0)

@@ -4,6 +4,7 @@ Claiming is a compare-and-set UPDATE, so it is safe on any database; on
 PostgreSQL the candidate is picked with FOR UPDATE SKIP LOCKED so that many
 workers do not queue up behind one row.
 """
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -102,12 +103,27 @@ def take_for_user(session, instance_id, actor, lease_seconds):
     return True
 
 
-def renew_all(session, instance_ids, worker_id, lease_seconds):
-    """Extends this worker's leases on the instances; LeaseLost unless it still holds every one."""
-    renewed = session.connection().execute(RENEW, {
-        "ids": instance_ids, "worker": worker_id, "lease_until": now() + timedelta(seconds=lease_seconds)}).rowcount
-    if renewed != len(instance_ids):
-        raise LeaseLost(", ".join(instance_ids))
+class Lease:
+    """A worker's leases on the instances of its batch, taken when it claimed them."""
+
+    def __init__(self, worker_id, lease_seconds):
+        self.worker_id, self.lease_seconds = worker_id, lease_seconds
+        self.renewed = time.monotonic()  # claim() just set them
+
+    def hold(self, session, instance_ids):
+        """Makes sure the worker still holds the leases before it commits; LeaseLost if not.
+
+        A lease renewed less than a third of its length ago cannot have run out,
+        so most rounds of a batch skip the statement.
+        """
+        if time.monotonic() - self.renewed < self.lease_seconds / 3:
+            return
+        renewed = session.connection().execute(RENEW, {
+            "ids": instance_ids, "worker": self.worker_id,
+            "lease_until": now() + timedelta(seconds=self.lease_seconds)}).rowcount
+        if renewed != len(instance_ids):
+            raise LeaseLost(", ".join(instance_ids))
+        self.renewed = time.monotonic()
 
 
 def release(session, instance_ids, worker_id):

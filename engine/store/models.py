@@ -112,3 +112,19 @@ class InstanceTask(Base):
     # "" for the top-level workflow, else the id of the subprocess task whose workflow it belongs to.
     workflow: Mapped[str] = mapped_column(String(36))
     body: Mapped[str] = mapped_column(Text)
+
+
+class InstanceStep(Base):
+    """A step an instance took since its last saved snapshot: the outcomes of the handlers it called.
+
+    Workers commit a running instance after every step by adding one of these
+    (cheap) instead of rewriting its tasks; a worker that takes the instance
+    over rebuilds it from the snapshot by replaying them (store.steps).
+    Writing a snapshot deletes them.
+    """
+    __tablename__ = "instance_steps"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # JSON {task id: {"result": {...}} or {"bpmn_error": [code, message]}}, as text: written on the hot path.
+    outcomes: Mapped[str] = mapped_column(Text)

@@ -12,6 +12,8 @@ from SpiffWorkflow.util.task import TaskState
 from .. import touched
 from ..serializer import SERIALIZER
 
+TASK_IDS = "maestro_task_ids"  # where the skeleton keeps the instance's task id counter (see task_ids)
+
 # States in which SpiffWorkflow edits a task's internal data in place, without a change of
 # state (a multi-instance parent counting merged iterations, a timer noting its next fire
 # time): such tasks are written at every commit. There are few of them at any time.
@@ -25,8 +27,9 @@ def _workflows(top):
         yield str(task_id), subprocess
 
 
-def skeleton(top):
-    """The workflow-level state, without tasks (they are rows of their own)."""
+def skeleton(top, task_ids):
+    """The workflow-level state, without tasks (they are rows of their own), and the instance's
+    task id counter (see task_ids)."""
     registry = SERIALIZER.registry
 
     def workflow_part(workflow):
@@ -49,6 +52,7 @@ def skeleton(top):
                     spec=subprocess.spec.name)
         dct["subprocesses"][key] = part
     dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    dct[TASK_IDS] = task_ids.saved()
     return json.dumps(dct)
 
 

@@ -1,0 +1,35 @@
+"""The tasks whose state changed since the last look, for instances that are being tracked.
+
+A worker writes history rows for the tasks a step changed and checks them for
+waiting timers (engine.replay). Rescanning the whole task tree for that at
+every step would make a step's cost grow with the length of the process;
+instead every state change (SpiffWorkflow makes them all in Task._set_state)
+is noted on the instance's top workflow while a writer tracks it.
+"""
+from SpiffWorkflow.task import Task
+
+_CHANGED = "maestro_state_changes"
+_set_state = Task._set_state
+
+
+def _noting_set_state(task, value):
+    if value != task._state:
+        changed = getattr(task.workflow.top_workflow, _CHANGED, None)
+        if changed is not None:
+            changed[task.id] = task
+    _set_state(task, value)
+
+
+Task._set_state = _noting_set_state
+
+
+def track(top):
+    """Starts noting the state changes of the instance whose top workflow is `top`."""
+    setattr(top, _CHANGED, {})
+
+
+def take(top):
+    """The tasks (still in the tree) whose state changed since the last call or `track`."""
+    changed = getattr(top, _CHANGED)
+    setattr(top, _CHANGED, {})
+    return [task for task in changed.values() if task.workflow.tasks.get(task.id) is task]
