@@ -297,8 +297,10 @@ class Maestro:
                 next_jobs.append((item.id, next_job))
             lease.hold(session, [p.instance_id for p in prepared])
             write_round(session.connection(), prepared)
+            jobs.unschedule(session, *(instance_id for instance_id, next_job in next_jobs if next_job is None))
             for instance_id, next_job in next_jobs:
-                _reschedule(session, instance_id, next_job)
+                if next_job is not None:
+                    jobs.schedule(session, instance_id, *next_job)
             session.commit()
             batch = still_running
 

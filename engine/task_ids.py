@@ -16,8 +16,15 @@ import SpiffWorkflow.task as spiff_task
 _issuing = ContextVar("maestro_task_ids", default=None)
 
 
+_NODE = (1 << 48) - 1  # the low 48 bits of a UUID (its "node" field)
+
+
 class TaskIds:
-    """The ids of one instance's tasks: uuid5(namespace, n) for n = 1, 2, ..."""
+    """The ids of one instance's tasks: the namespace UUID with n = 1, 2, ... added to its node field.
+
+    Counting in the node field keeps the version and variant bits (and so a
+    valid UUID); ids of different instances differ in the other 74 random bits.
+    """
 
     def __init__(self, namespace, issued=0):
         self.namespace, self.issued = namespace, issued
@@ -43,7 +50,8 @@ class TaskIds:
 
     def next(self):
         self.issued += 1
-        return uuid.uuid5(self.namespace, str(self.issued))
+        base = self.namespace.int
+        return uuid.UUID(int=(base & ~_NODE) | ((base + self.issued) & _NODE))
 
 
 @contextmanager

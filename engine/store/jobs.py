@@ -62,8 +62,10 @@ def schedule(session, instance_id, reason, due_at=None):
         add(session, instance_id, reason, values["due_at"])
 
 
-def unschedule(session, instance_id):
-    session.connection().execute(DELETE, {"instance": instance_id})
+def unschedule(session, *instance_ids):
+    """Removes the instances' due work (they are done, or wait for a user)."""
+    if instance_ids:
+        session.connection().execute(DELETE, [{"instance": instance_id} for instance_id in instance_ids])
 
 
 def claim(session, worker_id, lease_seconds, limit=1):

@@ -1,0 +1,117 @@
+"""Takeovers: a worker that dies or loses its lease mid-run, and the worker that carries on.
+
+Between snapshots a worker logs each step as its handlers' outcomes; the next
+worker rebuilds the instance by replaying them (engine/replay.py).
+"""
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import Handlers
+from engine.durable import Maestro
+from engine.store.models import HistoryEntry, InstanceStep
+from engine.timers import next_timer_due
+
+from durable_helpers import DURABLE, drain, fresh_maestro
+
+
+class WorkerDied(BaseException):
+    """Raised in a handler: unwinds the worker like a kill, past the engine's error handling."""
+
+
+def recording_handlers(topics, die_at=None):
+    """Handlers that record (topic, idempotency key, attempt); the first call of `die_at` kills the worker."""
+    handlers, calls = Handlers(), []
+    for topic in topics:
+        def handler(context, topic=topic):
+            calls.append((topic, context.idempotency_key, context.attempt))
+            if topic == die_at and len([c for c in calls if c[0] == topic]) == 1:
+                raise WorkerDied()
+            return {f"{topic}_done": True}
+        handlers.task(topic)(handler)
+    return handlers, calls
+
+
+def logged_steps(maestro, instance_id):
+    with maestro.Session() as session:
+        return session.scalar(select(func.count()).select_from(InstanceStep).where(
+            InstanceStep.instance_id == instance_id))
+
+
+def completions(maestro, instance_id):
+    with maestro.Session() as session:
+        return session.scalars(select(HistoryEntry.bpmn_id).where(
+            HistoryEntry.instance_id == instance_id, HistoryEntry.state == "COMPLETED")
+            .order_by(HistoryEntry.id)).all()
+
+
+def test_a_takeover_replays_the_logged_steps_and_reruns_only_the_step_in_flight(tmp_path):
+    handlers, calls = recording_handlers(["A", "B", "C"], die_at="C")
+    first = fresh_maestro(tmp_path, handlers, lease_seconds=0.2)
+    first.deploy_paths([DURABLE / "slow_step_timeout.bpmn"])
+    instance_id = first.start("slow_step_timeout")["id"]
+    with pytest.raises(WorkerDied):
+        first.work_batch()
+    assert logged_steps(first, instance_id) >= 1, "the step after B was logged, not saved whole"
+
+    time.sleep(0.3)  # the dead worker's lease runs out
+    second = fresh_maestro(tmp_path, handlers)
+    drain(second)
+
+    assert [topic for topic, _, _ in calls] == ["A", "B", "C", "C"]
+    assert calls[3][1] == calls[2][1], "the re-run step presents its first attempt's idempotency key"
+    shown = second.show(instance_id)
+    assert shown["status"] == "completed"
+    assert shown["data"] == {"A_done": True, "B_done": True, "C_done": True}
+    assert completions(second, instance_id) == ["start", "A", "B", "C", "done"]
+    assert [t["bpmn_id"] for t in shown["tasks"] if t["state"] == "COMPLETED"] == ["start", "A", "B", "C", "done"]
+
+
+def test_steps_while_a_timer_waits_are_saved_whole_so_its_due_time_survives_a_takeover(tmp_path):
+    handlers, _ = recording_handlers(["A", "X", "Y", "C"], die_at="Y")
+    maestro = fresh_maestro(tmp_path, handlers, lease_seconds=0.2)
+    maestro.deploy_paths([DURABLE / "subprocess_timeout.bpmn"])
+    instance_id = maestro.start("subprocess_timeout")["id"]
+    with pytest.raises(WorkerDied):
+        maestro.work_batch()  # the hour's timeout on S starts with X; the worker dies in Y
+    died_at = datetime.now(timezone.utc)
+    assert logged_steps(maestro, instance_id) == 0, "no step was logged while the timer waited"
+
+    time.sleep(0.3)
+    with maestro.Session() as session:
+        instance, _ = maestro._load(session, maestro._row(session, instance_id))
+        due = next_timer_due(instance.workflow)
+    # Had the steps been replayed, the timer would have started again, at the takeover.
+    assert due is not None and due <= died_at + timedelta(hours=1)
+
+
+def test_a_worker_that_outlives_its_lease_commits_nothing_and_the_new_owner_finishes(tmp_path):
+    handlers, calls = Handlers(), []
+    url = f"sqlite:///{tmp_path / 'maestro.db'}"
+    slow_worker = Maestro(url, handlers=handlers, lease_seconds=0.3, actor="slow")
+    other_worker = Maestro(url, handlers=handlers, actor="other")
+
+    @handlers.task("A")
+    def a(context):
+        calls.append("A")
+
+    @handlers.task("B")
+    def b(context):
+        calls.append("B")
+        if len(calls) == 2:  # the slow worker's call: outlive the lease, meanwhile another worker takes over
+            time.sleep(0.4)
+            assert other_worker.work_batch() == 1
+
+    @handlers.task("C")
+    def c(context):
+        calls.append("C")
+
+    slow_worker.deploy_paths([DURABLE / "slow_step_timeout.bpmn"])
+    instance_id = slow_worker.start("slow_step_timeout")["id"]
+    slow_worker.work_batch()
+
+    assert calls == ["A", "B", "B", "C"]
+    assert completions(other_worker, instance_id) == ["start", "A", "B", "C", "done"]
+    assert other_worker.show(instance_id)["status"] == "completed"
