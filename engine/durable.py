@@ -22,12 +22,12 @@ from .retries import policy_for
 from .serializer import load_saved
 from .specs import maestro_info
 from .store import definitions, jobs
-from .store.task_rows import TASK_IDS, TaskDelta
-from .task_ids import TaskIds
 from .store.db import connect
 from .store.instances import InstanceWriter, read_state, read_steps, write_round
 from .store.models import Definition, HistoryEntry, Incident
 from .store.models import Instance as InstanceRow
+from .store.task_rows import TASK_IDS, TaskDelta
+from .task_ids import TaskIds
 from .timers import next_timer_due
 
 
