@@ -3,6 +3,7 @@ import argparse
 import json
 import signal
 import sys
+from importlib.metadata import entry_points
 
 from .handlers import HandlerModuleError, load_handler_module
 from .instance import Instance
@@ -52,6 +53,8 @@ def _argument_parser():
     lint.add_argument("--force-executable", action="store_true", help=FORCE_HELP)
     lint.set_defaults(command=lint_command)
     durable_commands(commands)
+    for plugin in entry_points(group="maestro.commands"):
+        plugin.load()(commands)  # e.g. `serve`, which webapp adds: engine never imports webapp
     return parser
 
 

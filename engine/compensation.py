@@ -74,6 +74,11 @@ def is_compensated(task):
     return task.internal_data.get(STATE) == "done"
 
 
+def has_compensated(top):
+    """Whether any completed work of the instance has been compensated."""
+    return any(is_compensated(task) for task in _all_tasks(top))
+
+
 def start(throw_task, activity_ref, wait):
     """Plans and starts compensation for a throw event; False when there is nothing to undo."""
     scope = scope_of(throw_task)

@@ -9,12 +9,13 @@ import os
 import socket
 import traceback
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
+from . import compensation
 from .handlers import Handlers
 from .instance import FAILURES, Instance, InstanceError
 from .replay import commit_point, replay
@@ -70,6 +71,10 @@ class _Claimed:
 class Maestro:
 
     def __init__(self, database_url=None, handlers=None, actor=None, lease_seconds=None, batch_size=32):
+        """`observers` (a list, empty at first) are called with a dict for what this engine object
+        commits: instance_started, instance_ended (status, compensated) and task_completed (seconds
+        from ready to completed); the web app's metrics are made from them."""
+        self.observers = []
         self.batch_size = batch_size
         self.engine, self.Session = connect(database_url)
         self.handlers = handlers or Handlers()
@@ -120,6 +125,38 @@ class Maestro:
                 raise NotFound(f"no process '{key}' is deployed")
             return [_definition_summary(d) for d in found]
 
+    def definition_xml(self, key, version=None):
+        """The BPMN file a version (the newest by default) was deployed from, as text."""
+        return self._definition(key, version).xml
+
+    def start_form(self, key):
+        """The form of the newest version's start event ({"fields": [...]} etc., see forms), or None."""
+        with self.Session() as session:
+            definition = definitions.latest_head(session, key)
+            if definition is None:
+                raise NotFound(f"no process '{key}' is deployed")
+            spec, _ = self.specs.specs(session, definition.id, definitions.pinned_calls(session, definition))
+        for start_event in spec.start.outputs:
+            if maestro_info(start_event).get("form"):
+                return maestro_info(start_event)["form"]
+        return None
+
+    def instance_counts(self):
+        """{process key: {status: number of instances}}."""
+        with self.Session() as session:
+            counts = {}
+            for key, status, number in session.execute(
+                    select(InstanceRow.key, InstanceRow.status, func.count()).group_by(InstanceRow.key, InstanceRow.status)):
+                counts.setdefault(key, {})[status] = number
+            return counts
+
+    def _definition(self, key, version=None):
+        with self.Session() as session:
+            found = definitions.latest(session, key) if version is None else definitions.version(session, key, version)
+            if found is None:
+                raise NotFound(f"no process '{key}'" + (f" version {version}" if version else "") + " is deployed")
+            return found
+
     # -- instances -----------------------------------------------------------
 
     def start(self, key, data=None, business_key=None, started_by="user"):
@@ -138,9 +175,18 @@ class Maestro:
                 variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
             jobs.add(session, instance_id, "start")
             session.commit()
-            return {"id": instance_id, "status": "running"}
+        self._notify({"event": "instance_started", "key": key})
+        return {"id": instance_id, "status": "running"}
 
-    def instances(self, status=None, key=None, business_key=None, limit=50, offset=0):
+    def instances(self, status=None, key=None, business_key=None, limit=50, after=None):
+        """Instances, newest first; `after` is the `next` cursor of the previous page (see instance_page)."""
+        return self.instance_page(status, key, business_key, limit, after)["instances"]
+
+    def instance_page(self, status=None, key=None, business_key=None, limit=50, after=None):
+        """{"instances": [...], "next": cursor of the following page or None}.
+
+        Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
+        """
         with self.Session() as session:
             query = select(InstanceRow)
             if status:
@@ -149,8 +195,15 @@ class Maestro:
                 query = query.where(InstanceRow.key == key)
             if business_key:
                 query = query.where(InstanceRow.business_key == business_key)
-            query = query.order_by(InstanceRow.created_at.desc(), InstanceRow.id).limit(limit).offset(offset)
-            return [_instance_summary(row) for row in session.scalars(query)]
+            if after:
+                created_at, instance_id = _cursor(after)
+                query = query.where(or_(InstanceRow.created_at < created_at,
+                                        and_(InstanceRow.created_at == created_at, InstanceRow.id < instance_id)))
+            query = query.order_by(InstanceRow.created_at.desc(), InstanceRow.id.desc()).limit(limit + 1)
+            rows = session.scalars(query).all()
+            more, rows = len(rows) > limit, rows[:limit]
+            return {"instances": [_instance_summary(row) for row in rows],
+                    "next": f"{_iso(rows[-1].created_at)}|{rows[-1].id}" if more else None}
 
     def show(self, instance_id):
         """Everything about an instance: tasks, history, open incident."""
@@ -198,6 +251,7 @@ class Maestro:
                          error=instance.error, ended_at=jobs.now())
             jobs.unschedule(session, row.id)
             session.commit()
+            self._notify(_ended(instance, "cancelled"))
             return self._summary(session, instance_id)
 
     def complete_task(self, instance_id, task_ref, data=None):
@@ -283,11 +337,12 @@ class Maestro:
     def _advance(self, session, batch, lease):
         actor = f"worker@{self.actor}"
         while batch:
-            prepared, next_jobs, still_running = [], [], []
+            prepared, next_jobs, still_running, events = [], [], [], []
             for item in batch:
                 if not item.settle_only and _run_one_step(item.instance):
                     prepared.append(item.writer.prepare_step(actor))
                     still_running.append(item)
+                    events += _task_events(item)
                     continue
                 fields, next_job = self._settle(session, item.id, item.instance)
                 if fields["status"] == "completed":
@@ -295,6 +350,9 @@ class Maestro:
                 else:
                     prepared.append(item.writer.prepare(actor, **fields))
                 next_jobs.append((item.id, next_job))
+                events += _task_events(item)
+                if fields["status"] in ("completed", "failed"):
+                    events.append(_ended(item.instance, fields["status"]))
             lease.hold(session, [p.instance_id for p in prepared])
             write_round(session.connection(), prepared)
             jobs.unschedule(session, *(instance_id for instance_id, next_job in next_jobs if next_job is None))
@@ -302,7 +360,13 @@ class Maestro:
                 if next_job is not None:
                     jobs.schedule(session, instance_id, *next_job)
             session.commit()
+            for event in events:
+                self._notify(event)
             batch = still_running
+
+    def _notify(self, event):
+        for observer in self.observers:
+            observer(event)
 
     def _settle(self, session, instance_id, instance):
         """What the instance is now: (row fields to write, next job as (reason, due) or None)."""
@@ -368,6 +432,17 @@ class Maestro:
         ).first()
 
 
+def _task_events(item):
+    key = item.instance.workflow.spec.name
+    return [{"event": "task_completed", "key": key, "bpmn_id": entry["bpmn_id"], "type": entry["type"],
+             "seconds": seconds} for entry, seconds in item.writer.recorder.take_durations()]
+
+
+def _ended(instance, status):
+    return {"event": "instance_ended", "key": instance.workflow.spec.name, "status": status,
+            "compensated": compensation.has_compensated(instance.workflow)}
+
+
 def _add_incident(session, instance_id, error):
     """An incident from an error record (as Instance keeps it: task, bpmn_id, message, type, traceback)."""
     session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
@@ -379,6 +454,14 @@ def _reschedule(session, instance_id, next_job):
         jobs.unschedule(session, instance_id)
     else:
         jobs.schedule(session, instance_id, *next_job)
+
+
+def _cursor(text):
+    try:
+        moment, instance_id = text.split("|", 1)
+        return datetime.fromisoformat(moment), instance_id
+    except ValueError as error:
+        raise InstanceError(f"not a page cursor: {text!r}") from error
 
 
 def _iso(moment):

@@ -3,7 +3,7 @@ import json
 import os
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 
 from .durable import Busy, Maestro, NotFound
@@ -63,7 +63,7 @@ def durable_commands(commands):
     worker.set_defaults(command=worker_command)
 
 
-def _engine(handlers=None, **options):
+def open_engine(handlers=None, **options):
     try:
         return Maestro(handlers=handlers, **options)
     except Exception as error:  # a bad URL or an unreachable database: say so in one line
@@ -89,7 +89,7 @@ def _guarded(action):
 
 def deploy_command(args):
     try:
-        deployed = _engine().deploy_paths(args.files, args.force_executable)
+        deployed = open_engine().deploy_paths(args.files, args.force_executable)
     except DeployError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -108,13 +108,13 @@ def deploy_command(args):
 
 def start_command(args):
     data = _json_object(args.data, "--data")
-    started = _guarded(lambda: _engine().start(args.process, data, args.business_key))
+    started = _guarded(lambda: open_engine().start(args.process, data, args.business_key))
     print(started["id"])
     return 0
 
 
 def instances_command(args):
-    found = _engine().instances(status=args.status, key=args.process, limit=args.limit)
+    found = open_engine().instances(status=args.status, key=args.process, limit=args.limit)
     if args.json:
         print(json.dumps(found, indent=2))
         return 0
@@ -125,7 +125,7 @@ def instances_command(args):
 
 
 def show_command(args):
-    shown = _guarded(lambda: _engine().show(args.id))
+    shown = _guarded(lambda: open_engine().show(args.id))
     if args.json:
         print(json.dumps(shown, indent=2, default=str))
     else:
@@ -150,20 +150,20 @@ def print_instance(shown):
 
 
 def retry_command(args):
-    _guarded(lambda: _engine().retry(args.id))
+    _guarded(lambda: open_engine().retry(args.id))
     print(f"{args.id}: retry scheduled")
     return 0
 
 
 def cancel_command(args):
-    _guarded(lambda: _engine().cancel(args.id))
+    _guarded(lambda: open_engine().cancel(args.id))
     print(f"{args.id}: cancelled")
     return 0
 
 
 def complete_command(args):
     data = _json_object(args.data, "--data")
-    _guarded(lambda: _engine().complete_task(args.id, args.task, data))
+    _guarded(lambda: open_engine().complete_task(args.id, args.task, data))
     print(f"{args.id}: {args.task} completed")
     return 0
 
@@ -187,31 +187,41 @@ def worker_command(args):
     handlers, diagrams = load_processes(folder)
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
-    engine = _engine(handlers, batch_size=args.batch_size)
-    if diagrams:
-        try:
-            for item in engine.deploy_paths(diagrams):
-                print(f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)"))
-        except DeployError as error:
-            for problem in error.problems:
-                print(problem, file=sys.stderr)
-            return 1
+    engine = open_engine(handlers, batch_size=args.batch_size)
+    if not deploy_folder(engine, diagrams):
+        return 1
     run_worker(engine, until_idle=args.until_idle)
     return 0
 
 
-def run_worker(engine, until_idle=False, max_sleep=1.0):
-    """Advances due instances until stopped (SIGTERM/SIGINT) or, with until_idle, until none is due."""
-    stopping = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.append(True))
+def deploy_folder(engine, diagrams):
+    """Deploys a processes folder's diagrams, saying what it did; False (problems printed) if refused."""
+    if not diagrams:
+        return True
+    try:
+        for item in engine.deploy_paths(diagrams):
+            print(f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)"))
+    except DeployError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return False
+    return True
+
+
+def run_worker(engine, until_idle=False, max_sleep=1.0, stop=None):
+    """Advances due instances until `stop` is set (by default: on SIGTERM/SIGINT) or, with
+    until_idle, until none is due."""
+    if stop is None:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
     print(f"worker {engine.actor} started", flush=True)
-    while not stopping:
+    while not stop.is_set():
         if engine.work_batch():
             continue
         due = engine.next_due()
         if until_idle and due is None:
             break
         wait = max_sleep if due is None else (due - jobs.now()).total_seconds()
-        time.sleep(min(max(wait, 0.01), max_sleep))
+        stop.wait(min(max(wait, 0.01), max_sleep))
     print(f"worker {engine.actor} stopped", flush=True)

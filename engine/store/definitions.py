@@ -39,6 +39,10 @@ def latest_of_each(session):
     ).all()
 
 
+def version(session, key, number):
+    return session.scalars(select(Definition).where(Definition.key == key, Definition.version == number)).first()
+
+
 def versions(session, key):
     return session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version)).all()
 

@@ -19,6 +19,8 @@ class HistoryRecorder:
     def __init__(self, instance):
         self.instance = instance
         self.seen = {str(t.id): _mark(t) for t in self._visible()}
+        self.started_at = {}  # task id -> when it became ready, for the tasks this recorder saw start
+        self.durations = []  # (task entry, seconds from ready to completed) since the last take_durations()
 
     def _visible(self):
         top = self.instance.workflow
@@ -49,7 +51,20 @@ class HistoryRecorder:
                 at=datetime.fromtimestamp(task.last_state_change, timezone.utc),  # when SpiffWorkflow changed it
                 data_in=data_in, data_out=data_out, error=internal.get("maestro_error"),
             ))
+            self._time(entries[-1])
         return entries
+
+    def _time(self, entry):
+        if entry["state"] in ("READY", "WAITING", "STARTED"):
+            self.started_at.setdefault(entry["task_id"], entry["at"])
+        elif entry["task_id"] in self.started_at:
+            started = self.started_at.pop(entry["task_id"])
+            if entry["state"] == "COMPLETED":
+                self.durations.append((entry, (entry["at"] - started).total_seconds()))
+
+    def take_durations(self):
+        durations, self.durations = self.durations, []
+        return durations
 
 
 def _state_name(state):

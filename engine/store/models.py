@@ -33,6 +33,7 @@ class Instance(Base):
     __table_args__ = (
         Index("ix_instances_status_created", "status", "created_at"),
         Index("ix_instances_key_created", "key", "created_at"),
+        Index("ix_instances_key_status", "key", "status"),  # counts per process and status
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -1,0 +1,181 @@
+"""The JSON API under /api (DESIGN.md, "JSON API"). Every error is JSON {error, message}."""
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import text
+
+from engine.durable import Busy, NotFound
+from engine.instance import InstanceError
+from engine.problems import DeployError
+
+from . import progress
+from .openapi import document
+
+blueprint = Blueprint("api", __name__)
+
+
+class BadRequest(Exception):
+    """The request itself is wrong (not JSON, a field of the wrong type...)."""
+
+
+def maestro():
+    return current_app.extensions["maestro"]
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(error):
+    return _error(404, "not_found", str(error))
+
+
+@blueprint.errorhandler(InstanceError)
+def _conflict(error):
+    return _error(409, "conflict", str(error))
+
+
+@blueprint.errorhandler(Busy)
+def _busy(error):
+    return _error(409, "busy", str(error))
+
+
+@blueprint.errorhandler(BadRequest)
+def _bad_request(error):
+    return _error(400, "bad_request", str(error))
+
+
+@blueprint.errorhandler(DeployError)
+def _invalid_diagram(error):
+    response = jsonify(error="invalid_diagram", message=f"{len(error.problems)} problem(s); nothing was deployed",
+                       errors=[problem.as_dict() for problem in error.problems])
+    response.status_code = 422
+    return response
+
+
+def _error(status, error, message):
+    response = jsonify(error=error, message=message)
+    response.status_code = status
+    return response
+
+
+# -- definitions ---------------------------------------------------------------
+
+@blueprint.post("/definitions")
+def upload_definitions():
+    """One or several .bpmn files as multipart "file" fields, or one file as the raw request body."""
+    force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
+    deployed = maestro().deploy(uploaded_files(), force_executable=force)
+    first = deployed[0] if deployed else {}
+    return jsonify({**first, "deployed": deployed}), 201
+
+
+def uploaded_files():
+    """(name, bytes) of the uploaded files; BadRequest when there are none."""
+    if request.files:
+        files = [(upload.filename or "upload.bpmn", upload.read()) for upload in request.files.getlist("file")]
+    elif request.content_length:
+        files = [(request.args.get("name") or "upload.bpmn", request.get_data())]
+    else:
+        files = []
+    if not files:
+        raise BadRequest('send BPMN files as multipart "file" fields, or one file as the request body')
+    return files
+
+
+@blueprint.get("/definitions")
+def list_definitions():
+    counts = maestro().instance_counts()
+    return jsonify([{**item, "instances": counts.get(item["key"], {})} for item in maestro().definitions()])
+
+
+@blueprint.get("/definitions/<key>")
+def definition_versions(key):
+    return jsonify({"key": key, "versions": maestro().definition_versions(key),
+                    "start_form": maestro().start_form(key)})
+
+
+@blueprint.get("/definitions/<key>/xml")
+def definition_xml(key):
+    version = _int_arg("version")
+    return current_app.response_class(maestro().definition_xml(key, version), mimetype="application/xml")
+
+
+@blueprint.post("/definitions/<key>/instances")
+def start_instance(key):
+    body = _json_body()
+    data, business_key = body.get("data") or {}, body.get("business_key")
+    if not isinstance(data, dict):
+        raise BadRequest('"data" must be a JSON object')
+    if business_key is not None and not isinstance(business_key, str):
+        raise BadRequest('"business_key" must be a string')
+    return jsonify(maestro().start(key, data, business_key or None)), 201
+
+
+# -- instances -----------------------------------------------------------------
+
+@blueprint.get("/instances")
+def list_instances():
+    limit = _int_arg("limit")
+    limit = 50 if limit is None else limit
+    if not 1 <= limit <= 500:
+        raise BadRequest("limit must be between 1 and 500")
+    try:
+        return jsonify(maestro().instance_page(
+            status=request.args.get("status") or None, key=request.args.get("key") or None,
+            business_key=request.args.get("business_key") or None, limit=limit, after=request.args.get("after")))
+    except InstanceError as error:  # a cursor that is not one of ours
+        raise BadRequest(str(error)) from error
+
+
+@blueprint.get("/instances/<instance_id>")
+def show_instance(instance_id):
+    shown = maestro().show(instance_id)
+    shown["elements"] = progress.element_states(shown)
+    return jsonify(shown)
+
+
+@blueprint.post("/instances/<instance_id>/retry")
+def retry_instance(instance_id):
+    return jsonify(maestro().retry(instance_id))
+
+
+@blueprint.post("/instances/<instance_id>/cancel")
+def cancel_instance(instance_id):
+    return jsonify(maestro().cancel(instance_id))
+
+
+@blueprint.post("/instances/<instance_id>/tasks/<task_ref>/complete")
+def complete_task(instance_id, task_ref):
+    data = _json_body().get("data") or {}
+    if not isinstance(data, dict):
+        raise BadRequest('"data" must be a JSON object')
+    return jsonify(maestro().complete_task(instance_id, task_ref, data))
+
+
+# -- service ---------------------------------------------------------------------
+
+@blueprint.get("/health")
+def health():
+    with maestro().engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return jsonify(status="ok", database="ok")
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+def _json_body():
+    if not request.content_length:
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _int_arg(name):
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {value!r}") from None

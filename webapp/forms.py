@@ -1,0 +1,64 @@
+"""Variables from an HTML form built from a BPMN form (Camunda form fields), or from a JSON editor."""
+import json
+from datetime import date
+
+
+class FormError(Exception):
+    """A value the user typed that does not fit its field; the message names the field."""
+
+
+def values_from_fields(fields, form):
+    """{field id: typed value} for Camunda form fields (string, long, boolean, date, enum)."""
+    values = {}
+    for field in fields:
+        raw = form.get(field["id"], "")
+        label = field["label"]
+        if field["type"] == "boolean":
+            values[field["id"]] = raw in ("on", "true", "1")
+            continue
+        if raw == "":
+            if field["required"]:
+                raise FormError(f"{label} is required")
+            continue
+        values[field["id"]] = _typed(field, raw, label)
+    return values
+
+
+def _typed(field, raw, label):
+    kind = field["type"]
+    if kind == "long":
+        try:
+            return int(raw)
+        except ValueError:
+            raise FormError(f"{label} must be a whole number") from None
+    if kind == "date":
+        try:
+            return date.fromisoformat(raw).isoformat()
+        except ValueError:
+            raise FormError(f"{label} must be a date (YYYY-MM-DD)") from None
+    if kind == "enum":
+        allowed = [value["id"] for value in field.get("values", [])]
+        if raw not in allowed:
+            raise FormError(f"{label} must be one of {', '.join(allowed)}")
+    return raw
+
+
+def values_from_json(text, what="variables"):
+    """A JSON object typed into a text area."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FormError(f"the {what} are not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})") \
+            from None
+    if not isinstance(value, dict):
+        raise FormError(f'the {what} must be a JSON object, like {{"amount": 10}}')
+    return value
+
+
+def values_from(form_spec, form):
+    """The variables a submitted start or task form gives: from its fields, or its JSON editor."""
+    if form_spec and form_spec.get("fields"):
+        return values_from_fields(form_spec["fields"], form)
+    return values_from_json(form.get("data", ""))

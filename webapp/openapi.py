@@ -1,0 +1,109 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+
+_ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_JSON_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def _json(schema, description="OK"):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(summary, responses, parameters=(), body=None):
+    operation = {"summary": summary, "responses": {**responses, "4XX": _ERROR}}
+    if parameters:
+        operation["parameters"] = list(parameters)
+    if body:
+        operation["requestBody"] = body
+    return operation
+
+
+def _path_parameter(name):
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query_parameter(name, schema=None, description=None):
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema or {"type": "string"}}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def document():
+    key, instance = _path_parameter("key"), _path_parameter("instance_id")
+    json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Maestro", "version": "1", "description": "Deploy BPMN processes, run and follow instances."},
+        "paths": {
+            "/api/definitions": {
+                "get": _operation("Newest version of each process, with instance counts by status",
+                                  {"200": _json({"type": "array", "items": _ref("Definition")})}),
+                "post": _operation(
+                    "Deploy BPMN files: multipart \"file\" fields, or one file as the body",
+                    {"201": _json(_JSON_OBJECT, "deployed"),
+                     "422": _json(_ref("Invalid"), "a file has problems; nothing was deployed")},
+                    [_query_parameter("force_executable", {"type": "boolean"},
+                                      'deploy processes marked isExecutable="false" too'),
+                     _query_parameter("name", description="file name of a raw-body upload")],
+                    {"required": True, "content": {
+                        "multipart/form-data": {"schema": {"type": "object", "properties": {
+                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+                        "application/xml": {"schema": {"type": "string"}}}}),
+            },
+            "/api/definitions/{key}": {"get": _operation(
+                "Versions of a process and its start form", {"200": _json(_JSON_OBJECT)}, [key])},
+            "/api/definitions/{key}/xml": {"get": _operation(
+                "The BPMN file of a version (the newest by default)",
+                {"200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}}},
+                [key, _query_parameter("version", {"type": "integer"})])},
+            "/api/definitions/{key}/instances": {"post": _operation(
+                "Start an instance of the newest version", {"201": _json(_ref("Started"))}, [key],
+                {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "data": _JSON_OBJECT, "business_key": {"type": "string"}}}}}})},
+            "/api/instances": {"get": _operation(
+                "Instances, newest first, a page at a time",
+                {"200": _json({"type": "object", "properties": {
+                    "instances": {"type": "array", "items": _ref("InstanceSummary")},
+                    "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
+                [_query_parameter("status", {"enum": ["running", "waiting", "completed", "failed", "cancelled"]}),
+                 _query_parameter("key"), _query_parameter("business_key"),
+                 _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                 _query_parameter("after")])},
+            "/api/instances/{instance_id}": {"get": _operation(
+                "An instance: variables, tasks, history, incident, and each diagram element's state",
+                {"200": _json(_JSON_OBJECT)}, [instance])},
+            "/api/instances/{instance_id}/retry": {"post": _operation(
+                "Resume a failed instance from its failed task", {"200": _json(_ref("InstanceSummary"))}, [instance])},
+            "/api/instances/{instance_id}/cancel": {"post": _operation(
+                "Stop an instance", {"200": _json(_ref("InstanceSummary"))}, [instance])},
+            "/api/instances/{instance_id}/tasks/{task}/complete": {"post": _operation(
+                "Complete a waiting user task (by task id or element id) with {data}",
+                {"200": _json(_ref("InstanceSummary"))}, [instance, _path_parameter("task")], json_body)},
+            "/api/health": {"get": _operation("Whether the app and its database answer", {"200": _json(_JSON_OBJECT)})},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+                "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error", "message"],
+                      "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+            "Invalid": {"type": "object", "properties": {
+                "error": {"type": "string"}, "message": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {
+                    "file": {"type": "string"}, "line": {"type": ["integer", "null"]},
+                    "element": {"type": ["string", "null"]}, "message": {"type": "string"}}}}}},
+            "Definition": {"type": "object", "properties": {
+                "key": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": ["string", "null"]},
+                "file_name": {"type": "string"}, "deployed_at": {"type": "string"},
+                "instances": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+            "Started": {"type": "object", "properties": {"id": {"type": "string"}, "status": {"type": "string"}}},
+            "InstanceSummary": {"type": "object", "properties": {
+                "id": {"type": "string"}, "key": {"type": "string"}, "version": {"type": "integer"},
+                "status": {"type": "string"}, "business_key": {"type": ["string", "null"]},
+                "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                "ended_at": {"type": ["string", "null"]}}},
+        }},
+    }

@@ -1,0 +1,170 @@
+"""The HTML cockpit: processes, starting them, instances and what happened in each."""
+import json
+from datetime import datetime
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from engine.durable import Busy, NotFound
+from engine.instance import InstanceError
+from engine.problems import DeployError
+
+from . import progress
+from .forms import FormError, values_from
+
+blueprint = Blueprint("pages", __name__)
+
+STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
+PAGE_SIZE = 50
+
+
+def maestro():
+    return current_app.extensions["maestro"]
+
+
+def error_page(status, title, message):
+    return render_template("error.html", title=title, message=message), status
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(error):
+    return error_page(404, "Not found", str(error))
+
+
+@blueprint.get("/")
+def home():
+    return redirect(url_for("pages.processes"))
+
+
+# -- processes -------------------------------------------------------------------
+
+@blueprint.get("/processes")
+def processes(problems=None, status=200):
+    counts = maestro().instance_counts()
+    listed = [{**item, "instances": counts.get(item["key"], {})} for item in maestro().definitions()]
+    return render_template("processes.html", processes=listed, statuses=STATUSES, problems=problems), status
+
+
+@blueprint.post("/processes")
+def upload():
+    files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("files") if f.filename]
+    if not files:
+        flash("Choose one or more .bpmn files first.", "error")
+        return redirect(url_for("pages.processes"))
+    try:
+        deployed = maestro().deploy(files, force_executable=bool(request.form.get("force_executable")))
+    except DeployError as error:
+        return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
+    for item in deployed:
+        what = f"version {item['version']}" if item["new"] else f"version {item['version']} (unchanged)"
+        flash(f"Deployed {item['key']} {what}.", "success")
+    return redirect(url_for("pages.processes"))
+
+
+@blueprint.get("/processes/<key>")
+def process(key, form_error=None, status=200):
+    versions = maestro().definition_versions(key)
+    version = request.args.get("version", type=int) or versions[-1]["version"]
+    return render_template(
+        "process.html", key=key, versions=versions, version=version, latest=versions[-1],
+        start_form=maestro().start_form(key), form_error=form_error, submitted=request.form,
+        counts=maestro().instance_counts().get(key, {}), statuses=STATUSES), status
+
+
+@blueprint.post("/processes/<key>/start")
+def start(key):
+    try:
+        data = values_from(maestro().start_form(key), request.form)
+    except FormError as error:
+        return process(key, form_error=str(error), status=400)
+    started = maestro().start(key, data, request.form.get("business_key", "").strip() or None)
+    flash("Instance started.", "success")
+    return redirect(url_for("pages.instance", instance_id=started["id"]))
+
+
+# -- instances -------------------------------------------------------------------
+
+@blueprint.get("/instances")
+def instances():
+    filters = {name: request.args.get(name) or None for name in ("key", "status", "business_key")}
+    try:
+        page = maestro().instance_page(**filters, limit=PAGE_SIZE, after=request.args.get("after"))
+    except InstanceError as error:
+        return error_page(400, "Bad page", str(error))
+    return render_template("instances.html", page=page, filters=filters, statuses=STATUSES,
+                           keys=[d["key"] for d in maestro().definitions()])
+
+
+@blueprint.get("/instances/<instance_id>")
+def instance(instance_id, task_error=None, status=200):
+    shown = maestro().show(instance_id)
+    return render_template(
+        "instance.html", instance=shown, elements=progress.element_states(shown),
+        timeline=timeline(shown["history"]), task_error=task_error,
+        variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
+
+
+@blueprint.post("/instances/<instance_id>/retry")
+def retry(instance_id):
+    return _act(instance_id, lambda: maestro().retry(instance_id), "Retry scheduled.")
+
+
+@blueprint.post("/instances/<instance_id>/cancel")
+def cancel(instance_id):
+    return _act(instance_id, lambda: maestro().cancel(instance_id), "Instance cancelled.")
+
+
+@blueprint.post("/instances/<instance_id>/tasks/<task_id>/complete")
+def complete(instance_id, task_id):
+    waiting = {task["id"]: task for task in maestro().show(instance_id)["waiting"]}
+    if task_id not in waiting:
+        flash("That task is not waiting any more.", "error")
+        return redirect(url_for("pages.instance", instance_id=instance_id))
+    try:
+        data = values_from(waiting[task_id]["form"], request.form)
+    except FormError as error:
+        return instance(instance_id, task_error={"task": task_id, "message": str(error)}, status=400)
+    return _act(instance_id, lambda: maestro().complete_task(instance_id, task_id, data),
+                f"{waiting[task_id]['name']} completed.")
+
+
+def _act(instance_id, action, done):
+    try:
+        action()
+        flash(done, "success")
+    except (InstanceError, Busy) as error:
+        flash(str(error), "error")
+    return redirect(url_for("pages.instance", instance_id=instance_id))
+
+
+def timeline(history):
+    """The history, each entry with how long after the instance's first entry it came and, for a
+    task that finished, how long it took since it became ready."""
+    if not history:
+        return []
+    began, started, rows = _moment(history[0]["at"]), {}, []
+    for entry in history:
+        moment = _moment(entry["at"])
+        took = None
+        if entry["state"] in ("READY", "WAITING", "STARTED"):
+            started.setdefault(entry["task_id"], moment)
+        elif entry["task_id"] in started:
+            took = (moment - started.pop(entry["task_id"])).total_seconds()
+        rows.append({**entry, "offset": _duration((moment - began).total_seconds()),
+                     "took": _duration(took) if took is not None else ""})
+    return rows
+
+
+def _moment(text):
+    return datetime.fromisoformat(text)
+
+
+def _duration(seconds):
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

@@ -1,0 +1,55 @@
+// Small helpers for Maestro's pages: local times, the upload drop zone, live instance pages.
+"use strict";
+window.Maestro = window.Maestro || {};
+
+(function () {
+  // Times arrive in ISO 8601 (UTC); show them in the reader's time zone.
+  document.querySelectorAll(".time[data-time]").forEach(function (cell) {
+    if (!cell.dataset.time) return;
+    var moment = new Date(cell.dataset.time);
+    if (!isNaN(moment)) {
+      cell.title = cell.dataset.time;
+      cell.textContent = moment.toLocaleString();
+    }
+  });
+
+  // Dropping files on the zone puts them in its file input and submits the form.
+  var zone = document.getElementById("dropzone");
+  var input = document.getElementById("files");
+  if (zone && input) {
+    var chosen = document.getElementById("chosen");
+    var showChosen = function () {
+      chosen.textContent = Array.prototype.map.call(input.files, function (f) { return f.name; }).join(", ");
+    };
+    input.addEventListener("change", showChosen);
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      input.files = event.dataTransfer.files;
+      showChosen();
+      zone.closest("form").submit();
+    });
+  }
+
+  // A running instance's page reloads itself when the instance moves on.
+  Maestro.followInstance = function (url, updatedAt, historyLength) {
+    var check = function () {
+      fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (shown) {
+          if (shown && (shown.updated_at !== updatedAt || shown.history.length !== historyLength)) {
+            window.location.reload();
+          } else {
+            window.setTimeout(check, 1500);
+          }
+        })
+        .catch(function () { window.setTimeout(check, 5000); });
+    };
+    window.setTimeout(check, 1500);
+  };
+})();
