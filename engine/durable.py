@@ -11,7 +11,7 @@ import traceback
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
@@ -197,8 +197,9 @@ class Maestro:
                 query = query.where(InstanceRow.business_key == business_key)
             if after:
                 created_at, instance_id = _cursor(after)
-                query = query.where(or_(InstanceRow.created_at < created_at,
-                                        and_(InstanceRow.created_at == created_at, InstanceRow.id < instance_id)))
+                # The first condition alone is a range an index can seek to; the second breaks ties.
+                query = query.where(InstanceRow.created_at <= created_at,
+                                    or_(InstanceRow.created_at < created_at, InstanceRow.id < instance_id))
             query = query.order_by(InstanceRow.created_at.desc(), InstanceRow.id.desc()).limit(limit + 1)
             rows = session.scalars(query).all()
             more, rows = len(rows) > limit, rows[:limit]

@@ -34,6 +34,7 @@ class Instance(Base):
         Index("ix_instances_status_created", "status", "created_at"),
         Index("ix_instances_key_created", "key", "created_at"),
         Index("ix_instances_key_status", "key", "status"),  # counts per process and status
+        Index("ix_instances_created", "created_at", "id"),  # the unfiltered list, newest first
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
