@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
-from . import compensation
+from . import compensation, messages
 from .handlers import Handlers
 from .instance import FAILURES, Instance, InstanceError
 from .replay import commit_point, replay
@@ -25,7 +25,7 @@ from .specs import maestro_info
 from .store import definitions, jobs
 from .store.db import connect
 from .store.instances import InstanceWriter, read_state, read_steps, write_round
-from .store.models import Definition, HistoryEntry, Incident
+from .store.models import AwaitedMessage, Definition, HistoryEntry, Incident
 from .store.models import Instance as InstanceRow
 from .store.task_rows import TASK_IDS, TaskDelta
 from .task_ids import TaskIds
@@ -162,21 +162,82 @@ class Maestro:
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
         with self.Session() as session:
-            definition = definitions.latest_head(session, key)
-            if definition is None:
-                raise NotFound(f"no process '{key}' is deployed")
-            called = definitions.pinned_calls(session, definition)
-            self.specs.specs(session, definition.id, called)  # parses (once per version) before accepting
-            instance_id = str(uuid.uuid4())
-            # Only the start data is stored: the worker that runs it builds the task tree.
-            session.connection().execute(INSERT_INSTANCE, dict(
-                id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
-                called_definitions=called, status="running", business_key=business_key, started_by=started_by,
-                variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
+            instance_id = self._insert_instance(session, key, data, business_key, started_by)
             jobs.add(session, instance_id, "start")
             session.commit()
         self._notify({"event": "instance_started", "key": key})
         return {"id": instance_id, "status": "running"}
+
+    def _insert_instance(self, session, key, data, business_key, started_by):
+        definition = definitions.latest_head(session, key)
+        if definition is None:
+            raise NotFound(f"no process '{key}' is deployed")
+        called = definitions.pinned_calls(session, definition)
+        self.specs.specs(session, definition.id, called)  # parses (once per version) before accepting
+        instance_id = str(uuid.uuid4())
+        # Only the start data is stored: the worker that runs it builds the task tree.
+        session.connection().execute(INSERT_INSTANCE, dict(
+            id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
+            called_definitions=called, status="running", business_key=business_key, started_by=started_by,
+            variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
+        return instance_id
+
+    # -- messages ------------------------------------------------------------
+
+    def publish(self, name, correlation=None, data=None):
+        """Delivers message `name` (its `data` become variables) to every instance waiting for it
+        whose variables match `correlation`, and starts each process that begins with it.
+
+        Returns {"reached": [ids], "started": [ids], "busy": [ids]}; "busy" instances were
+        being advanced at that moment and did not get the message: publish again for them.
+        """
+        reached, busy = [], []
+        with self.Session() as session:
+            waiting = session.scalars(select(AwaitedMessage.instance_id).where(AwaitedMessage.name == name)).all()
+        for instance_id in waiting:
+            try:
+                if self._deliver(instance_id, name, correlation, data):
+                    reached.append(instance_id)
+            except Busy:
+                busy.append(instance_id)
+        started = [self._start_with_message(key, name, correlation, data) for key in self._started_by(name)]
+        return {"reached": reached, "started": started, "busy": busy}
+
+    def _deliver(self, instance_id, name, correlation, data):
+        with self.Session() as session:
+            row = self._row(session, instance_id)
+            if row.status not in ("running", "waiting"):
+                return False
+            self._lock_for_user(session, row.id)  # rolled back, with the rest, if the message is not for it
+            instance, writer = self._load(session, row)
+            if not messages.correlates(correlation, instance.data, row.business_key) or \
+                    not messages.deliver(instance, name, data):
+                return False
+            writer.write(session.connection(), f"message@{self.actor}", status="running")
+            jobs.schedule(session, row.id, "continue")
+            session.commit()
+            return True
+
+    def _started_by(self, name):
+        """Keys of the processes whose newest version starts with message `name`."""
+        with self.Session() as session:
+            return [definition.key for definition in definitions.latest_of_each(session)
+                    if messages.starts_with(self.specs.specs(
+                        session, definition.id, definitions.pinned_calls(session, definition))[0], name)]
+
+    def _start_with_message(self, key, name, correlation, data):
+        """An instance whose message start event has caught the message; a worker runs on from there."""
+        with self.Session() as session:
+            business_key = (correlation or {}).get("business_key")
+            instance_id = self._insert_instance(session, key, {}, business_key, "message")
+            instance, writer = self._load(session, self._row(session, instance_id))
+            instance.run_until()  # up to its start event, which waits for the message
+            messages.deliver(instance, name, data)
+            writer.write(session.connection(), f"message@{self.actor}", status="running")
+            jobs.add(session, instance_id, "continue")  # only now can a worker see it
+            session.commit()
+        self._notify({"event": "instance_started", "key": key})
+        return instance_id
 
     def instances(self, status=None, key=None, business_key=None, limit=50, after=None):
         """Instances, newest first; `after` is the `next` cursor of the previous page (see instance_page)."""
@@ -403,19 +464,19 @@ class Maestro:
         if not row.state:  # started, never saved: nothing stored but the start data
             instance = Instance.from_specs(spec, subprocess_specs, self.handlers, row.variables, row.id,
                                            row.business_key)
-            delta, numbered = TaskDelta(instance.workflow), True
+            delta, numbered, awaited = TaskDelta(instance.workflow), True, []
         else:
             saved = read_state(connection, row.id, row.state)
             workflow = load_saved(saved, spec, subprocess_specs)
             numbered = TASK_IDS in saved
             instance = Instance(workflow, self.handlers, row.id, row.business_key, TaskIds.restore(saved.get(TASK_IDS)))
             instance.error, instance.cancelled = row.error, row.status == "cancelled"
-            delta = TaskDelta.loaded(workflow)
+            delta, awaited = TaskDelta.loaded(workflow), messages.awaited(workflow)
         if logged is None:
             logged = read_steps(connection, [row.id]).get(row.id, [])
         replay(instance, logged)
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
-        return instance, InstanceWriter(instance, delta, logged_steps=len(logged), snapshot_due=not numbered)
+        return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered)
 
     def _summary(self, session, instance_id):
         session.expire_all()  # the row was written with table-level statements

@@ -54,6 +54,14 @@ def durable_commands(commands):
     complete.add_argument("--data", default="{}", metavar="JSON")
     complete.set_defaults(command=complete_command)
 
+    publish = commands.add_parser("publish", help="deliver a message to the instances waiting for it "
+                                                  "and start the processes that begin with it")
+    publish.add_argument("message", metavar="MESSAGE", help="the message's name")
+    publish.add_argument("--correlation", default="{}", metavar="JSON",
+                         help='which instances: variables (or "business_key") they must hold')
+    publish.add_argument("--data", default="{}", metavar="JSON", help="variables the message carries")
+    publish.set_defaults(command=publish_command)
+
     worker = commands.add_parser("worker", help="run due work until stopped")
     worker.add_argument("--processes", metavar="DIR", help="deploy its *.bpmn and load its *.py handlers "
                                                            "(default: $MAESTRO_PROCESSES or bpmn/)")
@@ -165,6 +173,21 @@ def complete_command(args):
     data = _json_object(args.data, "--data")
     _guarded(lambda: open_engine().complete_task(args.id, args.task, data))
     print(f"{args.id}: {args.task} completed")
+    return 0
+
+
+def publish_command(args):
+    correlation, data = _json_object(args.correlation, "--correlation"), _json_object(args.data, "--data")
+    outcome = open_engine().publish(args.message, correlation, data)
+    for what in ("reached", "started", "busy"):
+        for instance_id in outcome[what]:
+            print(f"{what} {instance_id}")
+    if outcome["busy"]:
+        print("busy instances were being advanced and did not get the message: publish again", file=sys.stderr)
+    if not (outcome["reached"] or outcome["started"] or outcome["busy"]):
+        print(f"no instance waits for message '{args.message}' (with that correlation) "
+              "and no process starts with it", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -214,7 +214,8 @@ def test_health_openapi_and_metrics(web):
     for path in ("/api/definitions", "/api/definitions/{key}", "/api/definitions/{key}/xml",
                  "/api/definitions/{key}/instances", "/api/instances", "/api/instances/{instance_id}",
                  "/api/instances/{instance_id}/retry", "/api/instances/{instance_id}/cancel",
-                 "/api/instances/{instance_id}/tasks/{task}/complete", "/api/health", "/metrics"):
+                 "/api/instances/{instance_id}/tasks/{task}/complete", "/api/messages", "/api/health",
+                 "/metrics"):
         assert path in document["paths"], path
     deploy_all(client)
     client.post("/api/definitions/order_fulfillment/instances", json={"data": {"fail_at": "shipping"}})

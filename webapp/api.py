@@ -148,6 +148,26 @@ def complete_task(instance_id, task_ref):
     return jsonify(maestro().complete_task(instance_id, task_ref, data))
 
 
+# -- messages ----------------------------------------------------------------------
+
+@blueprint.post("/messages")
+def publish_message():
+    """{name, correlation, data} -> the instances it reached or started (404 when none)."""
+    body = _json_body()
+    name, correlation, data = body.get("name"), body.get("correlation") or {}, body.get("data") or {}
+    if not isinstance(name, str) or not name:
+        raise BadRequest('"name" (the message\'s name) is required')
+    if not isinstance(correlation, dict) or not isinstance(data, dict):
+        raise BadRequest('"correlation" and "data" must be JSON objects')
+    outcome = maestro().publish(name, correlation, data)
+    if outcome["reached"] or outcome["started"]:
+        return jsonify(outcome)
+    if outcome["busy"]:
+        return _error(409, "busy", "the instances waiting for it were being advanced: publish again")
+    return _error(404, "not_delivered", f"no instance waits for message '{name}' with that correlation, "
+                                        "and no process starts with it")
+
+
 # -- service ---------------------------------------------------------------------
 
 @blueprint.get("/health")

@@ -83,6 +83,15 @@ def document():
             "/api/instances/{instance_id}/tasks/{task}/complete": {"post": _operation(
                 "Complete a waiting user task (by task id or element id) with {data}",
                 {"200": _json(_ref("InstanceSummary"))}, [instance, _path_parameter("task")], json_body)},
+            "/api/messages": {"post": _operation(
+                "Deliver a message to the instances waiting for it whose variables match `correlation`, "
+                "and start the processes that begin with it",
+                {"200": _json({"type": "object", "properties": {
+                    name: {"type": "array", "items": {"type": "string"}} for name in ("reached", "started", "busy")}}),
+                 "404": _json(_ref("Error"), "nobody waits for it and no process starts with it")},
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string"}, "correlation": _JSON_OBJECT, "data": _JSON_OBJECT}}}}})},
             "/api/health": {"get": _operation("Whether the app and its database answer", {"200": _json(_JSON_OBJECT)})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},

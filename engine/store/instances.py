@@ -6,22 +6,22 @@ cost more than the writes themselves.
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .. import state_changes
+from .. import messages, state_changes
 from ..replay import MAX_LOGGED_STEPS, TimerWatch
 from ..serializer import SERIALIZER
 from .fast_insert import FastInsert
 from .history import HistoryRecorder
 from .jobs import now
-from .models import HistoryEntry, InstanceStep, InstanceTask
+from .models import AwaitedMessage, HistoryEntry, InstanceStep, InstanceTask
 from .models import Instance as InstanceRow
 from .task_rows import assemble, skeleton
 
 INSTANCES, TASKS, HISTORY = InstanceRow.__table__, InstanceTask.__table__, HistoryEntry.__table__
-STEPS = InstanceStep.__table__
+STEPS, AWAITED = InstanceStep.__table__, AwaitedMessage.__table__
 
 # Built once: building SQLAlchemy statements costs more than running them on this path.
 _STATE_VALUES = dict(state=bindparam("state"), variables=bindparam("variables"), updated_at=bindparam("updated_at"),
@@ -36,6 +36,8 @@ INSERT_STEP = FastInsert(STEPS)
 SELECT_STEPS = select(STEPS.c.instance_id, STEPS.c.outcomes) \
     .where(STEPS.c.instance_id.in_(bindparam("ids", expanding=True))).order_by(STEPS.c.instance_id, STEPS.c.seq)
 DELETE_STEPS = delete(STEPS).where(STEPS.c.instance_id == bindparam("instance"))
+INSERT_AWAITED = insert(AWAITED)
+DELETE_AWAITED = delete(AWAITED).where(AWAITED.c.instance_id == bindparam("instance"))
 
 
 def _upsert_tasks(dialect_insert):
@@ -75,13 +77,14 @@ class InstanceWriter:
     (the outcomes of its handler calls: see engine.replay).
     """
 
-    def __init__(self, instance, delta, logged_steps=0, snapshot_due=False):
+    def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False):
         self.instance = instance
         self.delta = delta  # the tasks as the snapshot holds them
         self.recorder = HistoryRecorder(instance)
         self.timers = TimerWatch(instance.workflow)
         self.logged_steps = logged_steps  # steps logged since the snapshot
         self.snapshot_due = snapshot_due  # the next write must be a snapshot (the tree changed outside a step)
+        self.awaited = awaited  # the messages the awaited_messages rows name (as of the snapshot)
         state_changes.track(instance.workflow)
 
     def write(self, connection, actor, status, error=None, ended_at=None):
@@ -96,6 +99,7 @@ class InstanceWriter:
         self.instance.workflow.script_engine.take_outcomes()  # the snapshot holds their effects
         clear_steps, self.logged_steps, self.snapshot_due = self.logged_steps > 0, 0, False
         return Prepared(
+            awaited=self._awaited_now(messages.awaited(self.instance.workflow)),
             instance_id=self.instance.id,
             values={"instance": self.instance.id,
                     "state": skeleton(self.instance.workflow, self.instance.task_ids),
@@ -124,9 +128,17 @@ class InstanceWriter:
         if self._snapshot_due():
             return self.prepare(actor, "completed", ended_at=ended_at, changed=changed)
         prepared = self._logged(actor, changed)
+        prepared.awaited = self._awaited_now([])
         prepared.status = {"instance": self.instance.id, "variables": self.instance.data, "updated_at": now(),
                            "status": "completed", "error": None, "ended_at": ended_at}
         return prepared
+
+    def _awaited_now(self, names):
+        """The messages to record as awaited, or None when the rows already say so."""
+        if names == self.awaited:
+            return None
+        self.awaited = names
+        return names
 
     def _snapshot_due(self):
         return self.snapshot_due or self.logged_steps >= MAX_LOGGED_STEPS
@@ -156,6 +168,7 @@ class Prepared:
     history: list = field(default_factory=list)
     clear_steps: bool = False
     step: dict | None = None  # the step row, for a logged step
+    awaited: list | None = None  # the messages the instance now waits for, when that changed
 
 
 def write_round(connection, prepared):
@@ -178,6 +191,12 @@ def write_round(connection, prepared):
     upserts = [row for p in prepared for row in p.upserts]
     if upserts:
         connection.execute(UPSERT_TASKS[connection.dialect.name], upserts)
+    rewritten = [p for p in prepared if p.awaited is not None]
+    if rewritten:
+        connection.execute(DELETE_AWAITED, [{"instance": p.instance_id} for p in rewritten])
+        awaited = [{"instance_id": p.instance_id, "name": name} for p in rewritten for name in p.awaited]
+        if awaited:
+            connection.execute(INSERT_AWAITED, awaited)
     steps = [p.step for p in prepared if p.step is not None]
     if steps:
         INSERT_STEP(connection, steps)

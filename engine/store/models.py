@@ -130,3 +130,11 @@ class InstanceStep(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     # JSON {task id: {"result": {...}} or {"bpmn_error": [code, message]}}, as text: written on the hot path.
     outcomes: Mapped[str] = mapped_column(Text)
+
+
+class AwaitedMessage(Base):
+    """A message a waiting instance waits for: where `publish` looks for the instances to reach."""
+    __tablename__ = "awaited_messages"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)

@@ -1,0 +1,70 @@
+"""Messages from outside (DESIGN.md: `maestro publish`, POST /api/messages): reaching waiting
+instances by correlation, and starting the processes that begin with a message."""
+from conftest import make_recorder
+from durable_helpers import DURABLE, drain, fresh_maestro
+
+
+def test_a_message_reaches_the_waiting_instance_it_correlates_with_and_only_that_one(tmp_path):
+    handlers, calls = make_recorder("reserve", "ship", "record")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "messages.bpmn"])
+    first = maestro.start("order", {"order_id": "o-1"})["id"]
+    second = maestro.start("order", {"order_id": "o-2"}, business_key="B-2")["id"]
+    drain(maestro)
+    assert maestro.show(first)["status"] == maestro.show(second)["status"] == "waiting"
+
+    assert maestro.publish("payment_received", {"order_id": "o-9"}) == {"reached": [], "started": [], "busy": []}
+    delivered = maestro.publish("payment_received", {"order_id": "o-1"}, {"amount": 40})
+    assert delivered == {"reached": [first], "started": [], "busy": []}
+    drain(maestro)
+    shown = maestro.show(first)
+    assert shown["status"] == "completed" and shown["data"]["amount"] == 40
+    assert maestro.show(second)["status"] == "waiting"
+    assert calls == ["reserve", "reserve", "ship"]
+
+    by_business_key = maestro.publish("payment_received", {"business_key": "B-2"})
+    assert by_business_key["reached"] == [second]
+    drain(maestro)
+    assert maestro.show(second)["status"] == "completed"
+    assert maestro.publish("payment_received", {"order_id": "o-1"})["reached"] == [], "delivered once"
+
+
+def test_a_message_starts_the_processes_that_begin_with_it(tmp_path):
+    handlers, calls = make_recorder("reserve", "ship", "record")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "messages.bpmn"])
+    published = maestro.publish("payment_sent", {"business_key": "pay-7"}, {"amount": 12})
+    assert published["reached"] == [] and len(published["started"]) == 1
+    drain(maestro)
+    shown = maestro.show(published["started"][0])
+    assert shown["key"] == "payment_intake" and shown["status"] == "completed"
+    assert shown["business_key"] == "pay-7" and shown["data"]["amount"] == 12 and shown["started_by"] == "message"
+    assert calls == ["record"]
+
+
+def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
+    from cli_helpers import maestro as run_maestro
+    from web_helpers import run_due_work
+    from webapp import create_app
+
+    handlers, _ = make_recorder("reserve", "ship", "record")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "messages.bpmn"])
+    client = create_app(maestro, secret_key="test").test_client()
+    waiting = maestro.start("order", {"order_id": "o-1"})["id"]
+    run_due_work(maestro)
+
+    missing = client.post("/api/messages", json={"name": "payment_received", "correlation": {"order_id": "o-2"}})
+    assert missing.status_code == 404 and missing.json["error"] == "not_delivered"
+    assert client.post("/api/messages", json={"correlation": {}}).status_code == 400
+    reached = client.post("/api/messages", json={"name": "payment_received", "correlation": {"order_id": "o-1"},
+                                                 "data": {"amount": 5}})
+    assert reached.status_code == 200 and reached.json["reached"] == [waiting]
+
+    monkeypatch.setenv("MAESTRO_DATABASE_URL", f"sqlite:///{tmp_path / 'maestro.db'}")
+    started = run_maestro("publish", "payment_sent", "--data", '{"amount": 3}')
+    assert started.returncode == 0 and started.stdout.startswith("started "), started.stderr
+    unheard = run_maestro("publish", "nobody_listens")
+    assert unheard.returncode == 1 and "no instance waits for message 'nobody_listens'" in unheard.stderr
+    malformed = run_maestro("publish", "payment_sent", "--data", "[1]")
+    assert malformed.returncode == 2 and "--data must be a JSON object" in malformed.stderr
