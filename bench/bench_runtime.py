@@ -134,7 +134,7 @@ def main():
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--quick", action="store_true", help="fewer instances and rounds (a smoke run)")
     args = options.parse_args()
-    rounds, saga_n, short_n, long_n = (1, 50, 30, 3) if args.quick else (7, 300, 200, 10)
+    rounds, saga_n, short_n, long_n = (1, 50, 30, 3) if args.quick else (9, 800, 200, 10)
 
     saga = SAGA.read_bytes()
     plain, durable, ratio = interleaved(

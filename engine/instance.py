@@ -17,14 +17,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation, touched
-from . import waiting_tasks  # noqa: F401  (makes SpiffWorkflow's search for waiting tasks cheaper)
+from . import log_extras, waiting_tasks  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
 from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
 from .runtime import HandlerError, MaestroRuntime
 from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
-from .task_ids import TaskIds, issuing
+from .task_ids import TaskIds, issuing, start_issuing, stop_issuing
 
 FORMAT_VERSION = 1
 FAILURES = "maestro_failures"  # how often the task failed: what retry policies count
@@ -38,8 +38,11 @@ def _numbering_tasks(method):
     """Tasks the method creates get the instance's numbered ids (see task_ids)."""
     @functools.wraps(method)
     def numbered(self, *args, **kwargs):
-        with issuing(self.task_ids):
+        token = start_issuing(self.task_ids)
+        try:
             return method(self, *args, **kwargs)
+        finally:
+            stop_issuing(token)
     return numbered
 
 

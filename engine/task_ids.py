@@ -57,11 +57,20 @@ class TaskIds:
 @contextmanager
 def issuing(task_ids):
     """New SpiffWorkflow tasks made inside this block take their ids from `task_ids`."""
-    token = _issuing.set(task_ids)
+    token = start_issuing(task_ids)
     try:
         yield
     finally:
-        _issuing.reset(token)
+        stop_issuing(token)
+
+
+def start_issuing(task_ids):
+    """Like `issuing`, without a context manager's cost (it wraps every step): returns a token."""
+    return _issuing.set(task_ids)
+
+
+def stop_issuing(token):
+    _issuing.reset(token)
 
 
 def _next_task_id():
