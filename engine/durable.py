@@ -132,10 +132,11 @@ class Maestro:
     def start_form(self, key):
         """The form of the newest version's start event ({"fields": [...]} etc., see forms), or None."""
         with self.Session() as session:
-            definition = definitions.latest_head(session, key)
+            definition = definitions.latest_head(session.connection(), key)
             if definition is None:
                 raise NotFound(f"no process '{key}' is deployed")
-            spec, _ = self.specs.specs(session, definition.id, definitions.pinned_calls(session, definition))
+            spec, _ = self.specs.specs(session, definition.id,
+                                       definitions.pinned_calls(session.connection(), definition))
         for start_event in spec.start.outputs:
             if maestro_info(start_event).get("form"):
                 return maestro_info(start_event)["form"]
@@ -161,22 +162,24 @@ class Maestro:
 
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
-        with self.Session() as session:
-            instance_id = self._insert_instance(session, key, data, business_key, started_by)
-            jobs.add(session, instance_id, "start")
-            session.commit()
+        # A plain connection, not an ORM session: a start is three statements, often many a second.
+        with self.engine.begin() as connection:
+            instance_id = self._insert_instance(connection, key, data, business_key, started_by)
+            jobs.add(connection, instance_id, "start")
         self._notify({"event": "instance_started", "key": key})
         return {"id": instance_id, "status": "running"}
 
-    def _insert_instance(self, session, key, data, business_key, started_by):
-        definition = definitions.latest_head(session, key)
+    def _insert_instance(self, connection, key, data, business_key, started_by):
+        definition = definitions.latest_head(connection, key)
         if definition is None:
             raise NotFound(f"no process '{key}' is deployed")
-        called = definitions.pinned_calls(session, definition)
-        self.specs.specs(session, definition.id, called)  # parses (once per version) before accepting
+        called = definitions.pinned_calls(connection, definition)
+        if not self.specs.cached(definition.id, called):
+            with self.Session() as session:  # parsed once per version, before the first start is accepted
+                self.specs.specs(session, definition.id, called)
         instance_id = str(uuid.uuid4())
         # Only the start data is stored: the worker that runs it builds the task tree.
-        session.connection().execute(INSERT_INSTANCE, dict(
+        connection.execute(INSERT_INSTANCE, dict(
             id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
             called_definitions=called, status="running", business_key=business_key, started_by=started_by,
             variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
@@ -223,18 +226,18 @@ class Maestro:
         with self.Session() as session:
             return [definition.key for definition in definitions.latest_of_each(session)
                     if messages.starts_with(self.specs.specs(
-                        session, definition.id, definitions.pinned_calls(session, definition))[0], name)]
+                        session, definition.id, definitions.pinned_calls(session.connection(), definition))[0], name)]
 
     def _start_with_message(self, key, name, correlation, data):
         """An instance whose message start event has caught the message; a worker runs on from there."""
         with self.Session() as session:
             business_key = (correlation or {}).get("business_key")
-            instance_id = self._insert_instance(session, key, {}, business_key, "message")
+            instance_id = self._insert_instance(session.connection(), key, {}, business_key, "message")
             instance, writer = self._load(session, self._row(session, instance_id))
             instance.run_until()  # up to its start event, which waits for the message
             messages.deliver(instance, name, data)
             writer.write(session.connection(), f"message@{self.actor}", status="running")
-            jobs.add(session, instance_id, "continue")  # only now can a worker see it
+            jobs.add(session.connection(), instance_id, "continue")  # only now can a worker see it
             session.commit()
         self._notify({"event": "instance_started", "key": key})
         return instance_id

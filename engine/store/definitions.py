@@ -26,9 +26,9 @@ def latest(session, key):
     return session.scalars(_LATEST, {"key": key}).first()
 
 
-def latest_head(session, key):
+def latest_head(connection, key):
     """The newest version's id, key, version and content hash, without its XML: what a start needs."""
-    return session.connection().execute(_HEAD, {"key": key}).first()
+    return connection.execute(_HEAD, {"key": key}).first()
 
 
 def latest_of_each(session):
@@ -109,29 +109,29 @@ def _called_elsewhere(session, files):
     return extra
 
 
-def pinned_calls(session, definition):
+def pinned_calls(connection, definition):
     """{key: definition id} of the processes in other files that `definition` calls (newest now).
 
     `definition` is a Definition or a `latest_head` row.
     """
-    pinned, todo = {}, set(_calls_elsewhere(session, definition))
+    pinned, todo = {}, set(_calls_elsewhere(connection, definition))
     while todo:
         key = todo.pop()
-        called = latest_head(session, key)
+        called = latest_head(connection, key)
         if called is None or key in pinned:
             continue
         pinned[key] = called.id
-        todo |= _calls_elsewhere(session, called) - set(pinned)
+        todo |= _calls_elsewhere(connection, called) - set(pinned)
     return pinned
 
 
 _CALLS_ELSEWHERE = {}
 
 
-def _calls_elsewhere(session, definition):
+def _calls_elsewhere(connection, definition):
     """Keys called by a definition's file but defined in none of its processes (by content: it never changes)."""
     if definition.content_hash not in _CALLS_ELSEWHERE:
-        xml = session.scalar(select(Definition.xml).where(Definition.id == definition.id))
+        xml = connection.scalar(select(Definition.xml).where(Definition.id == definition.id))
         called, defined = calls_and_processes(xml.encode("utf-8"))
         _CALLS_ELSEWHERE[definition.content_hash] = called - defined
     return set(_CALLS_ELSEWHERE[definition.content_hash])
@@ -157,6 +157,9 @@ class SpecCache:
     def __init__(self, size=SPEC_CACHE_SIZE):
         self.size = size
         self.entries = OrderedDict()
+
+    def cached(self, definition_id, called):
+        return (definition_id, tuple(sorted(called.items()))) in self.entries
 
     def specs(self, session, definition_id, called):
         cache_key = (definition_id, tuple(sorted(called.items())))

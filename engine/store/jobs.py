@@ -50,16 +50,16 @@ def _aware(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def add(session, instance_id, reason, due_at=None):
+def add(connection, instance_id, reason, due_at=None):
     """Due work for an instance that has none yet (a new instance)."""
-    session.connection().execute(INSERT, {"instance_id": instance_id, "reason": reason, "due_at": due_at or now()})
+    connection.execute(INSERT, {"instance_id": instance_id, "reason": reason, "due_at": due_at or now()})
 
 
 def schedule(session, instance_id, reason, due_at=None):
     """Makes the instance due at `due_at` (now by default), replacing what it had."""
     values = {"instance": instance_id, "reason": reason, "due_at": due_at or now()}
     if session.connection().execute(RESCHEDULE, values).rowcount == 0:
-        add(session, instance_id, reason, values["due_at"])
+        add(session.connection(), instance_id, reason, values["due_at"])
 
 
 def unschedule(session, *instance_ids):
