@@ -1,6 +1,7 @@
 """The JSON API under /api (DESIGN.md, "JSON API"). Every error is JSON {error, message}."""
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.durable import Busy, NotFound
 from engine.instance import InstanceError
@@ -20,24 +21,12 @@ def maestro():
     return current_app.extensions["maestro"]
 
 
-@blueprint.errorhandler(NotFound)
-def _not_found(error):
-    return _error(404, "not_found", str(error))
-
-
-@blueprint.errorhandler(InstanceError)
-def _conflict(error):
-    return _error(409, "conflict", str(error))
-
-
-@blueprint.errorhandler(Busy)
-def _busy(error):
-    return _error(409, "busy", str(error))
-
-
-@blueprint.errorhandler(BadRequest)
-def _bad_request(error):
-    return _error(400, "bad_request", str(error))
+# The engine's refusals, as JSON errors with a 4xx status.
+_REFUSALS = {NotFound: (404, "not_found"), InstanceError: (409, "conflict"), Busy: (409, "busy"),
+             BadRequest: (400, "bad_request")}
+for _refusal, (_status, _code) in _REFUSALS.items():
+    blueprint.register_error_handler(
+        _refusal, lambda error, status=_status, code=_code: _error(status, code, str(error)))
 
 
 @blueprint.errorhandler(DeployError)
@@ -172,8 +161,13 @@ def publish_message():
 
 @blueprint.get("/health")
 def health():
-    with maestro().engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    try:
+        with maestro().engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        response = jsonify(status="unavailable", database=f"{type(error).__name__}: {error}")
+        response.status_code = 503
+        return response
     return jsonify(status="ok", database="ok")
 
 

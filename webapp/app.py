@@ -1,6 +1,7 @@
 """The Flask application: blueprints, limits, CSRF protection and JSON errors for the API."""
 import os
 import secrets
+import traceback
 from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, request
@@ -66,7 +67,6 @@ def _http_error(error):
 
 
 def _unexpected_error(error):
-    import traceback
     traceback.print_exception(error)  # for the operator's log; the user gets a message
     message = f"{type(error).__name__}: {error}"
     if _wants_json():
