@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask, Transac
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
+from .data_plumbing import drop_documentation_only_data
 from .forms import form_of
 from .namespaces import ACTIVITIES, NSMAP, local_name
 from .specs import (
@@ -383,6 +384,7 @@ class MaestroParser(BpmnParser):
     def add_bpmn_bytes(self, data, filename):
         """Parses untrusted XML and adds it; raises UnsafeXml, or etree.XMLSyntaxError with a line."""
         root = parse_untrusted(data)
+        drop_documentation_only_data(root)
         self.add_bpmn_xml(etree.ElementTree(root), filename)
         return root
 

@@ -249,3 +249,53 @@ def test_an_empty_subprocess_is_refused_as_such():
     </bpmn:subProcess>""", '<bpmn:subProcess id="work"/>')
     problem, = refusal(empty)
     assert problem.element == "work" and "has no activities or events" in problem.message
+
+
+DATA_STORE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:dataStore id="crm" name="CRM"/>
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:ioSpecification>
+      <bpmn:dataInput id="request" name="Request"/>
+      <bpmn:inputSet><bpmn:dataInputRefs>request</bpmn:dataInputRefs></bpmn:inputSet>
+      <bpmn:outputSet/>
+    </bpmn:ioSpecification>
+    <bpmn:dataStoreReference id="crm_ref" dataStoreRef="crm"/>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:serviceTask id="work">
+      <bpmn:ioSpecification>
+        <bpmn:dataInput id="work_in" name="Request"/>
+        <bpmn:inputSet><bpmn:dataInputRefs>work_in</bpmn:dataInputRefs></bpmn:inputSet>
+        <bpmn:outputSet/>
+      </bpmn:ioSpecification>
+      <bpmn:dataInputAssociation id="reads_request"><bpmn:sourceRef>request</bpmn:sourceRef><bpmn:targetRef>work_in</bpmn:targetRef></bpmn:dataInputAssociation>
+      <bpmn:dataOutputAssociation id="writes_crm"><bpmn:targetRef>crm_ref</bpmn:targetRef>{transformation}</bpmn:dataOutputAssociation>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_data_stores_and_plain_data_associations_are_documentation_the_handler_sees_every_variable():
+    handlers, seen = engine.Handlers(), []
+
+    @handlers.task("work")
+    def work(ctx):
+        seen.append(dict(ctx.data))
+        return {"saved": True}
+
+    instance = engine.run(DATA_STORE.format(transformation=""), handlers, {"customer": "ACME", "amount": 3})
+    assert instance.status == "completed"
+    assert seen == [{"customer": "ACME", "amount": 3}]  # not narrowed to the declared input
+    assert instance.data["saved"] is True
+
+
+def test_a_data_association_that_transforms_data_is_refused_with_its_line():
+    transforming = DATA_STORE.format(
+        transformation='<bpmn:transformation>customer.upper()</bpmn:transformation>')
+    problem, = refusal(transforming)
+    assert problem.element == "work" and problem.line == 13
+    assert "data output association" in problem.message
