@@ -27,13 +27,13 @@ def serve_command(args):
     if not deploy_folder(maestro, diagrams):
         return 1
     app = create_app(maestro)
+    print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     stop = threading.Event()
     worker = None
     if not args.no_worker:
         worker = threading.Thread(target=run_worker, args=(maestro,), kwargs={"stop": stop}, name="worker",
                                   daemon=True)
         worker.start()
-    print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     try:
         waitress.serve(app, host=args.host, port=args.port, threads=8, ident="Maestro")
     except OSError as error:
