@@ -2,6 +2,8 @@
 import os
 import threading
 
+import waitress
+
 from engine.durable_cli import UserError, deploy_folder, load_processes, open_engine, run_worker
 
 from .app import create_app
@@ -19,8 +21,6 @@ def add_command(commands):
 
 
 def serve_command(args):
-    import waitress
-
     folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
     handlers, diagrams = load_processes(folder)
     maestro = open_engine(handlers)
