@@ -2,11 +2,7 @@
 import os
 import threading
 
-import waitress
-
 from engine.durable_cli import UserError, deploy_folder, load_processes, open_engine, run_worker
-
-from .app import create_app
 
 
 def add_command(commands):
@@ -21,6 +17,11 @@ def add_command(commands):
 
 
 def serve_command(args):
+    # Imported here: every `maestro` command loads this module to learn of `serve`.
+    import waitress
+
+    from .app import create_app
+
     folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
     handlers, diagrams = load_processes(folder)
     maestro = open_engine(handlers)
