@@ -404,20 +404,20 @@ class Maestro:
         while batch:
             prepared, next_jobs, still_running, events = [], [], [], []
             for item in batch:
+                status = None
                 if not item.settle_only and _run_one_step(item.instance):
                     prepared.append(item.writer.prepare_step(actor))
                     still_running.append(item)
-                    events += _task_events(item)
-                    continue
-                fields, next_job = self._settle(session, item.id, item.instance)
-                if fields["status"] == "completed":
-                    prepared.append(item.writer.prepare_end(actor, fields["ended_at"]))
                 else:
-                    prepared.append(item.writer.prepare(actor, **fields))
-                next_jobs.append((item.id, next_job))
-                events += _task_events(item)
-                if fields["status"] in ("completed", "failed"):
-                    events.append(_ended(item.instance, fields["status"]))
+                    fields, next_job = self._settle(session, item.id, item.instance)
+                    status = fields["status"]
+                    if status == "completed":
+                        prepared.append(item.writer.prepare_end(actor, fields["ended_at"]))
+                    else:
+                        prepared.append(item.writer.prepare(actor, **fields))
+                    next_jobs.append((item.id, next_job))
+                if self.observers:  # building events costs a scan of the tree at the end: only when watched
+                    events += _events(item, status)
             lease.hold(session, [p.instance_id for p in prepared])
             write_round(session.connection(), prepared)
             jobs.unschedule(session, *(instance_id for instance_id, next_job in next_jobs if next_job is None))
@@ -497,10 +497,14 @@ class Maestro:
         ).first()
 
 
-def _task_events(item):
+def _events(item, status):
+    """What an instance's round tells observers: its completed tasks' durations, and its end."""
     key = item.instance.workflow.spec.name
-    return [{"event": "task_completed", "key": key, "bpmn_id": entry["bpmn_id"], "type": entry["type"],
-             "seconds": seconds} for entry, seconds in item.writer.recorder.take_durations()]
+    events = [{"event": "task_completed", "key": key, "bpmn_id": entry["bpmn_id"], "type": entry["type"],
+               "seconds": seconds} for entry, seconds in item.writer.recorder.take_durations()]
+    if status in ("completed", "failed"):
+        events.append(_ended(item.instance, status))
+    return events
 
 
 def _ended(instance, status):

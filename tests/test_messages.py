@@ -44,7 +44,6 @@ def test_a_message_starts_the_processes_that_begin_with_it(tmp_path):
 
 def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     from cli_helpers import maestro as run_maestro
-    from web_helpers import run_due_work
     from webapp import create_app
 
     handlers, _ = make_recorder("reserve", "ship", "record")
@@ -52,7 +51,7 @@ def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     maestro.deploy_paths([DURABLE / "messages.bpmn"])
     client = create_app(maestro, secret_key="test").test_client()
     waiting = maestro.start("order", {"order_id": "o-1"})["id"]
-    run_due_work(maestro)
+    drain(maestro)
 
     missing = client.post("/api/messages", json={"name": "payment_received", "correlation": {"order_id": "o-2"}})
     assert missing.status_code == 404 and missing.json["error"] == "not_delivered"

@@ -3,7 +3,8 @@ import io
 
 import pytest
 
-from web_helpers import SAGA, WEB, run_due_work, web_app
+from durable_helpers import drain
+from web_helpers import SAGA, WEB, web_app
 
 NOT_EXECUTABLE = b"""<?xml version="1.0"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
@@ -72,7 +73,7 @@ def test_definitions_list_counts_instances_by_status_and_serves_versions_xml_and
     deploy_all(client)
     for data in ({}, {"fail_at": "shipping"}):
         assert client.post("/api/definitions/order_fulfillment/instances", json={"data": data}).status_code == 201
-    run_due_work(maestro)
+    drain(maestro)
     listed = {item["key"]: item for item in client.get("/api/definitions").json}
     assert listed["order_fulfillment"]["instances"] == {"completed": 2}
     assert listed["order_approval"]["instances"] == {}
@@ -89,7 +90,7 @@ def test_a_rolled_back_saga_shows_its_compensated_elements(web):
     started = client.post("/api/definitions/order_fulfillment/instances",
                           json={"data": {"fail_at": "shipping"}, "business_key": "order-7"})
     assert started.status_code == 201 and started.json["status"] == "running"
-    run_due_work(maestro)
+    drain(maestro)
     shown = client.get(f"/api/instances/{started.json['id']}").json
     assert shown["status"] == "completed" and shown["business_key"] == "order-7"
     states = {element: found["state"] for element, found in shown["elements"].items()}
@@ -118,7 +119,7 @@ def test_instances_page_newest_first_with_filters(web):
     assert seen == list(reversed(ids))
     assert [i["id"] for i in client.get("/api/instances?business_key=k3").json["instances"]] == [ids[3]]
     assert client.get("/api/instances?status=completed").json["instances"] == []
-    run_due_work(maestro)
+    drain(maestro)
     assert len(client.get("/api/instances?status=completed&key=order_fulfillment").json["instances"]) == 7
 
 
@@ -127,13 +128,13 @@ def test_complete_a_user_task_through_the_api(web):
     deploy_all(client)
     instance_id = client.post("/api/definitions/order_approval/instances",
                               json={"data": {"customer": "ACME"}}).json["id"]
-    run_due_work(maestro)
+    drain(maestro)
     shown = client.get(f"/api/instances/{instance_id}").json
     assert shown["status"] == "waiting" and shown["elements"]["approve"]["state"] == "waiting"
     done = client.post(f"/api/instances/{instance_id}/tasks/approve/complete",
                        json={"data": {"approved": True, "reason": "known customer"}})
     assert done.status_code == 200
-    run_due_work(maestro)
+    drain(maestro)
     shown = client.get(f"/api/instances/{instance_id}").json
     assert shown["status"] == "completed" and shown["data"]["shipped"] is True
 
@@ -145,18 +146,18 @@ def test_retry_an_incident_and_cancel_through_the_api(web, tmp_path, monkeypatch
     monkeypatch.setenv("MAESTRO_TEST_PARTNER_DOWN", str(down))
     deploy_all(client)
     instance_id = client.post("/api/definitions/partner_call/instances", json={}).json["id"]
-    run_due_work(maestro)
+    drain(maestro)
     shown = client.get(f"/api/instances/{instance_id}").json
     assert shown["status"] == "failed" and shown["incident"]["bpmn_id"] == "call_partner"
     assert "partner unreachable" in shown["incident"]["message"]
     assert shown["elements"]["call_partner"]["state"] == "failed"
     down.unlink()
     assert client.post(f"/api/instances/{instance_id}/retry").status_code == 200
-    run_due_work(maestro)
+    drain(maestro)
     assert client.get(f"/api/instances/{instance_id}").json["status"] == "completed"
 
     waiting = client.post("/api/definitions/order_approval/instances", json={}).json["id"]
-    run_due_work(maestro)
+    drain(maestro)
     cancelled = client.post(f"/api/instances/{waiting}/cancel")
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
 
@@ -188,7 +189,7 @@ def test_bad_bodies_and_conflicts_are_json_4xx(web):
     wrong_type = client.post("/api/definitions/order_fulfillment/instances", json={"data": [1, 2]})
     assert wrong_type.status_code == 400 and "data" in wrong_type.json["message"]
     instance_id = client.post("/api/definitions/order_fulfillment/instances", json={}).json["id"]
-    run_due_work(maestro)
+    drain(maestro)
     retry = client.post(f"/api/instances/{instance_id}/retry")
     assert retry.status_code == 409 and "completed" in retry.json["message"]
     too_big = client.post("/api/definitions", data=b"x" * (51 * 1024 * 1024),
@@ -220,7 +221,7 @@ def test_health_openapi_and_metrics(web):
     deploy_all(client)
     client.post("/api/definitions/order_fulfillment/instances", json={"data": {"fail_at": "shipping"}})
     client.post("/api/definitions/order_fulfillment/instances", json={})
-    run_due_work(maestro)
+    drain(maestro)
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'maestro_instances_started_total{process="order_fulfillment"} 2.0' in metrics
     assert 'maestro_instances_ended_total{process="order_fulfillment",status="completed"} 2.0' in metrics

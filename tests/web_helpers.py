@@ -25,8 +25,3 @@ def web_app(tmp_path):
     maestro = Maestro(f"sqlite:///{tmp_path / 'web.db'}", handlers=handlers)
     app = create_app(maestro, secret_key="test")
     return app, maestro
-
-
-def run_due_work(maestro):
-    while maestro.work_batch():
-        pass

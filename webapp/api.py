@@ -26,7 +26,7 @@ _REFUSALS = {NotFound: (404, "not_found"), InstanceError: (409, "conflict"), Bus
              BadRequest: (400, "bad_request")}
 for _refusal, (_status, _code) in _REFUSALS.items():
     blueprint.register_error_handler(
-        _refusal, lambda error, status=_status, code=_code: _error(status, code, str(error)))
+        _refusal, lambda error, status=_status, code=_code: json_error(status, code, str(error)))
 
 
 @blueprint.errorhandler(DeployError)
@@ -37,7 +37,7 @@ def _invalid_diagram(error):
     return response
 
 
-def _error(status, error, message):
+def json_error(status, error, message):
     response = jsonify(error=error, message=message)
     response.status_code = status
     return response
@@ -69,8 +69,13 @@ def uploaded_files():
 
 @blueprint.get("/definitions")
 def list_definitions():
+    return jsonify(definitions_with_counts())
+
+
+def definitions_with_counts():
+    """The newest version of each process, with its instances counted by status."""
     counts = maestro().instance_counts()
-    return jsonify([{**item, "instances": counts.get(item["key"], {})} for item in maestro().definitions()])
+    return [{**item, "instances": counts.get(item["key"], {})} for item in maestro().definitions()]
 
 
 @blueprint.get("/definitions/<key>")
@@ -152,8 +157,8 @@ def publish_message():
     if outcome["reached"] or outcome["started"]:
         return jsonify(outcome)
     if outcome["busy"]:
-        return _error(409, "busy", "the instances waiting for it were being advanced: publish again")
-    return _error(404, "not_delivered", f"no instance waits for message '{name}' with that correlation, "
+        return json_error(409, "busy", "the instances waiting for it were being advanced: publish again")
+    return json_error(404, "not_delivered", f"no instance waits for message '{name}' with that correlation, "
                                         "and no process starts with it")
 
 

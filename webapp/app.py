@@ -4,11 +4,12 @@ import secrets
 import traceback
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from . import api, assets, metrics, pages
+from .api import json_error
 
 # The engine refuses BPMN files over 20 MB; a few files together may come in one upload.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAESTRO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
@@ -46,7 +47,7 @@ def _same_origin_only():
         return None
     origin = request.headers.get("Origin")
     if origin and urlsplit(origin).netloc != request.host:
-        return _json_error(403, "cross_origin", f"requests from {origin} are not accepted")
+        return json_error(403, "cross_origin", f"requests from {origin} are not accepted")
     return None
 
 
@@ -54,15 +55,9 @@ def _wants_json():
     return request.path.startswith("/api/") or request.path == "/metrics"
 
 
-def _json_error(status, error, message):
-    response = jsonify(error=error, message=message)
-    response.status_code = status
-    return response
-
-
 def _http_error(error):
     if _wants_json():
-        return _json_error(error.code, error.name.lower().replace(" ", "_"), error.description)
+        return json_error(error.code, error.name.lower().replace(" ", "_"), error.description)
     return pages.error_page(error.code, error.name, error.description)
 
 
@@ -70,5 +65,5 @@ def _unexpected_error(error):
     traceback.print_exception(error)  # for the operator's log; the user gets a message
     message = f"{type(error).__name__}: {error}"
     if _wants_json():
-        return _json_error(500, "internal_error", message)
+        return json_error(500, "internal_error", message)
     return pages.error_page(500, "Something went wrong", message)

@@ -9,6 +9,7 @@ from engine.instance import InstanceError
 from engine.problems import DeployError
 
 from . import progress
+from .api import definitions_with_counts
 from .forms import FormError, values_from
 
 blueprint = Blueprint("pages", __name__)
@@ -39,9 +40,7 @@ def home():
 
 @blueprint.get("/processes")
 def processes(problems=None, status=200):
-    counts = maestro().instance_counts()
-    listed = [{**item, "instances": counts.get(item["key"], {})} for item in maestro().definitions()]
-    return render_template("processes.html", processes=listed, statuses=STATUSES, problems=problems), status
+    return render_template("processes.html", processes=definitions_with_counts(), statuses=STATUSES, problems=problems), status
 
 
 @blueprint.post("/processes")
