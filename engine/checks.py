@@ -38,9 +38,20 @@ def _unsupported(root, file_name):
             yield _problem(file_name, node, UNSUPPORTED[name])
         if name == "subProcess" and node.get("triggeredByEvent") == "true":
             kind, _ = event_subprocess_trigger(node, errors)
-            if kind in ("escalation", "conditional", "none"):
+            if kind == "none":
+                yield _problem(file_name, node, "the start event of this event subprocess has no trigger: give it "
+                                                "an event definition (error, message, timer, signal, compensation)")
+            elif kind in ("escalation", "conditional"):
                 yield _problem(file_name, node, f"{kind} event subprocesses are not supported: "
                                                 "Maestro would not run them with their BPMN meaning")
+        if name == "boundaryEvent" and not _event_definitions(node):
+            yield _problem(file_name, node, "boundary event without a trigger: give it an event definition "
+                                            "(timer, error, message, signal, compensation...) or remove it")
+
+
+def _event_definitions(event):
+    return [child for child in event if isinstance(child.tag, str)
+            and (child.tag.endswith("EventDefinition") or child.tag.endswith("eventDefinitionRef"))]
 
 
 def _compensation(root, file_name):
@@ -54,7 +65,9 @@ def _compensation(root, file_name):
                                             "(draw an association to a task marked isForCompensation)")
         elif handler.get("isForCompensation") != "true":
             yield _problem(file_name, node, f"the activity '{handler_id}' associated with this compensation "
-                                            "boundary event is not marked isForCompensation=\"true\"")
+                                            "boundary event is not marked isForCompensation=\"true\" and has "
+                                            "sequence flows: an undo runs only to compensate, so mark it and "
+                                            "remove its flows")
     for definition in root.iter(f"{{{NSMAP['bpmn']}}}compensateEventDefinition"):
         event = definition.getparent()
         ref = definition.get("activityRef")
@@ -82,6 +95,8 @@ def _expressions(root, file_name):
         if not text:
             continue
         owner = node.getparent()
+        while owner.get("id") is None and owner.getparent() is not None:  # a conditional event's definition
+            owner = owner.getparent()
         try:
             compile_expression(text)
         except ExpressionError as error:
@@ -160,9 +175,11 @@ def _dangling_references(root, file_name):
 
 
 def _event_definition_refs(root, file_name):
+    """The references engine.event_definition_refs could not resolve (it inlines the others)."""
     for ref in root.iter(f"{{{NSMAP['bpmn']}}}eventDefinitionRef"):
-        yield _problem(file_name, ref.getparent(), "eventDefinitionRef (an event definition declared apart from "
-                                                   "its event) is not supported yet: define it inside the event")
+        yield _problem(file_name, ref.getparent(), f"eventDefinitionRef '{(ref.text or '').strip()}' names no event "
+                                                   "definition declared in the file: declare it under <definitions> "
+                                                   "or define it inside the event")
 
 
 def _by_id(root, element_id):

@@ -14,7 +14,8 @@ from .durable_cli import UserError, durable_commands
 
 EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 1, "waiting": 3, "running": 3}
 EXIT_BAD_INPUT = 2
-FORCE_HELP = 'treat processes marked isExecutable="false" (most tools\' default) as executable'
+FORCE_HELP = ('treat processes marked isExecutable="false" (most tools\' default) as executable, '
+              'and let timers without a time (documentation models leave them empty) never fire')
 
 
 

@@ -74,6 +74,26 @@ def is_compensated(task):
     return task.internal_data.get(STATE) == "done"
 
 
+def running(top):
+    """Whether an undo still runs (or is due): an instance is not complete before its undos are."""
+    return bool(top.task_tree.internal_data.get(DRIVERS))
+
+
+def pending_undo(top):
+    """A ready undo (not one for a person) whose throw event's scope has already ended, or None.
+
+    With waitForCompletion="false" the flow goes on while the undos run, and
+    the scope (an event subprocess, or the process) can end first; its ready
+    undos are then no longer among the tasks of active workflows.
+    """
+    for driver_id in top.task_tree.internal_data.get(DRIVERS, []):
+        throw_task = top.get_task_from_id(UUID(driver_id))
+        child = top.get_task_from_id(UUID(throw_task.internal_data[PLAN]["child"]))
+        if child is not None and child.state == TaskState.READY and not child.task_spec.manual:
+            return child
+    return None
+
+
 def has_compensated(top):
     """Whether any completed work of the instance has been compensated."""
     return any(is_compensated(task) for task in _all_tasks(top))

@@ -437,7 +437,7 @@ class Maestro:
         """What the instance is now: (row fields to write, next job as (reason, due) or None)."""
         if instance.error is not None:
             return self._settle_failure(session, instance_id, instance)
-        if instance.workflow.completed:
+        if instance.ended:
             return {"status": "completed", "ended_at": jobs.now(), "error": None}, None
         due = next_timer_due(instance.workflow)
         return {"status": "waiting", "error": None}, (("timer", due) if due else None)

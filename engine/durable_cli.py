@@ -21,7 +21,8 @@ def durable_commands(commands):
     deploy = commands.add_parser("deploy", help="deploy BPMN files (a new version per changed process)")
     deploy.add_argument("files", nargs="+", metavar="FILE.bpmn")
     deploy.add_argument("--force-executable", action="store_true",
-                        help='deploy processes marked isExecutable="false" too')
+                        help='deploy processes marked isExecutable="false" too, '
+                             'letting timers without a time never fire')
     deploy.set_defaults(command=deploy_command)
 
     start = commands.add_parser("start", help="start an instance of the newest version of a process")
@@ -108,6 +109,8 @@ def deploy_command(args):
         note = "" if item["new"] else " (unchanged)"
         if item["forced_executable"]:
             note += ' (marked isExecutable="false"; deployed as executable because of --force-executable)'
+        if item["untimed_timers"]:
+            note += f" (timers without a time never fire: {', '.join(item['untimed_timers'])})"
         if item.get("started"):
             note += f", started {item['started']} (timer start event)"
         print(f"{item['key']} version {item['version']}{note}")

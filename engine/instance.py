@@ -88,11 +88,16 @@ class Instance:
             return "cancelled"
         if self.error is not None:
             return "failed"
-        if self.workflow.completed:
+        if self.ended:
             return "completed"
         if self._ready_task() is None:
             return "waiting"
         return "running"
+
+    @property
+    def ended(self):
+        """Complete: the process reached its end and no undo it set off is still to run."""
+        return self.workflow.completed and not compensation.running(self.workflow)
 
     @property
     def data(self):
@@ -158,7 +163,7 @@ class Instance:
                 for task in workflow.get_tasks_iterator(state=TaskState.READY, skip_subprocesses=True):
                     if not task.task_spec.manual:
                         return task
-        return None
+        return compensation.pending_undo(top)
 
     @_numbering_tasks
     def _run_task(self, task):

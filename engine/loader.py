@@ -1,4 +1,5 @@
 """Loads BPMN files into a parser, turning every failure into located problems."""
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -7,7 +8,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from .checks import check_document
 from .namespaces import NSMAP
-from .parser import MaestroParser, UnsafeXml
+from .parser import UNTIMED_TIMER, MaestroParser, UnsafeXml, parse_untrusted
 from .problems import DeployError, Problem
 
 
@@ -99,7 +100,8 @@ def inspect(sources, force_executable=False):
             problems.append(Problem(name, error.lineno or 0, "", f"not well-formed XML: {error.msg}"))
             continue
         except ValidationException as error:
-            problems.append(problem_from_validation(error, library.roots, name))
+            # The file is not in library.roots yet; its own tree may be needed to place the problem.
+            problems.append(problem_from_validation(error, {**library.roots, name: parse_untrusted(data)}, name))
             continue
         except UnsafeXml as error:
             problems.append(Problem(name, error.line, "", str(error)))
@@ -139,14 +141,35 @@ def _parse_every_process(library):
 def problem_from_validation(error, roots, file_name=None):
     name = error.file_name or file_name or next(iter(roots), "")
     element = getattr(error, "id", "") or ""
+    said = str(error).split("\n")[0].strip()
     line = 0
     root = roots.get(name)
     if element and root is not None:
         found = root.xpath("//*[@id=$id]", id=element)
         if found:
             line = found[0].sourceline or 0
-    message = _in_maestro_words(str(error).split("\n")[0].strip())
-    return Problem(name, line, element, message)
+    elif not element:
+        name, line, element = _locate(said, roots, name)
+    return Problem(name, line, element, _in_maestro_words(said))
+
+
+# SpiffWorkflow refusals that name no element, and where to find the element they are about.
+_UNLOCATED = [
+    (re.compile(r"The process '([^']*)' was not found"), "//bpmn:callActivity[@calledElement=$found]"),
+    (re.compile(r"Correlation is missing correlation property retrieval expressions: (\S+?)\.?$"),
+     "//bpmn:correlationProperty[@id=$found]"),
+]
+
+
+def _locate(message, roots, name):
+    """(file, line, element id) of the element an unlocated message is about, else (name, 0, "")."""
+    for pattern, xpath in _UNLOCATED:
+        match = pattern.match(message)
+        for file_name, root in roots.items() if match else ():
+            nodes = root.xpath(xpath, namespaces=NSMAP, found=match.group(1))
+            if nodes:
+                return file_name, nodes[0].sourceline or 0, nodes[0].get("id", "")
+    return name, 0, ""
 
 
 # SpiffWorkflow's most frequent refusals, said with what to change.
@@ -156,9 +179,17 @@ _MESSAGES = [
      "add a condition, or make it the default flow"),
     ("Exactly one start event is required in a SubWorkflow Task",
      "a subprocess needs exactly one start event: add one (or remove the extra ones)"),
-    ("Time Specification Error. Unknown Time Specification",
-     "timer event without a time: give it a date, a duration or a cycle"),
+    (UNTIMED_TIMER, "timer event without a time: give it a date, a duration or a cycle "
+                    "(--force-executable deploys it as a timer that never fires, except on a start event)"),
     ("No start event found", "the process has no start event: add one"),
+    ("The process '", "this call activity calls a process that is neither in the deployed files nor deployed "
+                      "before: deploy the called process first, or together with this file"),
+    ("Correlation is missing correlation property retrieval expressions",
+     "correlation property without a retrieval expression: add one per message it correlates"),
+    ("Invalid Script Task.  No Script Provided", "script task without a script: write the script, "
+                                                  "or make it a plain task"),
+    ("A loopMaximum or loopCondition must be specified",
+     "loop activity without a loop condition or maximum: set loopCondition or loopMaximum"),
     ("Data Store name is missing", "data stores are not supported: remove the data store reference"),
     ("Data Store with name", "data stores are not supported: remove the data store reference"),
     ("A multiinstance task must specify a cardinality or a loop input data reference",

@@ -9,12 +9,17 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
+from .specs import caught_definitions
+
 
 def awaited(workflow):
-    """Names of the messages the instance waits for (catch events, receive tasks, boundary events)."""
-    return sorted({task.task_spec.event_definition.name
+    """Names of the messages the instance waits for (catch events, receive tasks, boundary events,
+    event-based gateways)."""
+    return sorted({definition.name
                    for part in (workflow, *workflow.subprocesses.values()) for task in part.tasks.values()
-                   if task.state == TaskState.WAITING and _is_message(task.task_spec)})
+                   if task.state == TaskState.WAITING
+                   for definition in caught_definitions(task.task_spec)
+                   if isinstance(definition, MessageEventDefinition)})
 
 
 def starts_with(spec, name):

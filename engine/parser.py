@@ -33,7 +33,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
 from .data_plumbing import drop_documentation_only_data
+from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
+from .misplaced_elements import put_misplaced_elements_back
 from .namespaces import ACTIVITIES, NSMAP, local_name
 from .specs import (
     CompensateEventDefinition,
@@ -43,6 +45,8 @@ from .specs import (
     MaestroSequentialMultiInstance,
     MaestroServiceTask,
     MaestroThrowEvent,
+    PassThroughTask,
+    UntimedTimerEventDefinition,
     annotate,
     maestro_info,
 )
@@ -54,6 +58,7 @@ FLOW_NODES = ACTIVITIES | {
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 }
 MAX_XML_BYTES = 20 * 1024 * 1024
+UNTIMED_TIMER = "timer event without a time"
 
 
 def safe_xml_parser():
@@ -109,6 +114,25 @@ def compensation_handler_of(boundary):
     return None
 
 
+def mark_associated_compensation_handlers(root):
+    """Marks, in place, activities a compensation boundary event is associated with as isForCompensation.
+
+    Some tools (OMNITRACKER) draw the association but leave the flag out. An
+    activity with no sequence flows of its own, reached only through that
+    association, can only be the undo; one with flows stays unmarked and is
+    refused by engine.checks.
+    """
+    flows = root.iter(full_tag("sequenceFlow"))
+    connected = {ref for flow in flows for ref in (flow.get("sourceRef"), flow.get("targetRef"))}
+    for boundary in root.iter(full_tag("boundaryEvent")):
+        handler_id = is_compensation_boundary(boundary) and compensation_handler_of(boundary)
+        if not handler_id or handler_id in connected:
+            continue
+        found = root.xpath("//*[@id=$id]", id=handler_id)
+        if found and local_name(found[0]) in ACTIVITIES and found[0].get("isForCompensation") != "true":
+            found[0].set("isForCompensation", "true")
+
+
 def event_subprocess_trigger(node, errors):
     """(kind, code) of an event subprocess's start event: kind is error, compensation, ..."""
     start = node.find(full_tag("startEvent"))
@@ -134,6 +158,7 @@ class MaestroProcessParser(ProcessParser):
         self.forced_executable = parser.force_executable and not self.process_executable
         if self.forced_executable:
             self.process_executable = True
+        self.untimed_timers = []  # ids of timers without a time, which --force-executable lets never fire
 
     def get_boundary_events(self, attached_to_ref):
         # Compensation boundary events take no part in the token flow: they
@@ -272,12 +297,16 @@ class MaestroProcessParser(ProcessParser):
 
 
 class PlainTaskParser(TaskParser):
-    """A plain task marked isForCompensation is an undo step: it calls a handler like a service task."""
+    """A plain (abstract) task passes through, as BPMN says (13.3.3: "upon activation, the abstract
+    Task completes") and Camunda does; SpiffWorkflow would wait for someone to complete it.
+
+    One marked isForCompensation is an undo step: it calls a handler like a service task.
+    """
 
     def create_task(self):
         if self.node.get("isForCompensation") == "true":
             return MaestroServiceTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
-        return super().create_task()
+        return PassThroughTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
 
 
 class EmbeddedSubprocessParser(SubWorkflowParser):
@@ -385,8 +414,16 @@ class MaestroParser(BpmnParser):
         """Parses untrusted XML and adds it; raises UnsafeXml, or etree.XMLSyntaxError with a line."""
         root = parse_untrusted(data)
         drop_documentation_only_data(root)
+        inline_event_definition_refs(root)
+        put_misplaced_elements_back(root)
+        mark_associated_compensation_handlers(root)
         self.add_bpmn_xml(etree.ElementTree(root), filename)
         return root
+
+    def untimed_timers(self, file_name):
+        """Ids of the file's timers without a time, which --force-executable made never fire."""
+        return sorted({timer for process in self.process_parsers.values() if process.filename == file_name
+                       for timer in process.untimed_timers})
 
     def build(self, process_id):
         """The spec of a process and every spec it can start (subprocesses, called processes)."""
@@ -402,11 +439,32 @@ _ISO_TIMER = re.compile(r"^\s*(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.HMS]+)?|\d{4}-
 
 
 def _parse_timer_event(self, event):
-    """Timer values like PT5M are literals, not expressions: quote them for the evaluator."""
-    for element in self.xpath(".//bpmn:timeDate | .//bpmn:timeDuration | .//bpmn:timeCycle"):
-        if element.text and _ISO_TIMER.match(element.text):
+    """Timer values like PT5M are literals, not expressions: quote them for the evaluator.
+
+    A timer with no time (no element, or an empty one, as MIWG's C.6.0 has it)
+    is refused; with --force-executable it becomes one that never fires.
+    """
+    times = [e for e in self.xpath(".//bpmn:timeDate | .//bpmn:timeDuration | .//bpmn:timeCycle")
+             if (e.text or "").strip()]
+    if not times:
+        if self.process_parser.parser.force_executable and local_name(self.node) != "startEvent":
+            self.process_parser.untimed_timers.append(self.node.get("id"))
+            return UntimedTimerEventDefinition(self.node.get("name", self.node.get("id")),
+                                               description=self.get_event_description(event))
+        raise ValidationException(UNTIMED_TIMER, node=self.node, file_name=self.filename)
+    for element in times:
+        if _ISO_TIMER.match(element.text):
             element.text = repr(element.text.strip())
     return EventDefinitionParser.parse_timer_event(self, event)
+
+
+def _parse_message_event(self, message_event):
+    """A message event without a message is matched by its event's name, as the diagram shows it:
+    line breaks a modeler put into the label for layout are read as spaces."""
+    definition = EventDefinitionParser.parse_message_event(self, message_event)
+    if message_event.get("messageRef") is None and definition.name:
+        definition.name = " ".join(definition.name.split())
+    return definition
 
 
 def _with_maestro_specs(node_parser):
@@ -427,6 +485,7 @@ def _with_maestro_specs(node_parser):
         }
         if issubclass(node_parser, EventDefinitionParser):
             overrides["parse_timer_event"] = _parse_timer_event
+            overrides["parse_message_event"] = _parse_message_event
         _PARSERS_WITH_MAESTRO_SPECS[node_parser] = type(node_parser.__name__, (node_parser,), overrides)
     return _PARSERS_WITH_MAESTRO_SPECS[node_parser]
 

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 
 from .namespaces import ACTIVITIES
-from .specs import maestro_info
+from .specs import caught_definitions, maestro_info
 
 # At most this many steps are logged before a snapshot: it bounds the work of a replay.
 MAX_LOGGED_STEPS = 50
@@ -58,7 +58,7 @@ class TimerWatch:
 
 def _is_waiting_timer(task):
     return task.state == TaskState.WAITING and \
-        isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+        any(isinstance(definition, TimerEventDefinition) for definition in caught_definitions(task.task_spec))
 
 
 def replay(instance, logged):
@@ -71,7 +71,7 @@ def replay(instance, logged):
         for number, outcomes in enumerate(logged, 1):
             runtime.replaying = dict(outcomes)
             paused = instance.run_until(commit_point)
-            ended = paused or (number == len(logged) and instance.workflow.completed)
+            ended = paused or (number == len(logged) and instance.ended)
             if instance.error is not None or not ended or runtime.replaying:
                 problem = instance.error["message"] if instance.error else (
                     f"handler outcomes of tasks {sorted(runtime.replaying)} were not asked for" if runtime.replaying

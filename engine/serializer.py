@@ -21,6 +21,8 @@ from .specs import (
     MaestroSequentialMultiInstance,
     MaestroServiceTask,
     MaestroThrowEvent,
+    PassThroughTask,
+    UntimedTimerEventDefinition,
 )
 
 
@@ -51,12 +53,14 @@ CONFIG = {
     **DEFAULT_CONFIG,
     BpmnWorkflow: SpecFreeWorkflowConverter,
     MaestroServiceTask: BpmnTaskSpecConverter,
+    PassThroughTask: BpmnTaskSpecConverter,
     MaestroThrowEvent: EventConverter,
     MaestroEndEvent: EventConverter,
     MaestroEventSubprocess: SubWorkflowConverter,
     MaestroSequentialMultiInstance: MultiInstanceTaskConverter,
     MaestroParallelMultiInstance: MultiInstanceTaskConverter,
     CompensateEventDefinition: CompensateEventDefinitionConverter,
+    UntimedTimerEventDefinition: EventDefinitionConverter,
 }
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CONFIG))

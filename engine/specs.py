@@ -9,12 +9,14 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     EndEvent,
     EventSubprocess,
     IntermediateThrowEvent,
+    NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
     ServiceTask,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -30,6 +32,14 @@ def maestro_info(spec):
     return extensions.get("maestro", {})
 
 
+def caught_definitions(spec):
+    """The event definitions a task spec waits for; an event-based gateway waits for those of its events."""
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return definition.event_definitions
+    return [definition] if definition is not None else []
+
+
 def annotate(spec, **facts):
     if not isinstance(getattr(spec, "extensions", None), dict):
         spec.extensions = {}
@@ -43,6 +53,26 @@ class CompensateEventDefinition(EventDefinition):
         super().__init__(**kwargs)
         self.activity_ref = activity_ref
         self.wait_for_completion = wait_for_completion
+
+
+class UntimedTimerEventDefinition(EventDefinition):
+    """A timer a documentation model left without a time (deployed with --force-executable).
+
+    It never fires: an event-based gateway waits for its other events, and as a
+    boundary event it never interrupts. Not a TimerEventDefinition, so nothing
+    schedules it or treats the instance as waiting on the clock.
+    """
+
+    def has_fired(self, my_task):
+        return False
+
+
+class PassThroughTask(NoneTask):
+    """A plain BPMN task: it completes as soon as it is reached (see parser.PlainTaskParser)."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
 
 
 class MaestroServiceTask(ServiceTask):

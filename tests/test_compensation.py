@@ -274,6 +274,16 @@ def test_wait_for_completion_false_still_runs_every_undo(recorder):
         assert completed_count(inst, undo) == 1
 
 
+def test_wait_for_completion_false_in_a_subprocess_completes_only_after_every_undo(recorder):
+    handlers, calls = recorder("A", "B", "C", "undoA", "undoB")
+    inst = run("compensation_no_wait_in_subprocess.bpmn", handlers)
+
+    assert sorted(calls) == ["A", "B", "C", "undoA", "undoB"]
+    assert calls.index("undoB") < calls.index("undoA")
+    assert inst.status == "completed", inst.error
+    assert not [t for t in inst.tasks() if t["state"] in ("READY", "WAITING")]
+
+
 def test_instance_saved_while_an_undo_waits_resumes_the_compensation(recorder):
     handlers, calls = recorder("A", "B", "C", "undoA", "undoC")
     source = FIXTURES / "compensation_manual_undo.bpmn"

@@ -2,6 +2,10 @@
 import pytest
 
 import engine
+from engine import messages
+from engine.task_ids import issuing
+
+from conftest import FIXTURES
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -66,6 +70,14 @@ def test_each_file_needs_an_executable_process_even_beside_one_that_has(tmp_path
                         .format(work='<bpmn:task id="work"/>'))
     problems = engine.lint([good, exported])
     assert [(p.file, p.element) for p in problems] == [(str(exported), "q")]
+
+
+def test_a_plain_task_passes_through_as_bpmn_says_and_a_user_task_waits():
+    plain = engine.run(PROCESS.format(work='<bpmn:task id="work" name="Check the papers"/>'), engine.Handlers())
+    assert plain.status == "completed"
+    assert [(t["bpmn_id"], t["state"]) for t in plain.tasks() if t["bpmn_id"] == "work"] == [("work", "COMPLETED")]
+    person = engine.run(PROCESS.format(work='<bpmn:userTask id="work"/>'), engine.Handlers())
+    assert person.status == "waiting" and [t["bpmn_id"] for t in person.waiting_tasks()] == ["work"]
 
 
 def test_a_script_task_runs_sandboxed_and_updates_the_variables():
@@ -194,12 +206,83 @@ def test_a_link_throw_without_its_catch_is_refused():
     assert problem.element == "jump" and "no link catch event" in problem.message
 
 
-def test_event_definition_refs_are_refused_rather_than_ignored():
-    referenced = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
-        '<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end"><bpmn:eventDefinitionRef>Def_1</bpmn:eventDefinitionRef>'
-                                     '</bpmn:endEvent>')
-    problems = refusal(referenced)
-    assert any(p.element == "end" and "eventDefinitionRef" in p.message for p in problems)
+def test_an_event_definition_declared_once_keeps_its_meaning_in_every_event_that_names_it(recorder):
+    # Both signal events name one signalEventDefinition declared under <definitions>.
+    shared = SIGNAL_AND_LINK.replace(
+        '<bpmn:signal id="Signal_Go" name="go"/>',
+        '<bpmn:signal id="Signal_Go" name="go"/>\n  <bpmn:signalEventDefinition id="Go_1" signalRef="Signal_Go"/>'
+    ).replace('<bpmn:signalEventDefinition signalRef="Signal_Go"/>',
+              '<bpmn:eventDefinitionRef>Go_1</bpmn:eventDefinitionRef>')
+    assert shared.count("eventDefinitionRef>Go_1") == 2
+    handlers, calls = recorder("prepare", "ship")
+    instance = engine.run(shared, handlers)
+    assert instance.status == "completed", instance.waiting_tasks()
+    assert calls == ["prepare", "ship"]
+
+
+@pytest.mark.parametrize("source, element, line, message", [
+    (PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
+        '<bpmn:endEvent id="end"/>',
+        '<bpmn:endEvent id="end"><bpmn:eventDefinitionRef>Def_1</bpmn:eventDefinitionRef></bpmn:endEvent>'),
+     "end", 9, "eventDefinitionRef 'Def_1' names no event definition"),
+    (PROCESS.format(work='<bpmn:serviceTask id="work"/><bpmn:boundaryEvent id="odd" attachedToRef="work"/>'),
+     "odd", 7, "boundary event without a trigger"),
+    (PROCESS.format(work='<bpmn:callActivity id="work" calledElement="billing"/>'),
+     "work", 7, "calls a process that is neither in the deployed files nor deployed before"),
+])
+def test_refusals_name_the_element_and_line_even_where_spiffworkflow_names_none(source, element, line, message):
+    problem, = refusal(source)
+    assert (problem.element, problem.line) == (element, line) and message in problem.message
+
+
+GATEWAY_WITH_TIMER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first"/>
+    <bpmn:eventBasedGateway id="first"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="approved"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="first" targetRef="expired"/>
+    <bpmn:intermediateCatchEvent id="approved" name="Offer
+      Approved"><bpmn:messageEventDefinition/></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="expired" name="24 Hours">{timer}</bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="approved" targetRef="book"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="expired" targetRef="book"/>
+    <bpmn:serviceTask id="book"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="book" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize("timer", ["<bpmn:timerEventDefinition/>",
+                                   "<bpmn:timerEventDefinition><bpmn:timeDate/></bpmn:timerEventDefinition>",
+                                   "<bpmn:timerEventDefinition><bpmn:timeDuration> </bpmn:timeDuration>"
+                                   "</bpmn:timerEventDefinition>"])
+def test_a_timer_without_a_time_is_refused_or_with_force_executable_never_fires(recorder, timer):
+    source = GATEWAY_WITH_TIMER.format(timer=timer)
+    problem, = refusal(source)
+    assert (problem.element, problem.line) == ("expired", 11)
+    assert "timer event without a time" in problem.message and "--force-executable" in problem.message
+
+    handlers, calls = recorder("book")
+    instance = engine.Instance.create(engine.load(source, force_executable=True), handlers).run()
+    assert instance.status == "waiting" and calls == []
+    instance.workflow.refresh_timers()
+    assert messages.awaited(instance.workflow) == ["Offer Approved"]  # the label's line break reads as a space
+    with issuing(instance.task_ids):
+        assert messages.deliver(instance, "Offer Approved", {})
+    assert instance.run().status == "completed" and calls == ["book"]
+
+
+def test_a_timer_start_event_needs_a_time_even_with_force_executable():
+    source = PROCESS.format(work='<bpmn:serviceTask id="work"/>').replace(
+        '<bpmn:startEvent id="start"/>', '<bpmn:startEvent id="start"><bpmn:timerEventDefinition/></bpmn:startEvent>')
+    with pytest.raises(engine.DeployError) as raised:
+        engine.load(source, force_executable=True)
+    problem, = raised.value.problems
+    assert problem.element == "start" and "timer event without a time" in problem.message
 
 
 IMPLICIT = """<?xml version="1.0" encoding="UTF-8"?>
@@ -299,3 +382,22 @@ def test_a_data_association_that_transforms_data_is_refused_with_its_line():
     problem, = refusal(transforming)
     assert problem.element == "work" and problem.line == 13
     assert "data output association" in problem.message
+
+
+def test_tool_quirks_with_one_possible_meaning_are_read_with_it(recorder):
+    handlers, calls = recorder("A", "charge", "undoA", raise_on={"charge": engine.BpmnError("DECLINED")})
+    source = FIXTURES / "tool_quirks_compensation.bpmn"
+    assert engine.lint([source]) == []
+    instance = engine.run(source, handlers)
+    assert instance.status == "completed", instance.error
+    assert calls == ["A", "charge", "undoA"]
+    assert [t["bpmn_id"] for t in instance.tasks() if t["undo_of"]] == ["undoA", "undo_book"]
+
+
+def test_an_associated_undo_that_also_has_flows_is_refused_not_guessed():
+    source = (FIXTURES / "tool_quirks_compensation.bpmn").read_text().replace(
+        '<bpmn:sequenceFlow id="f5" sourceRef="roll_back" targetRef="rolled_back"/>',
+        '<bpmn:sequenceFlow id="f5" sourceRef="roll_back" targetRef="undoA"/>')
+    problem, = refusal(source)
+    assert problem.element == "A_comp" and "not marked isForCompensation" in problem.message
+

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from cli_helpers import ROOT, SAGA, maestro
+from corpus_outcomes import CORPUS
 
 APPROVAL = ROOT / "tests" / "fixtures" / "durable" / "approval.bpmn"
 
@@ -118,3 +119,14 @@ def test_force_executable_deploys_a_tool_export_and_says_so(workdir):
     assert forced.stdout.strip() == ('approval version 1 (marked isExecutable="false"; '
                                      'deployed as executable because of --force-executable)')
     assert run(workdir, "lint", "--force-executable", exported).returncode == 0
+
+
+def test_force_executable_names_the_timers_without_a_time_it_let_through(workdir):
+    reference_c60 = CORPUS / "miwg-test-suite" / "Reference" / "C.6.0.bpmn"
+    boundary_timer, gateway_timer = "_32c4138c-74ae-484a-a7e5-0609370d7080", "_87baeef0-f32e-4a93-b802-fdd588aaf729"
+    refused = run(workdir, "deploy", reference_c60)
+    assert refused.returncode == 1 and f"{gateway_timer}: timer event without a time" in refused.stderr
+    forced = run(workdir, "deploy", "--force-executable", reference_c60)
+    assert forced.returncode == 0
+    assert forced.stdout.strip() == ("_898aa942-9a96-4405-ae71-22b5e2e3d235 version 1 "
+                                     f"(timers without a time never fire: {boundary_timer}, {gateway_timer})")

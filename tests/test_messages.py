@@ -67,3 +67,18 @@ def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     assert unheard.returncode == 1 and "no instance waits for message 'nobody_listens'" in unheard.stderr
     malformed = run_maestro("publish", "payment_sent", "--data", "[1]")
     assert malformed.returncode == 2 and "--data must be a JSON object" in malformed.stderr
+
+
+def test_an_event_based_gateway_takes_the_message_or_the_timer_whichever_comes_first(tmp_path):
+    handlers, calls = make_recorder("reserve", "ship", "release")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "payment_or_timeout.bpmn"])
+    paid = maestro.start("payment_or_timeout", {"order_id": "o-1", "deadline": "PT1H"})["id"]
+    unpaid = maestro.start("payment_or_timeout", {"order_id": "o-2", "deadline": "PT1S"})["id"]
+    drain(maestro, patience=0.2)
+    assert maestro.show(paid)["status"] == maestro.show(unpaid)["status"] == "waiting"
+    assert maestro.publish("payment_received", {"order_id": "o-1"})["reached"] == [paid]
+    drain(maestro, patience=5)
+    assert maestro.show(paid)["status"] == maestro.show(unpaid)["status"] == "completed"
+    assert sorted(calls) == ["release", "reserve", "reserve", "ship"]
+    assert maestro.next_due() is None, "the paid order's timer is gone with the branch not taken"

@@ -47,7 +47,8 @@ def document():
                     {"201": _json(_JSON_OBJECT, "deployed"),
                      "422": _json(_ref("Invalid"), "a file has problems; nothing was deployed")},
                     [_query_parameter("force_executable", {"type": "boolean"},
-                                      'deploy processes marked isExecutable="false" too'),
+                                      'deploy processes marked isExecutable="false" too, letting timers '
+                                      'without a time never fire (listed in "untimed_timers")'),
                      _query_parameter("name", description="file name of a raw-body upload")],
                     {"required": True, "content": {
                         "multipart/form-data": {"schema": {"type": "object", "properties": {

@@ -67,8 +67,9 @@ def deploy(session, files, force_executable=False):
                 continue
             current = latest(session, key)
             forced = library.parser.process_parsers[key].forced_executable
+            untimed = library.parser.untimed_timers(name)
             if current is not None and current.content_hash == content_hash:
-                deployed.append(_summary(current, new=False, forced=forced))
+                deployed.append(_summary(current, False, forced, untimed))
                 continue
             definition = Definition(
                 key=key, version=(current.version + 1) if current else 1, name=process.get("name"),
@@ -76,13 +77,13 @@ def deploy(session, files, force_executable=False):
             )
             session.add(definition)
             session.flush()
-            deployed.append(_summary(definition, new=True, forced=forced))
+            deployed.append(_summary(definition, True, forced, untimed))
     return deployed
 
 
-def _summary(definition, new, forced=False):
+def _summary(definition, new, forced, untimed_timers):
     return {"key": definition.key, "version": definition.version, "name": definition.name,
-            "id": definition.id, "new": new, "forced_executable": forced}
+            "id": definition.id, "new": new, "forced_executable": forced, "untimed_timers": untimed_timers}
 
 
 def has_timer_start(definition):
