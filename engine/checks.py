@@ -3,9 +3,19 @@
 Each check yields every problem it finds (the parser stops at the first), so
 lint can list them all with their lines.
 """
+import re
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
 from .expressions import ExpressionError, compile_expression
 from .namespaces import ACTIVITIES, NSMAP, local_name
-from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
+from .parser import (
+    ISO_TIMER,
+    compensation_handler_of,
+    event_subprocess_trigger,
+    is_compensation_boundary,
+    timedelta_as_iso,
+)
 from .problems import Problem
 from .retries import parse_cycle
 from .scripts import ScriptError, compile_script
@@ -20,7 +30,7 @@ PYTHON_SCRIPT_FORMATS = {None, "", "python", "text/python", "text/x-python", "py
 
 def check_document(root, file_name):
     problems = []
-    for check in (_unsupported, _compensation, _expressions, _scripts, _spiff_task_scripts, _retry_cycles,
+    for check in (_unsupported, _compensation, _expressions, _timers, _scripts, _spiff_task_scripts, _retry_cycles,
                   _conditional_flows_out_of_activities, _dangling_references, _event_definition_refs):
         problems.extend(check(root, file_name))
     return problems
@@ -101,6 +111,44 @@ def _expressions(root, file_name):
             compile_expression(text)
         except ExpressionError as error:
             yield _problem(file_name, node, f"expression {text!r} does not parse: {error.message}", owner.get("id", ""))
+
+
+TIMER_FORMS = {  # timer element -> (what a literal must be, how SpiffWorkflow reads it)
+    "timeDate": ("an ISO 8601 date-time, e.g. 2026-12-24T18:00:00Z", TimerEventDefinition.parse_time_or_duration),
+    "timeDuration": ("an ISO 8601 duration, e.g. PT1H or P2D", TimerEventDefinition.parse_iso_duration),
+    "timeCycle": ("an ISO 8601 repeating interval, e.g. R3/PT10M", TimerEventDefinition.parse_iso_recurring_interval),
+}
+
+
+CRON = re.compile(r"^[\d*?/,LW#A-Z-]+(\s+[\d*?/,LW#A-Z-]+){4,6}$")
+
+
+def _timers(root, file_name):
+    """Timer values are checked at deploy, not when the timer is reached: a literal must read as its
+    kind, anything else must be an expression; cron cycles (Camunda 7 accepts them) are neither."""
+    for kind, (expected, read) in TIMER_FORMS.items():
+        for node in root.iter(f"{{{NSMAP['bpmn']}}}{kind}"):
+            text = (node.text or "").strip()
+            if not text:
+                continue
+            event = node.getparent().getparent()
+            if kind == "timeDuration" and timedelta_as_iso(text):
+                continue
+            if ISO_TIMER.match(text):
+                try:
+                    read(text)
+                except Exception:  # SpiffWorkflow raises plain Exceptions and ValueErrors here
+                    yield _problem(file_name, node, f"timer {text!r} is not {expected}", event.get("id", ""))
+                continue
+            if CRON.match(text):
+                yield _problem(file_name, node, f"timer {text!r} is a cron expression, which Maestro does not read: "
+                                                f"write {expected}", event.get("id", ""))
+                continue
+            try:
+                compile_expression(text)
+            except ExpressionError as error:
+                yield _problem(file_name, node, f"timer {text!r} does not read as an expression ({error.message}); "
+                                                f"a literal must be {expected}", event.get("id", ""))
 
 
 def _scripts(root, file_name):

@@ -8,6 +8,7 @@ instead of running at process start, as SpiffWorkflow 3.2 would have it).
 """
 import copy
 import re
+from datetime import timedelta
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
@@ -54,7 +55,7 @@ from .topics import explicit_topic, fallback_topics
 
 COMPENSATION_SUFFIX = ".compensation"
 FLOW_NODES = ACTIVITIES | {
-    "intermediateCatchEvent", "intermediateThrowEvent", "endEvent",
+    "startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "endEvent",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 }
 MAX_XML_BYTES = 20 * 1024 * 1024
@@ -435,7 +436,7 @@ class MaestroParser(BpmnParser):
 
 _PARSERS_WITH_MAESTRO_SPECS = {}
 # ISO 8601 durations, repeating intervals and date-times, written bare as modelers write them.
-_ISO_TIMER = re.compile(r"^\s*(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.HMS]+)?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)\s*$")
+ISO_TIMER = re.compile(r"^\s*(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.HMS]+)?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)\s*$")
 
 
 def _parse_timer_event(self, event):
@@ -453,9 +454,26 @@ def _parse_timer_event(self, event):
                                                description=self.get_event_description(event))
         raise ValidationException(UNTIMED_TIMER, node=self.node, file_name=self.filename)
     for element in times:
-        if _ISO_TIMER.match(element.text):
+        spiff_duration = local_name(element) == "timeDuration" and timedelta_as_iso(element.text)
+        if spiff_duration:
+            element.text = repr(spiff_duration)
+        elif ISO_TIMER.match(element.text):
             element.text = repr(element.text.strip())
     return EventDefinitionParser.parse_timer_event(self, event)
+
+
+_TIMEDELTA = re.compile(r"^\s*timedelta\(((?:\s*\w+\s*=\s*\d+(?:\.\d+)?\s*,?)+)\)\s*$")
+_TIMEDELTA_UNITS = {"weeks", "days", "hours", "minutes", "seconds"}
+
+
+def timedelta_as_iso(text):
+    """A Spiff Arena duration written as Python, timedelta(seconds=30), as ISO 8601 (PT30S); else None."""
+    match = _TIMEDELTA.match(text or "")
+    parts = dict(re.findall(r"(\w+)\s*=\s*(\d+(?:\.\d+)?)", match.group(1))) if match else {}
+    if not parts or set(parts) - _TIMEDELTA_UNITS:
+        return None
+    seconds = timedelta(**{unit: float(amount) for unit, amount in parts.items()}).total_seconds()
+    return f"PT{int(seconds) if seconds.is_integer() else seconds}S"
 
 
 def _parse_message_event(self, message_event):

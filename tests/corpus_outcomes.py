@@ -8,6 +8,7 @@ expectations file is explained in the commit that makes it.
 """
 import json
 import re
+from contextlib import contextmanager
 import signal
 import sys
 from pathlib import Path
@@ -31,15 +32,23 @@ def _alarm(_signum, _frame):
     raise TookTooLong()
 
 
-def outcome(path, force_executable):
+@contextmanager
+def time_limit(seconds):
+    """Raises TookTooLong inside the block once `seconds` have passed (SIGALRM: Unix, main thread)."""
     signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(SECONDS_PER_FILE)
+    signal.alarm(seconds)
     try:
-        problems = engine.lint([path], force_executable=force_executable)
-    except TookTooLong:
-        return f"HUNG (over {SECONDS_PER_FILE} s)"
+        yield
     finally:
         signal.alarm(0)
+
+
+def outcome(path, force_executable):
+    try:
+        with time_limit(SECONDS_PER_FILE):
+            problems = engine.lint([path], force_executable=force_executable)
+    except TookTooLong:
+        return f"HUNG (over {SECONDS_PER_FILE} s)"
     if not problems:
         return "deploys"
     first = problems[0]

@@ -72,6 +72,12 @@ def test_each_file_needs_an_executable_process_even_beside_one_that_has(tmp_path
     assert [(p.file, p.element) for p in problems] == [(str(exported), "q")]
 
 
+def test_a_process_that_is_only_a_start_event_starts_and_ends():
+    lone_start = PROCESS.replace('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>', "").replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>\n    <bpmn:endEvent id="end"/>', "")
+    assert engine.run(lone_start.format(work=""), engine.Handlers()).status == "completed"
+
+
 def test_a_plain_task_passes_through_as_bpmn_says_and_a_user_task_waits():
     plain = engine.run(PROCESS.format(work='<bpmn:task id="work" name="Check the papers"/>'), engine.Handlers())
     assert plain.status == "completed"
@@ -99,9 +105,10 @@ TIMER = PROCESS.format(work='<bpmn:intermediateCatchEvent id="work"><bpmn:timerE
                             '</bpmn:intermediateCatchEvent>')
 
 
-def test_bare_iso_timer_durations_are_literals_not_variables():
-    assert engine.run(TIMER.replace("{duration}", "PT0S"), engine.Handlers()).status == "completed"
-    waiting = engine.run(TIMER.replace("{duration}", "PT1H"), engine.Handlers())
+@pytest.mark.parametrize("elapsed, pending", [("PT0S", "PT1H"), ("timedelta(seconds=0)", "timedelta(hours=1)")])
+def test_bare_iso_and_spiff_arena_timer_durations_are_literals_not_variables(elapsed, pending):
+    assert engine.run(TIMER.replace("{duration}", elapsed), engine.Handlers()).status == "completed"
+    waiting = engine.run(TIMER.replace("{duration}", pending), engine.Handlers())
     assert waiting.status == "waiting"
     assert [t["bpmn_id"] for t in waiting.waiting_tasks()] == ["work"]
 
@@ -229,6 +236,11 @@ def test_an_event_definition_declared_once_keeps_its_meaning_in_every_event_that
      "odd", 7, "boundary event without a trigger"),
     (PROCESS.format(work='<bpmn:callActivity id="work" calledElement="billing"/>'),
      "work", 7, "calls a process that is neither in the deployed files nor deployed before"),
+    (TIMER.replace("{duration}", "PT1H +"), "work", 7, "timer 'PT1H +' does not read as an expression"),
+    (TIMER.replace("{duration}", "R/P1H").replace("timeDuration", "timeCycle"),
+     "work", 7, "timer 'R/P1H' is not an ISO 8601 repeating interval"),
+    (TIMER.replace("{duration}", "0/5 0/1 * 1/1 * ?").replace("timeDuration", "timeCycle"),
+     "work", 7, "timer '0/5 0/1 * 1/1 * ?' is a cron expression"),
 ])
 def test_refusals_name_the_element_and_line_even_where_spiffworkflow_names_none(source, element, line, message):
     problem, = refusal(source)
