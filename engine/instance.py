@@ -13,6 +13,7 @@ from copy import deepcopy
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -298,6 +299,11 @@ def _message_of(error):
     original = getattr(error, "exception", None)
     if original is not None and original is not error:
         return f"{type(original).__name__}: {original}"
+    declared = isinstance(error, WorkflowDataException) and (error.data_input or error.data_output)
+    if declared:
+        direction = "input" if error.data_input else "output"
+        return (f"the activity declares the data {direction} '{declared.bpmn_name or declared.bpmn_id}' "
+                f"(ioSpecification), but no variable '{declared.bpmn_id}' is set")
     if isinstance(error, (HandlerError, SpiffWorkflowException)):
         return str(error)
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

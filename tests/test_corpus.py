@@ -52,3 +52,11 @@ def test_every_deployed_process_runs_to_its_end_a_wait_or_a_failure_it_names():
             ended[status] = ended.get(status, 0) + 1
     print(f"\ncorpus processes run with do-nothing handlers: {ended}")
     assert ended.get("completed", 0) > 250 and ended.get("waiting", 0) > 150
+
+
+def test_a_declared_data_input_nobody_set_fails_naming_it():
+    cardanit_c81 = CORPUS / "miwg-test-suite" / "Cardanit (prev. BeePMN) 4.9.1" / "C.8.1-roundtrip.bpmn"
+    instance = engine.run(cardanit_c81, EveryTopic(), force_executable=True)
+    assert instance.status == "failed"
+    assert instance.error["message"] == ("the activity declares the data input 'Fixed input' (ioSpecification), "
+                                         "but no variable '_8fd43f87-3dd6-47b2-bbe9-39d66e7fe316' is set")
