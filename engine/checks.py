@@ -9,13 +9,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .expressions import ExpressionError, compile_expression
 from .namespaces import ACTIVITIES, NSMAP, local_name
-from .parser import (
-    ISO_TIMER,
-    compensation_handler_of,
-    event_subprocess_trigger,
-    is_compensation_boundary,
-    timedelta_as_iso,
-)
+from . import timer_values
+from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .problems import Problem
 from .retries import parse_cycle
 from .scripts import ScriptError, compile_script
@@ -132,11 +127,10 @@ def _timers(root, file_name):
             if not text:
                 continue
             event = node.getparent().getparent()
-            if kind == "timeDuration" and timedelta_as_iso(text):
-                continue
-            if ISO_TIMER.match(text):
+            value = timer_values.literal(kind, text)
+            if value is not None:
                 try:
-                    read(text)
+                    read(value)
                 except Exception:  # SpiffWorkflow raises plain Exceptions and ValueErrors here
                     yield _problem(file_name, node, f"timer {text!r} is not {expected}", event.get("id", ""))
                 continue

@@ -7,8 +7,6 @@ their BPMN meaning (an error-start event subprocess waits for an error
 instead of running at process start, as SpiffWorkflow 3.2 would have it).
 """
 import copy
-import re
-from datetime import timedelta
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
@@ -33,6 +31,7 @@ from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask, Transac
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
+from . import timer_values
 from .data_plumbing import drop_documentation_only_data
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
@@ -435,12 +434,10 @@ class MaestroParser(BpmnParser):
 
 
 _PARSERS_WITH_MAESTRO_SPECS = {}
-# ISO 8601 durations, repeating intervals and date-times, written bare as modelers write them.
-ISO_TIMER = re.compile(r"^\s*(R\d*/\S+|P(?=\d|T\d)[\dYMWD]*(T[\d.HMS]+)?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)\s*$")
 
 
 def _parse_timer_event(self, event):
-    """Timer values like PT5M are literals, not expressions: quote them for the evaluator.
+    """Timer values like PT5M are literals, not expressions: quote them for the evaluator (timer_values).
 
     A timer with no time (no element, or an empty one, as MIWG's C.6.0 has it)
     is refused; with --force-executable it becomes one that never fires.
@@ -454,26 +451,10 @@ def _parse_timer_event(self, event):
                                                description=self.get_event_description(event))
         raise ValidationException(UNTIMED_TIMER, node=self.node, file_name=self.filename)
     for element in times:
-        spiff_duration = local_name(element) == "timeDuration" and timedelta_as_iso(element.text)
-        if spiff_duration:
-            element.text = repr(spiff_duration)
-        elif ISO_TIMER.match(element.text):
-            element.text = repr(element.text.strip())
+        value = timer_values.literal(local_name(element), element.text)
+        if value is not None:
+            element.text = repr(value)
     return EventDefinitionParser.parse_timer_event(self, event)
-
-
-_TIMEDELTA = re.compile(r"^\s*timedelta\(((?:\s*\w+\s*=\s*\d+(?:\.\d+)?\s*,?)+)\)\s*$")
-_TIMEDELTA_UNITS = {"weeks", "days", "hours", "minutes", "seconds"}
-
-
-def timedelta_as_iso(text):
-    """A Spiff Arena duration written as Python, timedelta(seconds=30), as ISO 8601 (PT30S); else None."""
-    match = _TIMEDELTA.match(text or "")
-    parts = dict(re.findall(r"(\w+)\s*=\s*(\d+(?:\.\d+)?)", match.group(1))) if match else {}
-    if not parts or set(parts) - _TIMEDELTA_UNITS:
-        return None
-    seconds = timedelta(**{unit: float(amount) for unit, amount in parts.items()}).total_seconds()
-    return f"PT{int(seconds) if seconds.is_integer() else seconds}S"
 
 
 def _parse_message_event(self, message_event):
