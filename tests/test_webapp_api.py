@@ -3,6 +3,7 @@ import io
 
 import pytest
 
+from corpus_outcomes import CORPUS
 from durable_helpers import drain
 from web_helpers import SAGA, WEB, web_app
 
@@ -66,6 +67,20 @@ def test_not_executable_is_refused_naming_the_flag_unless_forced(web):
     forced = client.post("/api/definitions?force_executable=true", data=NOT_EXECUTABLE,
                          headers={"Content-Type": "application/xml"})
     assert forced.status_code == 201 and forced.json["forced_executable"] is True
+    assert forced.json["untimed_timers"] == []
+
+
+def test_forced_deploy_lists_the_timers_without_a_time_that_will_never_fire(web):
+    client, _ = web
+    reference_c60 = (CORPUS / "miwg-test-suite" / "Reference" / "C.6.0.bpmn").read_bytes()
+    refused = client.post("/api/definitions", data=reference_c60, headers={"Content-Type": "application/xml"})
+    assert refused.status_code == 422
+    assert {p["element"] for p in refused.json["errors"]} >= {"_87baeef0-f32e-4a93-b802-fdd588aaf729"}
+    forced = client.post("/api/definitions?force_executable=true", data=reference_c60,
+                         headers={"Content-Type": "application/xml"})
+    assert forced.status_code == 201
+    assert forced.json["untimed_timers"] == ["_32c4138c-74ae-484a-a7e5-0609370d7080",
+                                             "_87baeef0-f32e-4a93-b802-fdd588aaf729"]
 
 
 def test_definitions_list_counts_instances_by_status_and_serves_versions_xml_and_start_form(web):
