@@ -8,7 +8,7 @@ import re
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .expressions import ExpressionError, compile_expression
-from .namespaces import ACTIVITIES, NSMAP, local_name
+from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
 from . import timer_values
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .problems import Problem
@@ -49,14 +49,9 @@ def _unsupported(root, file_name):
             elif kind in ("escalation", "conditional"):
                 yield _problem(file_name, node, f"{kind} event subprocesses are not supported: "
                                                 "Maestro would not run them with their BPMN meaning")
-        if name == "boundaryEvent" and not _event_definitions(node):
+        if name == "boundaryEvent" and not event_definitions(node):
             yield _problem(file_name, node, "boundary event without a trigger: give it an event definition "
                                             "(timer, error, message, signal, compensation...) or remove it")
-
-
-def _event_definitions(event):
-    return [child for child in event if isinstance(child.tag, str)
-            and (child.tag.endswith("EventDefinition") or child.tag.endswith("eventDefinitionRef"))]
 
 
 def _compensation(root, file_name):

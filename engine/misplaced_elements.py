@@ -12,7 +12,7 @@ parsing:
 - a subprocess without incoming flows whose start events all have a trigger
   is an event subprocess: BPMN allows triggered start events in no other.
 """
-from .namespaces import NSMAP, local_name
+from .namespaces import NSMAP, event_definitions
 
 CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
 
@@ -34,10 +34,5 @@ def put_misplaced_elements_back(root):
     for subprocess in root.iter(f"{{{NSMAP['bpmn']}}}subProcess"):
         starts = subprocess.findall("bpmn:startEvent", NSMAP)
         if subprocess.get("triggeredByEvent") != "true" and starts and subprocess.get("id") not in targets \
-                and all(_has_trigger(start) for start in starts):
+                and all(event_definitions(start) for start in starts):
             subprocess.set("triggeredByEvent", "true")
-
-
-def _has_trigger(event):
-    return any(local_name(child).endswith("EventDefinition") or local_name(child) == "eventDefinitionRef"
-               for child in event)

@@ -22,6 +22,12 @@ def tag(name, ns=BPMN):
 def local_name(element):
     return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
 
+
+def event_definitions(event):
+    """What triggers an event element: its nested definitions, or the eventDefinitionRefs naming one."""
+    return [child for child in event
+            if local_name(child).endswith("EventDefinition") or local_name(child) == "eventDefinitionRef"]
+
 # BPMN activity elements: the steps whose completion is worth a durable commit.
 ACTIVITIES = frozenset({
     "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask",

@@ -36,7 +36,7 @@ from .data_plumbing import drop_documentation_only_data
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
 from .misplaced_elements import put_misplaced_elements_back
-from .namespaces import ACTIVITIES, NSMAP, local_name
+from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
 from .specs import (
     CompensateEventDefinition,
     MaestroEndEvent,
@@ -58,7 +58,7 @@ FLOW_NODES = ACTIVITIES | {
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 }
 MAX_XML_BYTES = 20 * 1024 * 1024
-UNTIMED_TIMER = "timer event without a time"
+UNTIMED_TIMER = "timer event without a time"  # loader says it in full (SpiffWorkflow would append a period)
 
 
 def safe_xml_parser():
@@ -207,8 +207,7 @@ class MaestroProcessParser(ProcessParser):
             # In a subprocess, several plain start events all start (BPMN 10.5.2); in a
             # process, several start events are alternatives: the first that fires wins.
             plain_subprocess_starts = local_name(self.node) != "process" and not any(
-                len(node) and any(local_name(child).endswith("EventDefinition") for child in node)
-                for node in start_nodes)
+                event_definitions(node) for node in start_nodes)
             if len(start_nodes) > 1 and not plain_subprocess_starts:
                 self._join_start_events()
         else:

@@ -61,13 +61,13 @@ def deploy(session, files, force_executable=False):
     for name, data in files:
         content_hash = hashlib.sha256(data).hexdigest()
         root = library.roots[name]
+        untimed = library.parser.untimed_timers(name)
         for process in root.iter(f"{{{NSMAP['bpmn']}}}process"):
             key = process.get("id")
             if key not in library.executable_process_ids():
                 continue
             current = latest(session, key)
             forced = library.parser.process_parsers[key].forced_executable
-            untimed = library.parser.untimed_timers(name)
             if current is not None and current.content_hash == content_hash:
                 deployed.append(_summary(current, False, forced, untimed))
                 continue
