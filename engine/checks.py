@@ -7,6 +7,7 @@ import re
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .element_ids import bpmn_element
 from .expressions import ExpressionError, compile_expression
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
 from . import timer_values
@@ -220,8 +221,7 @@ def _event_definition_refs(root, file_name):
 
 
 def _by_id(root, element_id):
-    found = root.xpath("//*[@id=$id]", id=element_id)
-    return found[0] if found else None
+    return bpmn_element(root, element_id)
 
 
 # -- handlers --------------------------------------------------------------

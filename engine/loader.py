@@ -7,6 +7,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from .checks import check_document
+from .element_ids import bpmn_element, in_original_words, original_id
 from .namespaces import NSMAP
 from .parser import UNTIMED_TIMER, MaestroParser, UnsafeXml, parse_untrusted
 from .problems import DeployError, Problem
@@ -140,14 +141,14 @@ def _parse_every_process(library):
 
 def problem_from_validation(error, roots, file_name=None):
     name = error.file_name or file_name or next(iter(roots), "")
-    element = getattr(error, "id", "") or ""
-    said = str(error).split("\n")[0].strip()
+    element = original_id(getattr(error, "id", "") or "")
+    said = in_original_words(str(error).split("\n")[0].strip())
     line = 0
     root = roots.get(name)
     if element and root is not None:
-        found = root.xpath("//*[@id=$id]", id=element)
-        if found:
-            line = found[0].sourceline or 0
+        found = bpmn_element(root, element)
+        if found is not None:
+            line = found.sourceline or 0
     elif not element:
         name, line, element = _locate(said, roots, name)
     return Problem(name, line, element, _in_maestro_words(said))

@@ -33,6 +33,7 @@ from SpiffWorkflow.util.event import Event
 
 from . import timer_values
 from .data_plumbing import drop_documentation_only_data
+from .element_ids import bpmn_element, name_unnamed_flows, original_id, spec_safe_copy
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
 from .misplaced_elements import put_misplaced_elements_back
@@ -128,9 +129,9 @@ def mark_associated_compensation_handlers(root):
         handler_id = is_compensation_boundary(boundary) and compensation_handler_of(boundary)
         if not handler_id or handler_id in connected:
             continue
-        found = root.xpath("//*[@id=$id]", id=handler_id)
-        if found and local_name(found[0]) in ACTIVITIES and found[0].get("isForCompensation") != "true":
-            found[0].set("isForCompensation", "true")
+        handler = bpmn_element(root, handler_id)
+        if handler is not None and local_name(handler) in ACTIVITIES and handler.get("isForCompensation") != "true":
+            handler.set("isForCompensation", "true")
 
 
 def event_subprocess_trigger(node, errors):
@@ -160,6 +161,12 @@ class MaestroProcessParser(ProcessParser):
             self.process_executable = True
         self.untimed_timers = []  # ids of timers without a time, which --force-executable lets never fire
 
+    def _index_process_nodes(self):
+        super()._index_process_nodes()
+        # SpiffWorkflow indexes every element with an id, so an extension element sharing
+        # its task's id (Spiff Arena's serviceTaskOperator) would stand for the task.
+        self.nodes_by_id = {node.get("id"): node for node in self.xpath(".//bpmn:*[@id]")}
+
     def get_boundary_events(self, attached_to_ref):
         # Compensation boundary events take no part in the token flow: they
         # install a handler, recorded by _annotate below.
@@ -176,9 +183,11 @@ class MaestroProcessParser(ProcessParser):
         node_id = node.get("id")
         specs = [s for s in (self.spec.task_specs.get(node_id), self.spec.task_specs.get(f"{node_id} [child]")) if s]
         facts = {"element": local_name(node)}
+        for spec in specs:  # an id SpiffWorkflow reserves was renamed for parsing (element_ids)
+            spec.bpmn_id = original_id(node_id)
         if any(isinstance(s, MaestroServiceTask) for s in specs):
             facts["topic"] = explicit_topic(node)
-            facts["fallbacks"] = fallback_topics(node)
+            facts["fallbacks"] = [original_id(topic) for topic in fallback_topics(node)]
         if node.get("isForCompensation") == "true":
             facts["for_compensation"] = True
         cycle = node.xpath("./bpmn:extensionElements/camunda:failedJobRetryTimeCycle", namespaces=NSMAP)
@@ -382,7 +391,7 @@ def compensate_definition(parser):
             f"compensation activityRef '{activity_ref}' names no activity of this process",
             node=parser.node, file_name=parser.filename)
     return CompensateEventDefinition(
-        activity_ref=activity_ref or None,
+        activity_ref=original_id(activity_ref) or None,
         wait_for_completion=node.get("waitForCompletion", "true").lower() != "false",
         description="Compensation",
     )
@@ -412,11 +421,12 @@ class MaestroParser(BpmnParser):
     def add_bpmn_bytes(self, data, filename):
         """Parses untrusted XML and adds it; raises UnsafeXml, or etree.XMLSyntaxError with a line."""
         root = parse_untrusted(data)
+        name_unnamed_flows(root)
         drop_documentation_only_data(root)
         inline_event_definition_refs(root)
         put_misplaced_elements_back(root)
         mark_associated_compensation_handlers(root)
-        self.add_bpmn_xml(etree.ElementTree(root), filename)
+        self.add_bpmn_xml(etree.ElementTree(spec_safe_copy(root)), filename)
         return root
 
     def untimed_timers(self, file_name):

@@ -38,6 +38,7 @@ def both_ways(tmp_path, source, topics=(), data=None, steps=(), make_handlers=No
         _act_in_memory(memory, step)
 
     handlers, durable_calls = make_handlers()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     maestro = fresh_maestro(tmp_path, handlers)
     key = maestro.deploy(sources)[0]["key"]
     instance_id = maestro.start(key, data)["id"]
