@@ -77,17 +77,19 @@ def _compensation(root, file_name):
         target = _by_id(root, ref)
         if target is None or local_name(target) not in ACTIVITIES:
             yield _problem(file_name, event, f"compensation activityRef '{ref}' names no activity")
-        elif target.getparent() is not _scope_of(event):
+        elif not any(target.getparent() is scope for scope in _scopes_of(event)):
             yield _problem(file_name, event, f"compensation activityRef '{ref}' names an activity of another scope; "
-                                             "BPMN compensates only activities of the throwing event's own scope")
+                                             "BPMN compensates only activities of the throwing event's own scope "
+                                             "(or, inside an event subprocess, of the scope that holds it)")
 
 
-def _scope_of(event):
-    """The process or subprocess whose activities a throw event compensates."""
+def _scopes_of(event):
+    """The processes or subprocesses whose activities a throw event may name: its own, and inside
+    an event subprocess also the scope the event subprocess belongs to (BPMN 10.5.6)."""
     scope = event.getparent()
-    if local_name(scope) == "subProcess" and scope.get("triggeredByEvent") == "true":
-        return scope.getparent()
-    return scope
+    if local_name(scope) in ("subProcess", "transaction") and scope.get("triggeredByEvent") == "true":
+        return [scope, scope.getparent()]
+    return [scope]
 
 
 def _expressions(root, file_name):

@@ -102,7 +102,11 @@ def has_compensated(top):
 def start(throw_task, activity_ref, wait):
     """Plans and starts compensation for a throw event; False when there is nothing to undo."""
     scope = scope_of(throw_task)
-    units = _plan(scope, activity_ref, throw_task.data)
+    units = []
+    if activity_ref is not None and scope is not throw_task.workflow:
+        # Inside an event subprocess activityRef may name one of its own activities too.
+        units = _plan(throw_task.workflow, activity_ref, throw_task.data)
+    units = units or _plan(scope, activity_ref, throw_task.data)
     throw_task.internal_data[PLAN] = {"units": units, "next": 0, "child": None, "wait": wait, "done": not units}
     if not units:
         return False
@@ -152,7 +156,9 @@ def _is_candidate(task):
         return False  # each iteration is compensated on its own
     if _info(spec).get("compensation_handler"):
         return True
-    return isinstance(spec, SubWorkflowTask) and not isinstance(spec, EventSubprocess)
+    # A subprocess is undone through its inner work; so is an event subprocess that ran in it
+    # (its completed work is the scope's too). A compensation event subprocess is a handler.
+    return isinstance(spec, SubWorkflowTask) and not _info(spec).get("for_compensation")
 
 
 def _units_for(task, current_data):
@@ -188,16 +194,26 @@ def _unit(task, handler, kind, current_data):
 def _locals_of(task, current_data):
     """Values the undo needs from the activity's own context rather than the current scope.
 
-    For a multi-instance iteration that is its input item; otherwise what the
-    activity saw that is no longer among the current variables.
+    Inside a multi-instance iteration that is everything the activity saw (its
+    item, its own results: each iteration is undone with its own variables);
+    otherwise what the activity saw that is no longer among the current variables.
     """
-    values = {key: value for key, value in task.data.items() if key not in current_data}
-    parent_spec = task.parent.task_spec if task.parent else None
-    if isinstance(parent_spec, MultiInstanceTask) and parent_spec.input_item is not None:
-        name = parent_spec.input_item.bpmn_id
-        if name in task.data:
-            values[name] = task.data[name]
-    return deepcopy(values)
+    if _in_iteration(task):
+        return deepcopy(task.data)
+    return deepcopy({key: value for key, value in task.data.items() if key not in current_data})
+
+
+def _in_iteration(task):
+    """Whether the task is a multi-instance iteration, or runs inside one (at any depth)."""
+    current = task
+    while current is not None:
+        if current.parent is not None and isinstance(current.parent.task_spec, MultiInstanceTask):
+            return True
+        workflow = current.workflow
+        if workflow.parent_task_id is None:
+            return False
+        current = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    return False
 
 
 def _spawn_next(throw_task):

@@ -14,11 +14,13 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation, touched
 from . import log_extras, waiting_tasks  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
+from .boundary_data import carry_subprocess_data
 from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
@@ -168,6 +170,8 @@ class Instance:
 
     @_numbering_tasks
     def _run_task(self, task):
+        if isinstance(task.task_spec, BoundaryEvent):
+            carry_subprocess_data(task)
         try:
             task.run()
         except BpmnError as error:

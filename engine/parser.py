@@ -386,9 +386,10 @@ def compensate_definition(parser):
     node = found[0]
     parser.event_nodes.append(node)
     activity_ref = node.get("activityRef")
-    if activity_ref and parser.process_parser.get_node_by_id(activity_ref) is None:
+    # engine.checks says which scopes it may name; here it must at least be an element of the file.
+    if activity_ref and bpmn_element(node.getroottree().getroot(), activity_ref) is None:
         raise ValidationException(
-            f"compensation activityRef '{activity_ref}' names no activity of this process",
+            f"compensation activityRef '{activity_ref}' names no activity of this file",
             node=parser.node, file_name=parser.filename)
     return CompensateEventDefinition(
         activity_ref=original_id(activity_ref) or None,
