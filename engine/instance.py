@@ -234,7 +234,8 @@ class Instance:
         task._set_state(TaskState.READY)
 
     def complete_task(self, reference, data=None):
-        """Completes a waiting user or manual task (by task id or BPMN element id), then continues."""
+        """Completes a waiting user task, or triggers a receive task without a message (by task id
+        or BPMN element id), then continues."""
         task = self._find_waiting_task(reference)
         task.data.update(deepcopy(data or {}))
         if self._run_task(task):
@@ -248,7 +249,7 @@ class Instance:
         for task in self._all_tasks():
             if task.state == TaskState.READY and task.task_spec.manual and reference in (str(task.id), task.task_spec.bpmn_id):
                 return task
-        raise InstanceError(f"no user task '{reference}' is waiting to be completed")
+        raise InstanceError(f"no user task or receive task '{reference}' is waiting to be completed")
 
     @_numbering_tasks
     def cancel(self):

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     EndEventParser,
     EventDefinitionParser,
     IntermediateThrowEventParser,
+    SendTaskParser,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
@@ -27,7 +28,7 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import SubWorkflowParser
 from SpiffWorkflow.bpmn.parser.util import first, full_tag
 from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, SubWorkflowTask, TransactionSubprocess
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, ReceiveTask, SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
@@ -317,6 +318,25 @@ class PlainTaskParser(TaskParser):
         return PassThroughTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
 
 
+class ManualTaskParser(TaskParser):
+    """A manual task is done outside the engine ("not managed by any business process engine",
+    BPMN 10.3.3): it passes through, as in Camunda 7 and Flowable. A user task waits for a person."""
+
+    def create_task(self):
+        return PassThroughTask(self.spec, self.bpmn_id, **self.bpmn_attributes)
+
+
+class ReceiveTaskParser(SendTaskParser):
+    """A receive task waits for its message; one without a message waits until someone triggers it
+    (`maestro complete`, the API or the instance page), as Camunda 7 waits for a signal of its
+    execution. SpiffWorkflow would let it pass through."""
+
+    def create_task(self):
+        if self.node.get("messageRef") is None and first(self.xpath(MESSAGE_EVENT_XPATH)) is None:
+            return NoneTask(self.spec, self.bpmn_id, **self.bpmn_attributes)  # waits to be completed
+        return super().create_task()
+
+
 class EmbeddedSubprocessParser(SubWorkflowParser):
     """Embedded subprocesses and transactions.
 
@@ -403,6 +423,8 @@ class MaestroParser(BpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         full_tag("serviceTask"): (TaskParser, MaestroServiceTask),
         full_tag("task"): (PlainTaskParser, NoneTask),
+        full_tag("manualTask"): (ManualTaskParser, NoneTask),
+        full_tag("receiveTask"): (ReceiveTaskParser, ReceiveTask),
         full_tag("subProcess"): (EmbeddedSubprocessParser, SubWorkflowTask),
         full_tag("transaction"): (EmbeddedSubprocessParser, TransactionSubprocess),
         full_tag("intermediateThrowEvent"): (LinkThrowParser, MaestroThrowEvent),

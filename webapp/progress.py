@@ -31,7 +31,7 @@ def _state_of(task):
     if task["state"] == "ERROR":
         return "failed"
     if task["state"] in ("READY", "STARTED"):
-        return "waiting" if task.get("form") is not None or task["type"] in ("userTask", "manualTask") else "active"
+        return "waiting" if task.get("form") is not None or task["type"] in ("userTask", "receiveTask") else "active"
     if task["state"] == "WAITING":
         return "waiting"
     if task["state"] == "CANCELLED":
