@@ -55,8 +55,7 @@ def _run_one_step(instance):
     except jobs.LeaseLost:
         raise  # the worker's problem, not the instance's
     except Exception as error:
-        task = instance.latest_task or instance.workflow.task_tree
-        instance._fail(task, error, f"{type(error).__name__}: {error}")
+        instance.fail_from_engine(error)
         return False
 
 

@@ -15,12 +15,12 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation, touched
 from . import log_extras, waiting_tasks  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
-from .boundary_data import carry_subprocess_data
+from .boundary_events import leave_subprocess
 from .error_events import route_error
 from .handlers import BpmnError
 from .loader import load
@@ -131,8 +131,17 @@ class Instance:
 
     def run(self):
         """Runs until the instance ends, waits for the outside world, or fails."""
-        self.run_until()
+        try:
+            self.run_until()
+        except Exception as error:
+            self.fail_from_engine(error)
         return self
+
+    def fail_from_engine(self, error):
+        """A fault of the engine itself (not of a handler, which `_run_task` keeps) fails the
+        instance like any technical failure: the operator sees it, nobody gets a traceback."""
+        task = self.latest_task or self.workflow.task_tree
+        self._fail(task, error, f"{type(error).__name__}: {error}")
 
     @_numbering_tasks
     def run_until(self, pause=None):
@@ -162,6 +171,11 @@ class Instance:
             if len(ready) == 1:
                 return ready[0]
             if ready:
+                # An interrupting boundary event that has fired goes first: the activity it interrupts
+                # (a multi-instance one may have its next iteration ready) must not go on.
+                for task in ready:
+                    if isinstance(task.task_spec, BoundaryEvent) and task.task_spec.cancel_activity:
+                        return task
                 # Several: take them in SpiffWorkflow's (depth-first) order, so that runs are repeatable.
                 for task in workflow.get_tasks_iterator(state=TaskState.READY, skip_subprocesses=True):
                     if not task.task_spec.manual:
@@ -171,7 +185,7 @@ class Instance:
     @_numbering_tasks
     def _run_task(self, task):
         if isinstance(task.task_spec, BoundaryEvent):
-            carry_subprocess_data(task)
+            leave_subprocess(task)
         try:
             task.run()
         except BpmnError as error:
@@ -206,11 +220,17 @@ class Instance:
     def _wake_finished_subprocesses(self):
         woke = False
         for task_id, subprocess in list(self.workflow.subprocesses.items()):
-            parent = self.workflow.get_task_from_id(task_id)
+            parent = self._task_or_none(task_id)
             if subprocess.completed and parent is not None and parent.state == TaskState.STARTED:
                 parent.task_spec._update(parent)
                 woke = woke or parent.state == TaskState.READY
         return woke
+
+    def _task_or_none(self, task_id):
+        try:
+            return self.workflow.get_task_from_id(task_id)
+        except TaskNotFoundException:  # the task that ran the subprocess was dropped (interrupted)
+            return None
 
     # -- operator actions ------------------------------------------------------
 

@@ -22,12 +22,12 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     IntermediateThrowEventParser,
     SendTaskParser,
 )
-from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinition, NoneEventDefinition
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import SubWorkflowParser
 from SpiffWorkflow.bpmn.parser.util import first, full_tag
-from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit, StartEventJoin, StartEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask, ReceiveTask, SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
@@ -224,7 +224,8 @@ class MaestroProcessParser(ProcessParser):
             self._start_implicitly()
         for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
             self._add_event_subprocess(node)
-        for node in self.xpath("./*[@isForCompensation='true']"):
+        # A compensation event subprocess some tools also mark isForCompensation is made above.
+        for node in self.xpath("./*[@isForCompensation='true'][not(@triggeredByEvent='true')]"):
             self.parse_node(node)
         self._end_implicitly()
 
@@ -498,6 +499,26 @@ def _parse_message_event(self, message_event):
     return definition
 
 
+def _add_boundary_event(self, children):
+    """The boundary events of an activity, between a split before it and a join after it, as
+    SpiffWorkflow has them; a cancel boundary event may also sit on a multi-instance or loop
+    transaction (each iteration is a transaction; SpiffWorkflow refuses all but a plain one)."""
+    split = BoundaryEventSplit(self.spec, f"{self.bpmn_id}.BoundaryEventSplit", lane=self.task.lane)
+    join = BoundaryEventJoin(self.spec, f"{self.bpmn_id}.BoundaryEventJoin", lane=self.task.lane,
+                             split_task=split.name, cancel=True)
+    split.connect(self.task)
+    self.task.connect(join)
+    activity = self.spec.task_specs.get(getattr(self.task, "task_spec", None), self.task)
+    for event in children:
+        boundary = self.process_parser.parse_node(event)
+        if isinstance(boundary.event_definition, CancelEventDefinition) and \
+                not isinstance(activity, TransactionSubprocess):
+            self.raise_validation_exception("a cancel boundary event can only be attached to a transaction")
+        split.connect(boundary)
+        boundary.connect(join)
+    return split
+
+
 def _with_maestro_specs(node_parser):
     """The node parser, making Maestro's loop and event subprocess specs, and splitting as BPMN does.
 
@@ -513,6 +534,7 @@ def _with_maestro_specs(node_parser):
             # implicit parallel split (SpiffWorkflow refuses them); conditional ones
             # are refused by engine.checks rather than silently run unconditionally.
             "handles_multiple_outgoing": lambda self: True,
+            "_add_boundary_event": _add_boundary_event,
         }
         if issubclass(node_parser, EventDefinitionParser):
             overrides["parse_timer_event"] = _parse_timer_event

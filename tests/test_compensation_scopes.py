@@ -6,7 +6,7 @@ import engine
 from engine.loader import inspect
 
 from both_ways import both_ways
-from conftest import make_recorder
+from conftest import FIXTURES, make_recorder
 
 NS = 'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ' \
      'targetNamespace="t"'
@@ -178,3 +178,32 @@ def test_each_multi_instance_iteration_is_undone_with_its_own_variables(tmp_path
     assert outcome.calls == ["reserve:a", "reserve:b", "reserve:c",
                              "release:c:r-c", "release:b:r-b", "release:a:r-a"]
     assert outcome.memory.status == outcome.durable["status"] == "completed"
+
+
+def test_a_compensation_event_subprocess_also_marked_is_for_compensation_deploys_and_undoes(tmp_path):
+    fixture = (FIXTURES / "compensation_event_subprocess.bpmn").read_text().replace(
+        'triggeredByEvent="true">', 'triggeredByEvent="true" isForCompensation="true">')
+    assert 'isForCompensation="true">' in fixture
+    assert inspect([("marked.bpmn", fixture.encode())])[1] == []
+    outcome = both_ways(tmp_path, fixture, ["X", "Y", "undoX", "undoY", "cleanup"])
+    assert outcome.calls == ["X", "Y", "undoY", "undoX", "cleanup"]
+    assert outcome.durable["status"] == "completed"
+
+
+MULTI_INSTANCE_TRANSACTION = TRANSACTION.replace(
+    '<transaction id="T">',
+    '<transaction id="T"><multiInstanceLoopCharacteristics isSequential="true">'
+    '<loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>')
+
+
+def test_a_multi_instance_transaction_is_cancelled_by_its_first_cancelled_iteration(tmp_path):
+    assert inspect([("mi_transaction.bpmn", MULTI_INSTANCE_TRANSACTION.encode())])[1] == []
+    outcome = both_ways(tmp_path, MULTI_INSTANCE_TRANSACTION, data={"order": "o-1"}, make_handlers=returning_results)
+    # The first iteration ends in the cancel end event: its work is undone, the activity is
+    # interrupted (no second iteration), and the cancel boundary event's path runs.
+    assert outcome.calls == ["x", "b", "undo_b", "undo_x", "after"]
+    assert outcome.memory.status == outcome.durable["status"] == "completed"
+    assert outcome.memory.data == outcome.durable["data"]
+    assert outcome.durable["data"]["undo_x_result"] == "undo_x done"
+    undone = sorted(t["bpmn_id"] for t in outcome.durable["tasks"] if t["compensated"])
+    assert undone == ["B", "X"]
