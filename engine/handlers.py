@@ -10,12 +10,19 @@ from pathlib import Path
 
 
 class BpmnError(Exception):
-    """A business error: routed to a matching BPMN error event, not retried."""
+    """A business error: routed to a matching BPMN error event, not retried.
 
-    def __init__(self, code, message=None):
+    `variables` are set where the error is caught (the boundary event's path or
+    the error event subprocess), as Camunda's `BpmnError(code, message,
+    variables)` sets them on the execution before the error propagates: a
+    handler can report what it found out and fail in one call.
+    """
+
+    def __init__(self, code: str, message: str | None = None, variables: dict | None = None):
         super().__init__(message or code)
         self.code = code
         self.message = message or code
+        self.variables = {} if variables is None else variables
 
 
 @dataclass

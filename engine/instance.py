@@ -189,7 +189,7 @@ class Instance:
         try:
             task.run()
         except BpmnError as error:
-            if route_error(task, error.code, error.message):
+            if route_error(task, error):
                 _mark_interrupted(task, error)
                 return True
             self._fail(task, error, f"uncaught BPMN error {error.code}: {error.message}")

@@ -35,6 +35,7 @@ from SpiffWorkflow.util.event import Event
 from . import timer_values
 from .data_plumbing import drop_documentation_only_data
 from .element_ids import bpmn_element, name_unnamed_flows, original_id, spec_safe_copy
+from .error_events import error_facts
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
 from .misplaced_elements import put_misplaced_elements_back
@@ -197,6 +198,7 @@ class MaestroProcessParser(ProcessParser):
         form = form_of(node)
         if form:
             facts["form"] = form
+        facts.update(error_facts(node))
         for boundary in super().get_boundary_events(node_id):
             if is_compensation_boundary(boundary):
                 handler = compensation_handler_of(boundary)
@@ -285,7 +287,8 @@ class MaestroProcessParser(ProcessParser):
         if kind == "error":
             # Started by the runtime when an error reaches this scope; it then
             # replaces the scope's flow and ends it.
-            annotate(task_spec, trigger={"kind": "error", "code": code})
+            start_facts = error_facts(node.find(full_tag("startEvent")))  # where the caught code and message go
+            annotate(task_spec, trigger={"kind": "error", "code": code}, **start_facts)
             task_spec.connect(self.spec.end)
         elif kind == "compensation":
             handler = copy_spec(task_spec, self.spec, node.get("id") + COMPENSATION_SUFFIX)

@@ -82,17 +82,13 @@ class MaestroRuntime(PythonScriptEngine):
         try:
             result = function(context)
         except BpmnError as error:
-            self.outcomes[task_id] = {"bpmn_error": [error.code, error.message]}
+            variables = _json_dict(error.variables,
+                                   f"the variables argument of the BpmnError raised by the handler for topic '{topic}'")
+            self.calls[task_id] = (context.data, variables or None)
+            self.outcomes[task_id] = {"bpmn_error": [error.code, error.message, variables]}
             raise
         self.calls[task_id] = (context.data, result)
-        if result is None:
-            result = {}
-        if not isinstance(result, dict):
-            raise HandlerError(f"handler for topic '{topic}' returned {type(result).__name__}; expected a dict or None")
-        try:
-            json.dumps(result)
-        except (TypeError, ValueError) as error:
-            raise HandlerError(f"handler for topic '{topic}' returned a value that is not JSON: {error}") from error
+        result = _json_dict({} if result is None else result, f"what the handler for topic '{topic}' returned")
         self.outcomes[task_id] = {"result": result}
         return result
 
@@ -130,6 +126,21 @@ class MaestroRuntime(PythonScriptEngine):
             if topic and self.handlers.undo_for(topic):
                 return topic, self.handlers.undo_for(topic)
         return None
+
+
+def _json_dict(value, what):
+    """`value` if it is a dict of JSON values: what a handler may hand to the process variables.
+
+    Anything else is a technical failure of the handler (HandlerError), so that
+    it never reaches the saved instance.
+    """
+    if not isinstance(value, dict):
+        raise HandlerError(f"{what} is a {type(value).__name__}, not a dict")
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as error:
+        raise HandlerError(f"{what} is not JSON: {error}") from error
+    return value
 
 
 def _count_attempt(task):

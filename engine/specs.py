@@ -171,7 +171,9 @@ class _CompensationThrowMixin:
         if isinstance(definition, CompensateEventDefinition):
             return True  # the undo work is done by the child tasks
         if isinstance(definition, ErrorEventDefinition):
-            raise BpmnError(definition.code, definition.name or definition.code)
+            # camunda:errorMessage of the thrown error, if the diagram gives one (see error_events.error_facts)
+            message = maestro_info(self).get("error_message") or definition.name or definition.code
+            raise BpmnError(definition.code, message)
         return super()._run_hook(my_task)
 
     def _update(self, my_task):
