@@ -1,5 +1,6 @@
 """Safe evaluation of BPMN conditions and expressions: Python-like, Camunda 7 JUEL (${...}) and Camunda 8 FEEL (=...).
-All three become a restricted Python AST run by simpleeval: small, well kept, and it walks a whitelist of AST nodes (no eval)."""
+All three become a restricted Python AST run by simpleeval: small, well kept, and it walks a whitelist of AST nodes (no eval).
+JUEL keeps EL's meaning: its comparisons and boolean operators coerce as EL does (engine.el_coercion)."""
 from __future__ import annotations
 
 import ast
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 
 import simpleeval
 
+from . import el_coercion
 from .sizes import weight
 
 __all__ = [
@@ -302,6 +304,14 @@ _HELPERS = {
     "@index": _feel_index,
     "@in": _feel_in,
     "@range": _feel_range,
+    # JUEL: EL coercion (engine.el_coercion)
+    "@el_bool": el_coercion.to_boolean,
+    "@el_eq": el_coercion.equal,
+    "@el_ne": el_coercion.not_equal,
+    "@el_lt": el_coercion.less,
+    "@el_gt": el_coercion.greater,
+    "@el_le": el_coercion.less_or_equal,
+    "@el_ge": el_coercion.greater_or_equal,
 }
 _ALL_FUNCTIONS = {**_FUNCTIONS, **_HELPERS}
 
@@ -617,12 +627,25 @@ class _Parser:
 
 # ----------------------------- JUEL (Camunda 7) -----------------------------
 
-_JUEL_EQ = {"==": ast.Eq, "eq": ast.Eq, "!=": ast.NotEq, "ne": ast.NotEq}
-_JUEL_REL = {"<": ast.Lt, "lt": ast.Lt, ">": ast.Gt, "gt": ast.Gt, "<=": ast.LtE,
-             "le": ast.LtE, ">=": ast.GtE, "ge": ast.GtE}
+# Comparisons compile to EL's coercing functions (engine.el_coercion), not Python's operators.
+_JUEL_EQ = {"==": "@el_eq", "eq": "@el_eq", "!=": "@el_ne", "ne": "@el_ne"}
+_JUEL_REL = {"<": "@el_lt", "lt": "@el_lt", ">": "@el_gt", "gt": "@el_gt", "<=": "@el_le",
+             "le": "@el_le", ">=": "@el_ge", "ge": "@el_ge"}
+_JUEL_BOOLEAN_HELPERS = frozenset(["@el_bool", "@empty", *_JUEL_EQ.values(), *_JUEL_REL.values()])
 _JUEL_MUL = {"*": ast.Mult, "/": ast.Div, "div": ast.Div, "%": ast.Mod, "mod": ast.Mod}
 _JUEL_KEYWORDS = frozenset(["and", "or", "not", "eq", "ne", "lt", "gt", "le", "ge", "div",
                             "mod", "empty", "true", "false", "null", "instanceof"])
+
+
+def _el_boolean(node):
+    """The node coerced to a boolean as EL does for `!`, `&&`, `||` and `?:` (a no-op where it is one)."""
+    if isinstance(getattr(node, "op", None), (ast.And, ast.Or, ast.Not)):
+        return node
+    if isinstance(node, ast.Call) and node.func.id in _JUEL_BOOLEAN_HELPERS:
+        return node
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node
+    return _call("@el_bool", [node], node.col_offset)
 
 
 class _JuelParser(_Parser):
@@ -633,7 +656,7 @@ class _JuelParser(_Parser):
             body = self.expression()
             self.expect_op(":")
             orelse = self.expression()
-            return _at(ast.IfExp(test=cond, body=body, orelse=orelse), tok.pos)
+            return _at(ast.IfExp(test=_el_boolean(cond), body=body, orelse=orelse), tok.pos)
         return cond
 
     def or_(self):
@@ -642,7 +665,7 @@ class _JuelParser(_Parser):
             tok = self.accept_op("||") or self.accept_kw("or")
             if not tok:
                 return left
-            left = _boolop(ast.Or(), left, self.and_(), tok.pos)
+            left = _boolop(ast.Or(), _el_boolean(left), _el_boolean(self.and_()), tok.pos)
 
     def and_(self):
         left = self.equality()
@@ -650,18 +673,18 @@ class _JuelParser(_Parser):
             tok = self.accept_op("&&") or self.accept_kw("and")
             if not tok:
                 return left
-            left = _boolop(ast.And(), left, self.equality(), tok.pos)
+            left = _boolop(ast.And(), _el_boolean(left), _el_boolean(self.equality()), tok.pos)
 
     def _binary_level(self, table, operand):
         left = operand()
         while self.tok.kind in ("op", "name") and self.tok.value in table:
             tok = self.advance()
             right = operand()
-            op = table[tok.value]()
-            if isinstance(op, ast.cmpop):
-                left = _compare(left, op, right, tok.pos)
+            op = table[tok.value]
+            if isinstance(op, str):  # a comparison: EL's coercing function
+                left = _call(op, [left, right], tok.pos)
             else:
-                left = _at(ast.BinOp(left=left, op=op, right=right), tok.pos)
+                left = _at(ast.BinOp(left=left, op=op(), right=right), tok.pos)
         return left
 
     def equality(self):
@@ -681,7 +704,7 @@ class _JuelParser(_Parser):
         if self.accept_op("-"):
             return _at(ast.UnaryOp(op=ast.USub(), operand=self.unary()), tok.pos)
         if self.accept_op("!") or self.accept_kw("not"):
-            return _at(ast.UnaryOp(op=ast.Not(), operand=self.unary()), tok.pos)
+            return _at(ast.UnaryOp(op=ast.Not(), operand=_el_boolean(self.unary())), tok.pos)
         if self.accept_kw("empty"):
             return _call("@empty", [self.unary()], tok.pos)
         return self.value()
@@ -1070,6 +1093,8 @@ class CompiledExpression:
         except _Invalid as exc:
             raise ExpressionError(exc.message, self.source, exc.column) from None
         except simpleeval.InvalidExpression as exc:
+            raise ExpressionError(str(exc), self.source) from None
+        except el_coercion.CoercionError as exc:
             raise ExpressionError(str(exc), self.source) from None
         except ZeroDivisionError:
             raise ExpressionError("division by zero", self.source) from None

@@ -1,7 +1,9 @@
 """Form fields of user tasks and start events, as the modelers write them.
 
-Camunda 7 embeds `camunda:formData/camunda:formField`; Spiff Arena names a
-JSON-schema file (`formJsonSchemaFilename`) and a UI-schema file beside it.
+Camunda 7 embeds `camunda:formData/camunda:formField`, or the older
+`camunda:formProperty` that Activiti diagrams use (engine.activiti renames
+their namespace); Spiff Arena names a JSON-schema file
+(`formJsonSchemaFilename`) and a UI-schema file beside it.
 """
 from .namespaces import NSMAP
 
@@ -10,6 +12,8 @@ def form_of(node):
     """{"fields": [...]} or {"json_schema": file, "ui_schema": file}, or None."""
     fields = [_field(field) for field in node.xpath(
         "./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP)]
+    fields += [_property(prop) for prop in node.xpath(
+        "./bpmn:extensionElements/camunda:formProperty", namespaces=NSMAP) if _is_input(prop)]
     if fields:
         return {"fields": fields}
     properties = {
@@ -30,9 +34,33 @@ def _field(field):
         "type": field.get("type") or "string",
         "default": field.get("defaultValue"),
     }
-    values = field.xpath("./camunda:value", namespaces=NSMAP)
-    if values:
-        described["values"] = [{"id": v.get("id"), "name": v.get("name") or v.get("id")} for v in values]
+    described.update(_values(field))
     required = field.xpath("./camunda:validation/camunda:constraint[@name='required']", namespaces=NSMAP)
     described["required"] = bool(required)
     return described
+
+
+def _is_input(prop):
+    """A form property the person fills in: one shown, submitted, and stored in a variable (not an expression)."""
+    return prop.get("readable") != "false" and prop.get("writable") != "false" and not prop.get("expression")
+
+
+def _property(prop):
+    """A camunda:formProperty as a field; `variable` names the process variable when it is not the id."""
+    described = {
+        "id": prop.get("variable") or prop.get("id"),
+        "label": prop.get("name") or prop.get("id"),
+        "type": prop.get("type") or "string",
+        "default": prop.get("default"),
+    }
+    described.update(_values(prop))
+    described["required"] = prop.get("required") == "true"
+    return described
+
+
+def _values(field):
+    """The choices of an enum field or property, if it lists any."""
+    values = field.xpath("./camunda:value", namespaces=NSMAP)
+    if not values:
+        return {}
+    return {"values": [{"id": v.get("id"), "name": v.get("name") or v.get("id")} for v in values]}

@@ -33,12 +33,14 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
 from . import timer_values
+from .activiti import read_activiti_as_camunda
 from .data_plumbing import drop_documentation_only_data
 from .element_ids import bpmn_element, name_unnamed_flows, original_id, spec_safe_copy
 from .error_events import error_facts
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
 from .misplaced_elements import put_misplaced_elements_back
+from .multi_instance_collections import read_camunda_collections
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
 from .specs import (
     CompensateEventDefinition,
@@ -448,6 +450,8 @@ class MaestroParser(BpmnParser):
     def add_bpmn_bytes(self, data, filename):
         """Parses untrusted XML and adds it; raises UnsafeXml, or etree.XMLSyntaxError with a line."""
         root = parse_untrusted(data)
+        read_activiti_as_camunda(root)
+        read_camunda_collections(root)
         name_unnamed_flows(root)
         drop_documentation_only_data(root)
         inline_event_definition_refs(root)
