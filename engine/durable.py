@@ -477,8 +477,10 @@ class Maestro:
         if logged is None:
             logged = read_steps(connection, [row.id]).get(row.id, [])
         replay(instance, logged)
+        awaited = messages.awaited(instance.workflow)  # what the rows say: logged steps write them too
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
-        return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered)
+        return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered,
+                                        start_data=None if row.state else row.variables)
 
     def _summary(self, session, instance_id):
         session.expire_all()  # the row was written with table-level statements

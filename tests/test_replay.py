@@ -115,3 +115,36 @@ def test_a_worker_that_outlives_its_lease_commits_nothing_and_the_new_owner_fini
     assert calls == ["A", "B", "B", "C"]
     assert completions(other_worker, instance_id) == ["start", "A", "B", "C", "done"]
     assert other_worker.show(instance_id)["status"] == "completed"
+
+
+BRANCH_ON_A_VARIABLE_A_TASK_CHANGES = """<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="t">
+  <process id="reroute" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="gw"/>
+    <exclusiveGateway id="gw" default="to_b"/>
+    <sequenceFlow id="to_a" sourceRef="gw" targetRef="a"><conditionExpression>${route == 'a'}</conditionExpression>
+    </sequenceFlow>
+    <sequenceFlow id="to_b" sourceRef="gw" targetRef="b"/>
+    <serviceTask id="a" camunda:topic="a"/>
+    <serviceTask id="b" camunda:topic="b"/>
+    <sequenceFlow id="f2" sourceRef="a" targetRef="e"/>
+    <sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"""
+
+
+def test_an_instance_that_ends_without_a_snapshot_is_shown_from_its_start_data(tmp_path):
+    """Shown by replaying its logged steps from the start data: the row must keep them, not the end data."""
+    handlers = Handlers()
+    handlers.task("a")(lambda ctx: {"route": "b", "a_done": True})
+    handlers.task("b")(lambda ctx: {"b_done": True})
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy([("reroute.bpmn", BRANCH_ON_A_VARIABLE_A_TASK_CHANGES.encode())])
+    instance_id = maestro.start("reroute", {"route": "a"})["id"]
+    drain(maestro)
+    shown = maestro.show(instance_id)
+    assert shown["status"] == "completed"
+    assert [t["bpmn_id"] for t in shown["tasks"] if t["state"] == "COMPLETED"] == ["s", "gw", "a", "e"]
+    assert shown["data"] == {"route": "b", "a_done": True}

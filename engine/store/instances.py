@@ -77,8 +77,10 @@ class InstanceWriter:
     (the outcomes of its handler calls: see engine.replay).
     """
 
-    def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False):
+    def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False, start_data=None):
         self.instance = instance
+        # An instance never snapshotted is rebuilt from the start data in its row: they must stay.
+        self.start_data = start_data
         self.delta = delta  # the tasks as the snapshot holds them
         self.recorder = HistoryRecorder(instance)
         self.timers = TimerWatch(instance.workflow)
@@ -98,6 +100,7 @@ class InstanceWriter:
         upserts, removed, written = self.delta.changes()
         self.instance.workflow.script_engine.take_outcomes()  # the snapshot holds their effects
         clear_steps, self.logged_steps, self.snapshot_due = self.logged_steps > 0, 0, False
+        self.start_data = None  # from now on the instance is rebuilt from this snapshot
         return Prepared(
             awaited=self._awaited_now(messages.awaited(self.instance.workflow)),
             instance_id=self.instance.id,
@@ -129,7 +132,8 @@ class InstanceWriter:
             return self.prepare(actor, "completed", ended_at=ended_at, changed=changed)
         prepared = self._logged(actor, changed)
         prepared.awaited = self._awaited_now([])
-        prepared.status = {"instance": self.instance.id, "variables": self.instance.data, "updated_at": now(),
+        variables = self.instance.data if self.start_data is None else self.start_data
+        prepared.status = {"instance": self.instance.id, "variables": variables, "updated_at": now(),
                            "status": "completed", "error": None, "ended_at": ended_at}
         return prepared
 
