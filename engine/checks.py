@@ -4,6 +4,7 @@ Each check yields every problem it finds (the parser stops at the first), so
 lint can list them all with their lines.
 """
 import re
+from functools import partial
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -24,10 +25,13 @@ UNSUPPORTED = {
 PYTHON_SCRIPT_FORMATS = {None, "", "python", "text/python", "text/x-python", "py"}
 
 
-def check_document(root, file_name):
+def check_document(root, file_name, force_executable=False):
+    """Every problem of one parsed file; `force_executable` says documentation models will run too."""
     problems = []
     for check in (_unsupported, _compensation, _expressions, _timers, _scripts, _spiff_task_scripts, _retry_cycles,
-                  _conditional_flows_out_of_activities, _dangling_references, _event_definition_refs):
+                  _conditional_flows_out_of_activities, _dangling_references, _event_definition_refs,
+                  _compensation_activity_flows, _cancel_end_events, partial(_error_end_events,
+                  force_executable=force_executable), _listeners):
         problems.extend(check(root, file_name))
     return problems
 
@@ -97,9 +101,7 @@ def _expressions(root, file_name):
         text = (node.text or "").strip()
         if not text:
             continue
-        owner = node.getparent()
-        while owner.get("id") is None and owner.getparent() is not None:  # a conditional event's definition
-            owner = owner.getparent()
+        owner = _owner(node)  # a conditional event's definition has no id
         try:
             compile_expression(text)
         except ExpressionError as error:
@@ -220,6 +222,94 @@ def _event_definition_refs(root, file_name):
         yield _problem(file_name, ref.getparent(), f"eventDefinitionRef '{(ref.text or '').strip()}' names no event "
                                                    "definition declared in the file: declare it under <definitions> "
                                                    "or define it inside the event")
+
+
+def _compensation_activity_flows(root, file_name):
+    """An activity marked isForCompensation runs only to undo another (BPMN 10.5.6): a flow into it
+    would run the undo as ordinary work, a flow out of it would carry on after an undo."""
+    flows = {}
+    for flow in root.iter(f"{{{NSMAP['bpmn']}}}sequenceFlow"):
+        flows.setdefault(flow.get("targetRef"), []).append(f"incoming '{flow.get('id')}'")
+        flows.setdefault(flow.get("sourceRef"), []).append(f"outgoing '{flow.get('id')}'")
+    for node in root.iter(f"{{{NSMAP['bpmn']}}}*"):
+        if node.get("isForCompensation") == "true" and node.get("id") in flows:
+            yield _problem(file_name, node, f"compensation activity (isForCompensation=\"true\") with sequence flows "
+                                            f"({', '.join(flows[node.get('id')])}): it runs only to undo the "
+                                            "activity whose compensation boundary event is associated with it; "
+                                            "remove its flows, or unmark it to run it as ordinary work")
+
+
+def _cancel_end_events(root, file_name):
+    """A cancel end event cancels the transaction subprocess it is in (BPMN 10.5.4); anywhere else it
+    has no transaction to cancel, so Maestro could not give it a meaning (Camunda 7 refuses it too)."""
+    for definition in root.iter(f"{{{NSMAP['bpmn']}}}cancelEventDefinition"):
+        event = definition.getparent()
+        if local_name(event) == "endEvent" and local_name(event.getparent()) != "transaction":
+            yield _problem(file_name, event, "cancel end event outside a transaction: it can only end a "
+                                             "transaction subprocess; move it into one, or make it a plain end "
+                                             "event (or an error end event caught by a boundary event)")
+
+
+def _error_end_events(root, file_name, force_executable=False):
+    """An error end event throws one specific error (BPMN 10.5.4; Camunda 7 refuses it otherwise): without
+    an errorCode, catch-all handlers would catch it and coded ones never could. Only processes that will
+    run are checked: documentation models (isExecutable="false") only when forced to run. Error catch
+    events without errorRef are fine: they catch every error."""
+    codes = {e.get("id"): (e.get("errorCode") or "").strip() for e in root.iter(f"{{{NSMAP['bpmn']}}}error")}
+    for end in root.iter(f"{{{NSMAP['bpmn']}}}endEvent"):
+        if not _will_run(end, force_executable):
+            continue
+        for definition in end.iter(f"{{{NSMAP['bpmn']}}}errorEventDefinition"):
+            ref = definition.get("errorRef")
+            if not ref:
+                yield _problem(file_name, end, "error end event without an error: set its errorRef to an <error> "
+                                               "with an errorCode (the code boundary events catch it by)")
+            elif ref in codes and not codes[ref]:  # an undeclared one is _dangling_references' to report
+                yield _problem(file_name, end, f"the error '{ref}' this end event throws has no errorCode: give it "
+                                               "one (the code boundary events catch it by)")
+
+
+def _will_run(node, force_executable):
+    """Whether the process holding `node` is run: marked executable (the default), or forced to be."""
+    process = next(node.iterancestors(f"{{{NSMAP['bpmn']}}}process"), None)
+    return force_executable or process is None or process.get("isExecutable", "true") == "true"
+
+
+LISTENERS = [f"{{{NSMAP[tool]}}}{kind}" for tool in ("camunda", "zeebe") for kind in ("executionListener",
+                                                                                       "taskListener")]
+
+
+def _listeners(root, file_name):
+    """Maestro runs no execution or task listeners; a listener that does something would be skipped
+    without a word, so it is refused like a script Maestro cannot run."""
+    for listener in root.iter(*LISTENERS):
+        implementation = _listener_implementation(listener)
+        if implementation is None:
+            continue
+        tool = "camunda" if listener.tag.startswith(f"{{{NSMAP['camunda']}}}") else "zeebe"
+        yield _problem(file_name, listener, f"{tool}:{local_name(listener)} ({implementation}) would not run: "
+                                            "Maestro does not run execution or task listeners; do that work in a "
+                                            "service task (bound to a Python handler) or a script task",
+                       _owner(listener).get("id", ""))
+
+
+def _listener_implementation(listener):
+    """What the listener runs, in words (a class, an expression, a script, a job type), or None."""
+    for attribute in ("class", "delegateExpression", "expression", "type"):
+        if (listener.get(attribute) or "").strip():
+            return f"{attribute} '{listener.get(attribute).strip()}'"
+    script = listener.find(f"{{{NSMAP['camunda']}}}script")
+    if script is not None:
+        return f"{script.get('scriptFormat') or 'a'} script"
+    return None
+
+
+def _owner(node):
+    """The nearest element with an id holding `node` (an extension or a definition has none)."""
+    owner = node.getparent()
+    while owner.get("id") is None and owner.getparent() is not None:
+        owner = owner.getparent()
+    return owner
 
 
 def _by_id(root, element_id):

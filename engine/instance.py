@@ -104,7 +104,12 @@ class Instance:
 
     @property
     def data(self):
-        if self.workflow.completed:
+        """The process variables: the end event's once the process ended, else the latest completed task's.
+
+        A cancelled workflow counts as completed but reached no end event (its own data stay empty), so a
+        cancelled instance keeps the variables it had: an operator still needs its payment id.
+        """
+        if self.workflow.completed and not self.cancelled:
             return self.workflow.data
         if self.latest_task is None:
             self.latest_task = self._latest_completed()

@@ -108,7 +108,7 @@ def inspect(sources, force_executable=False):
             problems.append(Problem(name, error.line, "", str(error)))
             continue
         library.roots[name] = root
-        problems.extend(check_document(root, name))
+        problems.extend(check_document(root, name, force_executable))
     if not problems:
         problems.extend(_parse_every_process(library))
     return library, problems

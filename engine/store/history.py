@@ -10,7 +10,10 @@ from ..runtime import ATTEMPT
 # TaskState.get_name looks the name up anew at every call; a row per state change adds up.
 _STATE_NAMES = {state: TaskState.get_name(state) for state in
                 (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.COMPLETED, TaskState.ERROR,
-                 TaskState.CANCELLED, TaskState.FUTURE, TaskState.LIKELY, TaskState.MAYBE)}
+                 TaskState.CANCELLED)}
+# What SpiffWorkflow expects to happen (MAYBE, LIKELY) or will happen (FUTURE): not a row of history,
+# which says only what happened.
+PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
 class HistoryRecorder:
@@ -36,12 +39,14 @@ class HistoryRecorder:
         entries = []
         for task in {task.id: task for task in candidates}.values():
             spec = task.task_spec
-            if spec.bpmn_id is None or task._state & TaskState.PREDICTED_MASK:
+            if spec.bpmn_id is None:
                 continue
             task_id, mark = str(task.id), _mark(task)
             if self.seen.get(task_id) == mark:
                 continue
-            self.seen[task_id] = mark
+            self.seen[task_id] = mark  # also for a prediction: a later return to the state seen before is news
+            if task._state & PREDICTED:
+                continue
             data_in, data_out = calls.pop(task_id, (None, None))
             internal = task.internal_data
             entries.append(dict(
