@@ -186,3 +186,41 @@ def test_lint_deploy_and_the_api_refuse_them_alike(tmp_path, xml, element):
     assert response.status_code == 422
     assert (response.json["errors"][0]["line"], response.json["errors"][0]["element"]) == (line, element)
     assert maestro.definitions() == []
+
+
+def test_a_version_deployed_before_a_check_refused_it_runs_on(tmp_path, recorder):
+    """Checks grow stricter between releases; a stored version is built as it was accepted."""
+    from sqlalchemy import update
+
+    from engine.store.models import Definition
+    from durable_helpers import drain
+
+    waits = HEAD + """
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve"/>
+    <bpmn:userTask id="approve"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="ship"/>
+    <bpmn:serviceTask id="ship" camunda:topic="ship"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="ship" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    handlers, calls = recorder("ship")
+    url = f"sqlite:///{tmp_path / 'maestro.db'}"
+    maestro = Maestro(url, handlers)
+    maestro.deploy([("p.bpmn", waits.encode())])
+    instance_id = maestro.start("p")["id"]
+    drain(maestro)
+    # As if a listener had been accepted when this version was deployed (it is refused today).
+    with_listener = waits.replace('<bpmn:userTask id="approve"/>', '<bpmn:userTask id="approve"><bpmn:extensionElements>'
+                                  '<camunda:taskListener class="org.example.Audit" event="create"/>'
+                                  '</bpmn:extensionElements></bpmn:userTask>')
+    with maestro.Session() as session:
+        session.execute(update(Definition).values(xml=with_listener))
+        session.commit()
+    restarted = Maestro(url, handlers)  # a new release: nothing cached
+    restarted.complete_task(instance_id, "approve")
+    drain(restarted)
+    assert calls == ["ship"]
+    assert restarted.show(instance_id)["status"] == "completed"
