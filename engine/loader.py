@@ -89,7 +89,9 @@ def inspect(sources, force_executable=False, check=True):
     """(library, problems): the files as far as they parse, and everything wrong with them.
 
     With `force_executable`, processes marked isExecutable="false" (what most
-    modeling tools export by default) are treated as executable.
+    modeling tools export by default) are treated as executable. `check=False`
+    skips the document checks: for files deployed before, which must go on
+    running even when a later Maestro refuses what they contain.
     """
     parser = MaestroParser(force_executable)
     library = Library(parser)
