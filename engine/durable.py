@@ -466,14 +466,14 @@ class Maestro:
         if not row.state:  # started, never saved: nothing stored but the start data
             instance = Instance.from_specs(spec, subprocess_specs, self.handlers, row.variables, row.id,
                                            row.business_key)
-            delta, numbered, awaited = TaskDelta(instance.workflow), True, []
+            delta, numbered = TaskDelta(instance.workflow), True
         else:
             saved = read_state(connection, row.id, row.state)
             workflow = load_saved(saved, spec, subprocess_specs)
             numbered = TASK_IDS in saved
             instance = Instance(workflow, self.handlers, row.id, row.business_key, TaskIds.restore(saved.get(TASK_IDS)))
             instance.error, instance.cancelled = row.error, row.status == "cancelled"
-            delta, awaited = TaskDelta.loaded(workflow), messages.awaited(workflow)
+            delta = TaskDelta.loaded(workflow)
         if logged is None:
             logged = read_steps(connection, [row.id]).get(row.id, [])
         replay(instance, logged)

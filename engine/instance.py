@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from . import compensation, touched
+from . import compensation, event_subprocesses, touched
 from . import log_extras, waiting_tasks  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
 from .boundary_events import leave_subprocess
 from .error_events import route_error
@@ -156,7 +156,8 @@ class Instance:
         while True:
             task = self._ready_task()
             if task is None:
-                if compensation.advance(self.workflow) or self._wake_finished_subprocesses():
+                if compensation.advance(self.workflow) or self._wake_finished_subprocesses() \
+                        or event_subprocesses.disarm_finished_scopes(self.workflow):
                     continue
                 self.workflow.refresh_timers()
                 if self._ready_task() is None:
@@ -191,6 +192,7 @@ class Instance:
     def _run_task(self, task):
         if isinstance(task.task_spec, BoundaryEvent):
             leave_subprocess(task)
+        event_subprocesses.fire(task)  # a start event of an event subprocess that just fired
         try:
             task.run()
         except BpmnError as error:

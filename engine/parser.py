@@ -298,7 +298,13 @@ class MaestroProcessParser(ProcessParser):
             del self.spec.task_specs[task_spec.name]
             self.compensation_event_subprocess = handler.name
         else:
-            self.spec.start.connect_or_add_trigger(task_spec, sub_spec)
+            # Message, timer, signal: armed while this scope runs (engine.event_subprocesses); never
+            # SpiffWorkflow's trigger_specs, which only see the top process and never interrupt.
+            start = node.find(full_tag("startEvent"))
+            interrupting = start.get("isInterrupting", "true").strip().lower() != "false"
+            annotate(task_spec, trigger={"kind": kind, "interrupting": interrupting})
+            self.spec.start.connect(task_spec)
+            task_spec.connect(self.spec.end)
 
     def get_spec(self):
         spec = super().get_spec()

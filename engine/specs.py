@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinit
 from SpiffWorkflow.util.task import TaskState
 
 from . import compensation
+from .dropped_work import forget_dropped_work
 from .handlers import BpmnError
 
 
@@ -106,11 +107,20 @@ class _IterationScopedMerge:
             child.data = snapshot  # the iteration keeps its own item (its undo needs it)
 
 
-class MaestroSequentialMultiInstance(_IterationScopedMerge, SequentialMultiInstanceTask):
+class _CancelsIterations:
+    """A cancelled multi-instance activity (an interrupting boundary event, an interrupting event
+    subprocess) takes its running iterations with it: see engine.dropped_work."""
+
+    def _on_cancel(self, my_task):
+        super()._on_cancel(my_task)
+        forget_dropped_work(my_task.workflow.top_workflow)
+
+
+class MaestroSequentialMultiInstance(_CancelsIterations, _IterationScopedMerge, SequentialMultiInstanceTask):
     pass
 
 
-class MaestroParallelMultiInstance(_IterationScopedMerge, ParallelMultiInstanceTask):
+class MaestroParallelMultiInstance(_CancelsIterations, _IterationScopedMerge, ParallelMultiInstanceTask):
     pass
 
 

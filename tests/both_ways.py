@@ -6,8 +6,10 @@
     assert outcome.durable["data"] == {...}       # what `maestro show` says of the durable one
 
 `steps` act on both instances between runs: ("publish", name, correlation, data),
-("complete", task_ref, data) or ("cancel",).
+("complete", task_ref, data), ("cancel",) or ("sleep", seconds): time passes, then the in-memory
+instance runs what fell due (the durable worker waits for due timers by itself, see drain).
 """
+import time
 from dataclasses import dataclass
 
 import engine
@@ -62,6 +64,9 @@ def _act_in_memory(instance, step):
         instance.complete_task(*args)
     elif kind == "cancel":
         instance.cancel()
+    elif kind == "sleep":
+        time.sleep(*args)
+        instance.run()
     else:
         raise ValueError(f"unknown step {kind}")
 
@@ -75,3 +80,5 @@ def _act_durably(maestro, instance_id, step):
         maestro.complete_task(instance_id, *args)
     elif kind == "cancel":
         maestro.cancel(instance_id)
+    elif kind == "sleep":
+        time.sleep(*args)

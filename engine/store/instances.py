@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from SpiffWorkflow.util.task import TaskState
 
 from .. import messages, state_changes
 from ..replay import MAX_LOGGED_STEPS, TimerWatch
@@ -86,7 +87,7 @@ class InstanceWriter:
         self.timers = TimerWatch(instance.workflow)
         self.logged_steps = logged_steps  # steps logged since the snapshot
         self.snapshot_due = snapshot_due  # the next write must be a snapshot (the tree changed outside a step)
-        self.awaited = awaited  # the messages the awaited_messages rows name (as of the snapshot)
+        self.awaited = awaited  # the messages the awaited_messages rows name (as of the last write)
         state_changes.track(instance.workflow)
 
     def write(self, connection, actor, status, error=None, ended_at=None):
@@ -131,7 +132,9 @@ class InstanceWriter:
         if self._snapshot_due():
             return self.prepare(actor, "completed", ended_at=ended_at, changed=changed)
         prepared = self._logged(actor, changed)
-        prepared.awaited = self._awaited_now([])
+        nothing_awaited = self._awaited_now([])
+        if nothing_awaited is not None:  # else the rows say so already (maybe since this very step)
+            prepared.awaited = nothing_awaited
         variables = self.instance.data if self.start_data is None else self.start_data
         prepared.status = {"instance": self.instance.id, "variables": variables, "updated_at": now(),
                            "status": "completed", "error": None, "ended_at": ended_at}
@@ -159,7 +162,21 @@ class InstanceWriter:
             instance_id=self.instance.id,
             history=self.recorder.changes(actor, changed),
             step={"instance_id": self.instance.id, "seq": self.logged_steps, "outcomes": json.dumps(outcomes)},
+            awaited=self._awaited_after_step(changed),
         )
+
+    def _awaited_after_step(self, changed):
+        """The messages awaited after a logged step, when it may have changed them (else None).
+
+        A catch can start or stop waiting while the instance runs on (a parallel
+        branch): `publish` must find it after every commit, not only when the
+        instance settles. Only a step that changed a task waiting for a message,
+        or cancelled one (a whole activity, with what it ran), is looked at.
+        """
+        if not any(task.state == TaskState.CANCELLED or messages.waits_for_a_message(task.task_spec)
+                   for task in changed):
+            return None
+        return self._awaited_now(messages.awaited(self.instance.workflow))
 
 
 @dataclass
