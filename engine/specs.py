@@ -101,10 +101,25 @@ class _IterationScopedMerge:
             return super().merge_child(workflow, child)
         snapshot = child.data
         child.data = {key: value for key, value in snapshot.items() if key not in item_names}
+        child.parent.maestro_iteration_data = snapshot  # what the completion condition reads
         try:
             return super().merge_child(workflow, child)
         finally:
             child.data = snapshot  # the iteration keeps its own item (its undo needs it)
+            child.parent.maestro_iteration_data = None
+
+    def check_completion_condition(self, my_task):
+        """The completionCondition sees the iteration's own variables, its item included (as in Camunda)."""
+        merged = my_task.internal_data.get("merged", [])
+        full = getattr(my_task, "maestro_iteration_data", None)
+        last = next((c for c in my_task.children if merged and str(c.id) == merged[-1]), None)
+        if full is None or last is None:
+            return super().check_completion_condition(my_task)
+        stripped, last.data = last.data, full
+        try:
+            return super().check_completion_condition(my_task)
+        finally:
+            last.data = stripped
 
 
 class _CancelsIterations:

@@ -375,3 +375,16 @@ def test_camunda_multi_instance_maestro_cannot_run_is_refused_with_its_line(loop
     problem, = info.value.problems
     assert (problem.file, problem.line, problem.element) == ("mi.bpmn", line_of(diagram, 'id="pack"'), "pack")
     assert message in problem.message
+
+
+@pytest.mark.parametrize("sequential", [True, False], ids=["sequential", "parallel"])
+def test_the_completion_condition_reads_the_element_variable(tmp_path, sequential):
+    loop = COLLECTION[:-2] + """>
+        <bpmn:completionCondition xsi:type="bpmn:tFormalExpression">${item == 'b'}</bpmn:completionCondition>
+      </bpmn:multiInstanceLoopCharacteristics>"""
+    outcome = both_ways(tmp_path, multi_instance(loop, sequential=sequential), data=ITEMS,
+                        make_handlers=packing_records_the_last_item)
+
+    assert outcome.calls == ["pack:a", "pack:b", "ship"]
+    assert outcome.memory.status == outcome.durable["status"] == "completed"
+    assert outcome.memory.data == outcome.durable["data"] == {**ITEMS, "last": "b"}
