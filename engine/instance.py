@@ -15,6 +15,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
@@ -331,6 +332,16 @@ def _message_of(error):
     original = getattr(error, "exception", None)
     if original is not None and original is not error:
         return f"{type(original).__name__}: {original}"
+    looping = isinstance(error, WorkflowDataException) and isinstance(getattr(error.task, "task_spec", None),
+                                                                         MultiInstanceTask)
+    if looping and error.data_input is not None:
+        spec = error.task.task_spec
+        name = spec.bpmn_name or spec.bpmn_id
+        if str(error).startswith("Missing data input"):
+            return f"the multi-instance activity '{name}' takes its items from the variable " \
+                   f"'{error.data_input.bpmn_id}', which is not set"
+        return f"the multi-instance activity '{name}' takes its items from the variable " \
+               f"'{error.data_input.bpmn_id}', which is not a list or a map: {error}"
     declared = isinstance(error, WorkflowDataException) and (error.data_input or error.data_output)
     if declared:
         direction = "input" if error.data_input else "output"

@@ -388,3 +388,9 @@ def test_the_completion_condition_reads_the_element_variable(tmp_path, sequentia
     assert outcome.calls == ["pack:a", "pack:b", "ship"]
     assert outcome.memory.status == outcome.durable["status"] == "completed"
     assert outcome.memory.data == outcome.durable["data"] == {**ITEMS, "last": "b"}
+
+
+def test_a_collection_variable_nobody_set_fails_naming_the_activity_and_the_variable():
+    instance = engine.run(multi_instance(COLLECTION), make_recorder("pack", "ship")[0], {})
+    assert instance.status == "failed"
+    assert "takes its items from the variable 'items', which is not set" in instance.error["message"]
