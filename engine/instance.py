@@ -21,6 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import compensation, event_subprocesses, touched
 from . import log_extras, waiting_tasks  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
+from . import deep_trees  # noqa: F401  (walk deep task trees without recursion: long processes)
 from .boundary_events import leave_subprocess
 from .error_events import route_error
 from .handlers import BpmnError

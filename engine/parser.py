@@ -39,6 +39,7 @@ from .element_ids import bpmn_element, name_unnamed_flows, original_id, spec_saf
 from .error_events import error_facts
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
+from .long_flows import ParsesLongFlows
 from .misplaced_elements import put_misplaced_elements_back
 from .multi_instance_collections import read_camunda_collections
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
@@ -155,7 +156,7 @@ def event_subprocess_trigger(node, errors):
     return "none", None
 
 
-class MaestroProcessParser(ProcessParser):
+class MaestroProcessParser(ParsesLongFlows, ProcessParser):
 
     def __init__(self, parser, node, *args, **kwargs):
         super().__init__(parser, node, *args, **kwargs)
