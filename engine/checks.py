@@ -29,7 +29,7 @@ def check_document(root, file_name, force_executable=False):
     """Every problem of one parsed file; `force_executable` says documentation models will run too."""
     problems = []
     for check in (_unsupported, _compensation, _expressions, _timers, _scripts, _spiff_task_scripts, _retry_cycles,
-                  _conditional_flows_out_of_activities, _dangling_references, _event_definition_refs,
+                  _dangling_references, _event_definition_refs,
                   _compensation_activity_flows, _cancel_end_events, partial(_error_end_events,
                   force_executable=force_executable), _listeners):
         problems.extend(check(root, file_name))
@@ -176,17 +176,6 @@ def _retry_cycles(root, file_name):
             task = cycle.getparent().getparent()
             yield _problem(file_name, task, f"failedJobRetryTimeCycle '{cycle.text.strip()}' is not of the form "
                                             "R<tries>/<ISO 8601 duration>, e.g. R5/PT10S")
-
-
-def _conditional_flows_out_of_activities(root, file_name):
-    for flow in root.iter(f"{{{NSMAP['bpmn']}}}sequenceFlow"):
-        if flow.find(f"{{{NSMAP['bpmn']}}}conditionExpression") is None:
-            continue
-        source = _by_id(root, flow.get("sourceRef"))
-        if source is not None and local_name(source) in ACTIVITIES:
-            yield _problem(file_name, flow, f"conditional sequence flow out of the activity '{source.get('id')}' "
-                                            "is not supported yet: route it through an exclusive or inclusive "
-                                            "gateway after the activity")
 
 
 REFERENCES = {  # event definition -> (attribute, element it names)

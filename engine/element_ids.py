@@ -27,7 +27,7 @@ from .namespaces import BPMN, NSMAP, local_name
 
 # Task spec names SpiffWorkflow or Maestro's parser give their own tasks.
 RESERVED = frozenset({"Start", "End", "Root", "StartEventSplit", "StartEventJoin"})
-RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]", ".compensation")
+RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]", ".compensation", ".ConditionalFlows")
 RENAMED = " (element)"  # what a reserved id becomes in the tree SpiffWorkflow reads
 
 # Attributes and child elements that refer to a flow element by id.

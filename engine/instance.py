@@ -218,7 +218,7 @@ class Instance:
         original = getattr(error, "exception", None) or error
         self.error = {
             "task": str(task.id),
-            "bpmn_id": task.task_spec.bpmn_id,
+            "bpmn_id": _element_of(task),
             "message": message,
             "type": type(original).__name__,
             "traceback": "".join(traceback.format_exception(error)),
@@ -348,9 +348,19 @@ def _message_of(error):
         direction = "input" if error.data_input else "output"
         return (f"the activity declares the data {direction} '{declared.bpmn_name or declared.bpmn_id}' "
                 f"(ioSpecification), but no variable '{declared.bpmn_id}' is set")
-    if isinstance(error, (HandlerError, SpiffWorkflowException)):
+    if isinstance(error, SpiffWorkflowException):
+        return str(error).removesuffix(". ")  # SpiffWorkflow joins its (often no) notes after ". "
+    if isinstance(error, HandlerError):
         return str(error)
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _element_of(task):
+    """The diagram element a task stands for: an internal one (the split choosing an activity's
+    conditional flows) stands for the element before it."""
+    while task is not None and getattr(task.task_spec, "bpmn_id", None) is None:
+        task = task.parent
+    return task.task_spec.bpmn_id if task is not None else None
 
 
 def _is_visible(task):

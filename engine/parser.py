@@ -32,7 +32,7 @@ from SpiffWorkflow.bpmn.specs.defaults import NoneTask, ReceiveTask, SubWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.event import Event
 
-from . import timer_values
+from . import conditional_flows, timer_values
 from .activiti import read_activiti_as_camunda
 from .data_plumbing import drop_documentation_only_data
 from .element_ids import bpmn_element, name_unnamed_flows, original_id, spec_safe_copy
@@ -533,6 +533,15 @@ def _add_boundary_event(self, children):
     return split
 
 
+def _connect_outgoing(node_parser):
+    def connect_outgoing(self, outgoing_task, sequence_flow_node, is_default):
+        if conditional_flows.needs_split(self):
+            conditional_flows.connect_through_split(self, outgoing_task, sequence_flow_node, is_default)
+        else:
+            node_parser.connect_outgoing(self, outgoing_task, sequence_flow_node, is_default)
+    return connect_outgoing
+
+
 def _with_maestro_specs(node_parser):
     """The node parser, making Maestro's loop and event subprocess specs, and splitting as BPMN does.
 
@@ -546,8 +555,9 @@ def _with_maestro_specs(node_parser):
             "EVENT_SUBPROCESS_CLASS": MaestroEventSubprocess,
             # BPMN: several unconditional flows out of an activity or event are an
             # implicit parallel split (SpiffWorkflow refuses them); conditional ones
-            # are refused by engine.checks rather than silently run unconditionally.
+            # are chosen by engine.conditional_flows (SpiffWorkflow would take them all).
             "handles_multiple_outgoing": lambda self: True,
+            "connect_outgoing": _connect_outgoing(node_parser),
             "_add_boundary_event": _add_boundary_event,
         }
         if issubclass(node_parser, EventDefinitionParser):

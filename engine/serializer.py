@@ -6,6 +6,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import (
     BpmnTaskSpecConverter,
+    ExclusiveGatewayConverter,
     EventConverter,
     MultiInstanceTaskConverter,
     SubWorkflowConverter,
@@ -13,6 +14,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import (
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 
+from .conditional_flows import ConditionalFlows
 from .specs import (
     CompensateEventDefinition,
     MaestroEndEvent,
@@ -33,6 +35,12 @@ class CompensateEventDefinitionConverter(EventDefinitionConverter):
         dct["activity_ref"] = event_definition.activity_ref
         dct["wait_for_completion"] = event_definition.wait_for_completion
         return dct
+
+
+class ConditionalFlowsConverter(ExclusiveGatewayConverter):
+
+    def to_dict(self, spec):
+        return {**super().to_dict(spec), "source": spec.source}
 
 
 class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
@@ -61,6 +69,7 @@ CONFIG = {
     MaestroParallelMultiInstance: MultiInstanceTaskConverter,
     CompensateEventDefinition: CompensateEventDefinitionConverter,
     UntimedTimerEventDefinition: EventDefinitionConverter,
+    ConditionalFlows: ConditionalFlowsConverter,
 }
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CONFIG))

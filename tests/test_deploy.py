@@ -140,10 +140,17 @@ def test_several_flows_out_of_an_activity_are_an_implicit_parallel_split(recorde
     assert calls[0] == "order" and sorted(calls[1:]) == ["bill", "pack"]
 
 
-def test_a_conditional_flow_out_of_an_activity_is_refused_not_ignored():
+def test_a_conditional_flow_out_of_an_activity_is_taken_only_when_its_condition_holds(recorder):
     conditional = SPLIT.replace("{condition}", "<bpmn:conditionExpression>amount &gt; 5</bpmn:conditionExpression>")
-    problem, = refusal(conditional)
-    assert problem.element == "f3" and problem.line == 8 and "gateway" in problem.message
+    handlers, calls = recorder("order", "pack", "bill")
+    assert engine.run(conditional, handlers, {"amount": 9}).status == "completed"
+    assert calls[0] == "order" and sorted(calls[1:]) == ["bill", "pack"]
+
+    handlers, calls = recorder("order", "pack", "bill")
+    skipped = engine.run(conditional, handlers, {"amount": 3})
+    assert calls == ["order", "pack"]
+    # the parallel join waits for the flow not taken, as BPMN says (an inclusive join would go on)
+    assert [(t["bpmn_id"], t["state"]) for t in skipped.waiting_tasks()] == [("join", "WAITING")]
 
 
 def test_a_dangling_error_reference_is_named():
