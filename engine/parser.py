@@ -57,45 +57,14 @@ from .specs import (
     maestro_info,
 )
 from .topics import explicit_topic, fallback_topics
+from .untrusted_xml import MAX_XML_BYTES, UnsafeXml, parse_untrusted  # noqa: F401 (re-exported)
 
 COMPENSATION_SUFFIX = ".compensation"
 FLOW_NODES = ACTIVITIES | {
     "startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "endEvent",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
 }
-MAX_XML_BYTES = 20 * 1024 * 1024
 UNTIMED_TIMER = "timer event without a time"  # loader says it in full (SpiffWorkflow would append a period)
-
-
-def safe_xml_parser():
-    """No entities, no DTD loading, no network: uploaded XML is untrusted."""
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
-    )
-
-
-class UnsafeXml(ValueError):
-    """XML Maestro refuses to parse at all; `.line` says where."""
-
-    def __init__(self, message, line=0):
-        super().__init__(message)
-        self.line = line
-
-
-def parse_untrusted(data):
-    """The root of an uploaded document, refusing what could attack the parser.
-
-    Entity declarations are refused outright (external entities read files or
-    the network; nested ones expand exponentially); no BPMN tool writes them.
-    """
-    if len(data) > MAX_XML_BYTES:
-        raise UnsafeXml(f"file is larger than {MAX_XML_BYTES // (1024 * 1024)} MB")
-    declaration = data.find(b"<!ENTITY")
-    if declaration >= 0:
-        raise UnsafeXml("XML entity declarations are not allowed in a BPMN file (Maestro never expands them)",
-                        data.count(b"\n", 0, declaration) + 1)
-    return etree.fromstring(data, safe_xml_parser())
 
 
 def _is_link(node):
