@@ -24,10 +24,16 @@ class UsageError(Exception):
 
 
 
+# Commands that run until stopped: a peer closing its end (a browser, a handler's HTTP call) must
+# raise BrokenPipeError in the thread that wrote, never end the process with SIGPIPE.
+LONG_RUNNING = {"serve", "worker"}
+
+
 def main(argv=None):
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `maestro show ID | head` ends quietly
     parser = _argument_parser()
     args = parser.parse_args(argv)
+    if args.command_name not in LONG_RUNNING:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `maestro show ID | head` ends quietly
     try:
         return args.command(args)
     except (UsageError, UserError) as error:
@@ -37,7 +43,7 @@ def main(argv=None):
 
 def _argument_parser():
     parser = argparse.ArgumentParser(prog="maestro", description="Maestro, a BPMN process engine.")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command_name")
 
     run = commands.add_parser("run", help="run a process in memory to its end or its first wait")
     run.add_argument("file", metavar="FILE.bpmn")

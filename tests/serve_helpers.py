@@ -1,0 +1,55 @@
+"""A real `maestro serve` on a loopback port, for tests whose behaviour depends on the process and its sockets."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from web_helpers import ROOT, processes_folder
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_serve(folder, *arguments, env=None, host="127.0.0.1"):
+    """Yields {"base", "process", "log"} for `maestro serve` over a fresh SQLite file in `folder`.
+
+    The saga and the web fixtures are deployed at start; `arguments` are added
+    to the command line (e.g. "--no-worker"); `env` adds environment variables.
+    """
+    port, log_path = free_port(), folder / "serve.log"
+    environment = {**os.environ, "MAESTRO_DATABASE_URL": f"sqlite:///{folder / 'maestro.db'}", **(env or {})}
+    command = [sys.executable, "-m", "engine.cli", "serve", "--processes", str(processes_folder(folder)),
+               "--host", host, "--port", str(port), *arguments]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_it_answers(base, process, log_path)
+        yield {"base": base, "port": port, "process": process, "log": log_path}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_it_answers(base, process, log_path, seconds=30):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/health", timeout=1)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"maestro serve did not come up:\n{log_path.read_text()}") from None
+            time.sleep(0.1)
