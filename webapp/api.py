@@ -7,14 +7,11 @@ from engine.durable import Busy, NotFound
 from engine.instance import InstanceError
 from engine.problems import DeployError
 
-from . import progress
-from .openapi import document
+from . import progress, request_input, uploads
+from .openapi import STATUSES, document
+from .request_input import BadRequest
 
 blueprint = Blueprint("api", __name__)
-
-
-class BadRequest(Exception):
-    """The request itself is wrong (not JSON, a field of the wrong type...)."""
 
 
 def maestro():
@@ -49,7 +46,7 @@ def json_error(status, error, message):
 def upload_definitions():
     """One or several .bpmn files as multipart "file" fields, or one file as the raw request body."""
     force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
-    deployed = maestro().deploy(uploaded_files(), force_executable=force)
+    deployed = maestro().deploy(uploads.as_utf8(uploaded_files()), force_executable=force)
     first = deployed[0] if deployed else {}
     return jsonify({**first, "deployed": deployed}), 201
 
@@ -86,32 +83,30 @@ def definition_versions(key):
 
 @blueprint.get("/definitions/<key>/xml")
 def definition_xml(key):
-    version = _int_arg("version")
+    version = request_input.whole_number("version", request.args.get("version"))
     return current_app.response_class(maestro().definition_xml(key, version), mimetype="application/xml")
 
 
 @blueprint.post("/definitions/<key>/instances")
 def start_instance(key):
     body = _json_body()
-    data, business_key = body.get("data") or {}, body.get("business_key")
+    data = body.get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    if business_key is not None and not isinstance(business_key, str):
-        raise BadRequest('"business_key" must be a string')
-    return jsonify(maestro().start(key, data, business_key or None)), 201
+    return jsonify(maestro().start(key, data, request_input.business_key(body.get("business_key")))), 201
 
 
 # -- instances -----------------------------------------------------------------
 
 @blueprint.get("/instances")
 def list_instances():
-    limit = _int_arg("limit")
-    limit = 50 if limit is None else limit
-    if not 1 <= limit <= 500:
-        raise BadRequest("limit must be between 1 and 500")
+    limit = request_input.whole_number("limit", request.args.get("limit"), maximum=500) or 50
+    status = request.args.get("status") or None
+    if status not in (None, *STATUSES):
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")
     try:
         return jsonify(maestro().instance_page(
-            status=request.args.get("status") or None, key=request.args.get("key") or None,
+            status=status, key=request.args.get("key") or None,
             business_key=request.args.get("business_key") or None, limit=limit, after=request.args.get("after")))
     except InstanceError as error:  # a cursor that is not one of ours
         raise BadRequest(str(error)) from error
@@ -182,19 +177,4 @@ def openapi():
 
 
 def _json_body():
-    if not request.content_length:
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
-def _int_arg(name):
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, not {value!r}") from None
+    return request_input.json_object(request.get_data(cache=False))

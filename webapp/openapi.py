@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
 
+STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _JSON_OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -70,7 +71,7 @@ def document():
                 {"200": _json({"type": "object", "properties": {
                     "instances": {"type": "array", "items": _ref("InstanceSummary")},
                     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
-                [_query_parameter("status", {"enum": ["running", "waiting", "completed", "failed", "cancelled"]}),
+                [_query_parameter("status", {"enum": STATUSES}),
                  _query_parameter("key"), _query_parameter("business_key"),
                  _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                  _query_parameter("after")])},

@@ -8,13 +8,13 @@ from engine.durable import Busy, NotFound
 from engine.instance import InstanceError
 from engine.problems import DeployError
 
-from . import progress
+from . import progress, request_input, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
+from .openapi import STATUSES
 
 blueprint = Blueprint("pages", __name__)
 
-STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
 PAGE_SIZE = 50
 
 
@@ -50,7 +50,7 @@ def upload():
         flash("Choose one or more .bpmn files first.", "error")
         return redirect(url_for("pages.processes"))
     try:
-        deployed = maestro().deploy(files, force_executable=bool(request.form.get("force_executable")))
+        deployed = maestro().deploy(uploads.as_utf8(files), force_executable=bool(request.form.get("force_executable")))
     except DeployError as error:
         return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
     for item in deployed:
@@ -75,9 +75,10 @@ def process(key, form_error=None, status=200):
 def start(key):
     try:
         data = values_from(maestro().start_form(key), request.form)
-    except FormError as error:
+        business_key = request_input.business_key(request.form.get("business_key", "").strip())
+    except (FormError, request_input.BadRequest) as error:
         return process(key, form_error=str(error), status=400)
-    started = maestro().start(key, data, request.form.get("business_key", "").strip() or None)
+    started = maestro().start(key, data, business_key)
     flash("Instance started.", "success")
     return redirect(url_for("pages.instance", instance_id=started["id"]))
 
