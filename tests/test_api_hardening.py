@@ -119,3 +119,14 @@ def test_a_file_with_an_entity_in_utf16_is_refused_with_its_line(client):
     problem, = response.get_json()["errors"]
     assert problem["line"] == 3 and "entity declarations are not allowed" in problem["message"]
     assert "x.bpmn" not in {definition["file_name"] for definition in client.get("/api/definitions").get_json()}
+
+
+@pytest.mark.parametrize("upload, words", [
+    (b"<data></data>", "not a BPMN file: its root element is <data>"),
+    (b'<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t"/>',
+     "the file holds no process: nothing to deploy")])
+def test_an_upload_that_would_deploy_nothing_says_so(client, upload, words):
+    response = client.post("/api/definitions?name=empty.bpmn", data=upload, content_type="application/xml")
+    assert response.status_code == 422
+    problem, = response.get_json()["errors"]
+    assert (problem["file"], problem["line"]) == ("empty.bpmn", 1) and words in problem["message"]

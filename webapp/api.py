@@ -46,7 +46,7 @@ def json_error(status, error, message):
 def upload_definitions():
     """One or several .bpmn files as multipart "file" fields, or one file as the raw request body."""
     force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
-    deployed = maestro().deploy(uploads.as_utf8(uploaded_files()), force_executable=force)
+    deployed = maestro().deploy(uploads.prepared(uploaded_files()), force_executable=force)
     first = deployed[0] if deployed else {}
     return jsonify({**first, "deployed": deployed}), 201
 

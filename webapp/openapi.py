@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+from .request_input import MAX_DATABASE_INTEGER
 
 STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -38,7 +39,8 @@ def document():
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Maestro", "version": "1", "description": "Deploy BPMN processes, run and follow instances."},
+        "info": {"title": "Maestro", "version": "1", "description": "Deploy BPMN processes, run and follow instances. Text in paths, queries and "
+                                   "JSON bodies may not hold NUL characters or lone surrogates (400)."},
         "paths": {
             "/api/definitions": {
                 "get": _operation("Newest version of each process, with instance counts by status",
@@ -52,16 +54,17 @@ def document():
                                       'without a time never fire (listed in "untimed_timers")'),
                      _query_parameter("name", description="file name of a raw-body upload")],
                     {"required": True, "content": {
-                        "multipart/form-data": {"schema": {"type": "object", "properties": {
-                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
-                        "application/xml": {"schema": {"type": "string"}}}}),
+                        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                            "file": {"type": "array", "minItems": 1,
+                                     "items": {"type": "string", "format": "binary"}}}}},
+                        "application/xml": {"schema": {"type": "string", "minLength": 1}}}}),
             },
             "/api/definitions/{key}": {"get": _operation(
                 "Versions of a process and its start form", {"200": _json(_JSON_OBJECT)}, [key])},
             "/api/definitions/{key}/xml": {"get": _operation(
                 "The BPMN file of a version (the newest by default)",
                 {"200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}}},
-                [key, _query_parameter("version", {"type": "integer"})])},
+                [key, _query_parameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER})])},
             "/api/definitions/{key}/instances": {"post": _operation(
                 "Start an instance of the newest version", {"201": _json(_ref("Started"))}, [key],
                 {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -74,7 +77,8 @@ def document():
                 [_query_parameter("status", {"enum": STATUSES}),
                  _query_parameter("key"), _query_parameter("business_key"),
                  _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-                 _query_parameter("after")])},
+                 _query_parameter("after", description="the `next` of the page before; anything else is refused "
+                                                        "with 400")])},
             "/api/instances/{instance_id}": {"get": _operation(
                 "An instance: variables, tasks, history, incident, and each diagram element's state",
                 {"200": _json(_JSON_OBJECT)}, [instance])},
@@ -93,7 +97,8 @@ def document():
                  "404": _json(_ref("Error"), "nobody waits for it and no process starts with it")},
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
-                        "name": {"type": "string"}, "correlation": _JSON_OBJECT, "data": _JSON_OBJECT}}}}})},
+                        "name": {"type": "string", "minLength": 1}, "correlation": _JSON_OBJECT,
+                        "data": _JSON_OBJECT}}}}})},
             "/api/health": {"get": _operation("Whether the app and its database answer", {"200": _json(_JSON_OBJECT)})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},

@@ -1,20 +1,25 @@
-"""Uploaded BPMN files, made fit to store: UTF-8 text under a name a database keeps."""
+"""Uploaded BPMN files, made fit to deploy: BPMN documents, as UTF-8 text, under names a database keeps."""
 from lxml import etree
 
+from engine.namespaces import NSMAP
 from engine.problems import DeployError, Problem
 from engine.store.models import Definition
-from engine.untrusted_xml import UnsafeXml, as_utf8 as utf8_document
+from engine.untrusted_xml import UnsafeXml, as_utf8, parse_untrusted
 
 from .request_input import BadRequest, check_text
 
 FILE_NAME_LENGTH = Definition.__table__.c.file_name.type.length
+DEFINITIONS = f"{{{NSMAP['bpmn']}}}definitions"
+PROCESS = f"{{{NSMAP['bpmn']}}}process"
 
 
-def as_utf8(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-    """The (name, bytes) files with each document rewritten in UTF-8 (ISO-8859-1, UTF-16... are read as declared).
+def prepared(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The (name, bytes) files, each rewritten in UTF-8 (ISO-8859-1, UTF-16... are read as declared).
 
     A file that is not well-formed is passed on as it is: deploying it reports
-    the line where it breaks. BadRequest for a file name no database keeps.
+    the line where it breaks. DeployError for a document that is no BPMN file
+    or holds no process (deploying it would deploy nothing and say nothing);
+    BadRequest for a file name no database keeps.
     """
     converted = []
     for name, data in files:
@@ -22,10 +27,20 @@ def as_utf8(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
         if len(name) > FILE_NAME_LENGTH:
             raise BadRequest(f"the file name is {len(name)} characters long; at most {FILE_NAME_LENGTH} are kept")
         try:
-            data = utf8_document(data)
+            _refuse_what_deploys_nothing(name, parse_untrusted(data))
+            data = as_utf8(data)
         except etree.XMLSyntaxError:
             pass
         except UnsafeXml as error:
             raise DeployError([Problem(name, error.line, "", str(error))]) from None
         converted.append((name, data))
     return converted
+
+
+def _refuse_what_deploys_nothing(name, root):
+    if root.tag != DEFINITIONS:
+        raise DeployError([Problem(name, root.sourceline or 0, "", f"not a BPMN file: its root element is "
+                                                                    f"<{etree.QName(root).localname}>, not "
+                                                                    "<bpmn:definitions>")])
+    if root.find(PROCESS) is None:
+        raise DeployError([Problem(name, root.sourceline or 0, "", "the file holds no process: nothing to deploy")])
