@@ -2,7 +2,9 @@
 
 Each test runs a real server on a loopback port (tests/serve_helpers.py).
 """
+import http.client
 import json
+import re
 import signal
 import socket
 import struct
@@ -13,7 +15,7 @@ import urllib.request
 import pytest
 
 from serve_helpers import running_serve
-from web_helpers import ROOT, SAGA
+from web_helpers import ROOT, SAGA, web_app
 
 BIG_DOCUMENTATION = "x" * (8 * 1024 * 1024)  # the response must outgrow every socket buffer
 
@@ -69,3 +71,108 @@ def test_a_printing_command_piped_into_head_ends_quietly(tmp_path):
     lint.stdout.close()
     _, errors = lint.communicate(timeout=60)
     assert lint.returncode == -signal.SIGPIPE and errors == b""
+
+
+# -- DNS rebinding: the Host header must name this server ------------------------------------------
+
+def _with_host(server, path, host):
+    """(status, headers, body) of a GET sent to the server with the given Host header."""
+    connection = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=30)
+    try:
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("host", ["localhost:{port}", "LOCALHOST", "127.0.0.1:{port}", "[::1]:{port}"])
+def test_the_loopback_names_are_answered(server, host):
+    status, _, _ = _with_host(server, "/api/instances", host.format(port=server["port"]))
+    assert status == 200
+
+
+@pytest.mark.parametrize("path, json_answer", [("/api/instances", True), ("/api/openapi.json", True),
+                                               ("/processes", False)])
+def test_a_foreign_host_name_is_refused(server, path, json_answer):
+    status, headers, body = _with_host(server, path, f"rebind.attacker.example:{server['port']}")
+    assert status == 421
+    if json_answer:
+        assert json.loads(body) == {"error": "unknown_host", "message": "this server does not answer to the name "
+                                    f"'rebind.attacker.example:{server['port']}': add it to MAESTRO_ALLOWED_HOSTS"}
+    else:
+        assert headers["Content-Type"].startswith("text/html") and b"MAESTRO_ALLOWED_HOSTS" in body
+
+
+def test_allowed_host_names_are_configurable(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAESTRO_ALLOWED_HOSTS", "maestro.example.com, .corp.example")
+    app, _ = web_app(tmp_path)
+    client = app.test_client()
+    answers = {host: client.get("/api/instances", headers={"Host": host}).status_code
+               for host in ["maestro.example.com", "ci.corp.example:8080", "localhost", "corp.example.evil"]}
+    assert answers == {"maestro.example.com": 200, "ci.corp.example:8080": 200, "localhost": 421,
+                       "corp.example.evil": 421}
+
+
+def test_serve_warns_when_it_listens_beyond_this_machine(tmp_path):
+    with running_serve(tmp_path, "--no-worker", host="0.0.0.0") as running:
+        status, _, _ = _with_host(running, "/api/instances", f"127.0.0.1:{running['port']}")
+    assert status == 200
+    assert "warning: listening on 0.0.0.0 lets other machines reach Maestro, which has no sign-in yet" \
+        in running["log"].read_text()
+
+
+def test_serve_on_loopback_prints_no_warning(server):
+    assert "warning" not in server["log"].read_text()
+
+
+# -- what browsers are told -------------------------------------------------------------------------
+
+SAFETY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def _page_paths(server):
+    """The cockpit's pages, with an instance waiting for a user task: its page follows it and offers to cancel."""
+    status, _, body = _request(server["base"], "POST", "/api/definitions/order_approval/instances",
+                               b'{"data": {}}', {"Content-Type": "application/json"})
+    assert status == 201
+    instance = json.loads(body)["id"]
+    return ["/processes", "/processes/order_approval", "/instances", f"/instances/{instance}", "/nowhere"]
+
+
+def test_every_page_forbids_inline_script_framing_and_sniffing(server):
+    for path in _page_paths(server):
+        _, headers, body = _request(server["base"], "GET", path)
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+        assert {name: headers[name] for name in SAFETY_HEADERS} == SAFETY_HEADERS
+        page = body.decode("utf-8")
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == [], path  # the policy would block them
+        assert re.findall(r"\son[a-z]+=", page) == [], path
+
+
+def test_the_definition_xml_is_a_download_a_browser_never_renders(server):
+    status, headers, body = _request(server["base"], "GET", "/api/definitions/order_fulfillment/xml?version=1")
+    assert status == 200 and body.startswith(b"<?xml")
+    assert headers["Content-Disposition"] == 'attachment; filename=order_fulfillment-v1.bpmn'
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"].startswith("sandbox")
+
+
+def _cookie_attributes(tmp_path, headers):
+    """The attributes of the session cookie a fresh app sets on the first page (its form token lives there)."""
+    folder = tmp_path / str(len(list(tmp_path.iterdir())))
+    folder.mkdir()
+    response = web_app(folder)[0].test_client().get("/processes", headers=headers)
+    cookie, = [value for name, value in response.headers.items() if name == "Set-Cookie"]
+    return {part.strip() for part in cookie.split(";")[1:]}
+
+
+def test_the_session_cookie_is_same_site_lax_and_secure_over_tls(tmp_path, monkeypatch):
+    plain = _cookie_attributes(tmp_path, {})
+    assert {"SameSite=Lax", "HttpOnly"} <= plain and "Secure" not in plain
+    # Without MAESTRO_TRUSTED_PROXIES the header is anyone's to send, and changes nothing.
+    assert "Secure" not in _cookie_attributes(tmp_path, {"X-Forwarded-Proto": "https"})
+    monkeypatch.setenv("MAESTRO_TRUSTED_PROXIES", "1")
+    assert "Secure" in _cookie_attributes(tmp_path, {"X-Forwarded-Proto": "https"})
+    assert "Secure" not in _cookie_attributes(tmp_path, {"X-Forwarded-Proto": "http"})

@@ -7,7 +7,7 @@ from engine.durable import Busy, NotFound
 from engine.instance import InstanceError
 from engine.problems import DeployError
 
-from . import progress, request_input, uploads
+from . import browser_safety, progress, request_input, uploads
 from .openapi import STATUSES, document
 from .request_input import BadRequest
 
@@ -84,7 +84,8 @@ def definition_versions(key):
 @blueprint.get("/definitions/<key>/xml")
 def definition_xml(key):
     version = request_input.whole_number("version", request.args.get("version"))
-    return current_app.response_class(maestro().definition_xml(key, version), mimetype="application/xml")
+    response = current_app.response_class(maestro().definition_xml(key, version), mimetype="application/xml")
+    return browser_safety.as_download(response, f"{key}-v{version}.bpmn" if version else f"{key}.bpmn")
 
 
 @blueprint.post("/definitions/<key>/instances")

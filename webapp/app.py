@@ -4,11 +4,14 @@ import secrets
 import traceback
 from urllib.parse import urlsplit
 
-from flask import Flask, make_response, request
+from flask import Flask, current_app, make_response, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, assets, metrics, pages
+from engine.durable_cli import UserError
+
+from . import api, assets, browser_safety, hosts, metrics, pages
 from .api import json_error
 from .request_input import BadRequest, check_text
 
@@ -16,15 +19,25 @@ from .request_input import BadRequest, check_text
 MAX_UPLOAD_BYTES = int(os.environ.get("MAESTRO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 
 
-def create_app(maestro, secret_key=None):
-    """The app over a Maestro engine object (engine.durable.Maestro)."""
+def create_app(maestro, secret_key: str | None = None, listen_host: str | None = None) -> Flask:
+    """The app over a Maestro engine object (engine.durable.Maestro).
+
+    `listen_host` (what `maestro serve --host` listens on) is one more Host
+    name the app answers to, besides MAESTRO_ALLOWED_HOSTS or the loopback names.
+    """
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key or os.environ.get("MAESTRO_SECRET_KEY") or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # a page left open all day still submits
+        MAESTRO_ALLOWED_HOSTS=hosts.allowed_hosts(listen_host),
     )
     app.extensions["maestro"] = maestro
+    proxies = _trusted_proxies()
+    if proxies:  # their X-Forwarded-Proto/-Host/-For are believed: TLS, Host names, client addresses
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.before_request(_known_host_only)
+    browser_safety.install(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.blueprint)  # API clients send no form token; see _same_origin_only
     app.before_request(_same_origin_only)
@@ -37,6 +50,22 @@ def create_app(maestro, secret_key=None):
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _trusted_proxies():
+    text = os.environ.get("MAESTRO_TRUSTED_PROXIES") or "0"
+    if not text.isdigit():
+        raise UserError(f"MAESTRO_TRUSTED_PROXIES must be the number of proxies in front of Maestro, not {text!r}")
+    return int(text)
+
+
+def _known_host_only():
+    """Refuses a request whose Host is not an allowed name (DNS rebinding: see webapp/hosts.py)."""
+    host = request.headers.get("Host")
+    if host is not None and not hosts.is_allowed(host, current_app.config["MAESTRO_ALLOWED_HOSTS"]):
+        return _error(421, "unknown_host", "Unknown host",
+                      f"this server does not answer to the name {host[:100]!r}: add it to MAESTRO_ALLOWED_HOSTS")
+    return None
 
 
 def _same_origin_only():

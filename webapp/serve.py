@@ -1,5 +1,6 @@
 """`maestro serve`: the web app, the JSON API and a worker in one process."""
 import os
+import sys
 import threading
 
 from engine.durable_cli import UserError, deploy_folder, load_processes, open_engine, run_worker
@@ -21,13 +22,17 @@ def serve_command(args):
     import waitress
 
     from .app import create_app
+    from .hosts import is_loopback
 
     folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
     handlers, diagrams = load_processes(folder)
     maestro = open_engine(handlers)
     if not deploy_folder(maestro, diagrams):
         return 1
-    app = create_app(maestro)
+    app = create_app(maestro, listen_host=args.host)
+    if not is_loopback(args.host):
+        print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro, which has no sign-in "
+              "yet: anyone who can connect can deploy, start, complete and cancel", file=sys.stderr, flush=True)
     print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     stop = threading.Event()
     worker = None

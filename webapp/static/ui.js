@@ -52,4 +52,17 @@ window.Maestro = window.Maestro || {};
     };
     window.setTimeout(check, 1500);
   };
+
+  // The page says what to follow in data attributes: its Content-Security-Policy runs no inline script.
+  var follow = document.getElementById("follow");
+  if (follow) {
+    Maestro.followInstance(follow.dataset.url, follow.dataset.updatedAt, Number(follow.dataset.historyLength));
+  }
+
+  // Forms whose action cannot be undone ask first (an inline onsubmit would be blocked by the CSP).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
 })();
