@@ -5,6 +5,7 @@ characters, lone surrogates and over-long strings that SQLite stores, so the
 API must refuse them itself.
 """
 import io
+import re
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_hostile_input_is_a_client_error_naming_what_is_wrong(client, what, meth
     response = client.open(path, method=method, **keywords)
     assert (response.status_code, response.is_json) == (status, True), response.data[:300]
     assert words in response.get_json()["message"]
-    assert client.get("/api/instances").get_json()["instances"] == []  # nothing half-written
+    assert client.get("/api/instances?key=order_fulfillment").get_json()["instances"] == []  # nothing half-written
 
 
 @pytest.mark.parametrize("path, method", [("/api/definitions", "PUT"), ("/api/instances", "DELETE"),
@@ -130,3 +131,17 @@ def test_an_upload_that_would_deploy_nothing_says_so(client, upload, words):
     assert response.status_code == 422
     problem, = response.get_json()["errors"]
     assert (problem["file"], problem["line"]) == ("empty.bpmn", 1) and words in problem["message"]
+
+
+@pytest.mark.parametrize("typed, words", [
+    ('{"amount": NaN}', "NaN is not a JSON value"),
+    ('{"note": "a\\u0000b"}', "'note' in the form contains a NUL character"),
+    ('{"note": "\\udc00"}', "'note' in the form contains a lone surrogate"),
+    ('{"deep": ' + DEEP + "}", "nested too deep"),
+])
+def test_a_start_form_with_what_no_database_stores_is_shown_again_with_why(client, typed, words):
+    page = client.get("/processes/order_fulfillment").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    response = client.post("/processes/order_fulfillment/start", data={"csrf_token": token, "data": typed})
+    assert response.status_code == 400 and words in response.get_data(as_text=True).replace("&#39;", "'")
+    assert client.get("/api/instances?key=order_fulfillment").get_json()["instances"] == []

@@ -49,7 +49,7 @@ def _no_constant(name):
     raise BadRequest(f"the request body holds {name}, which JSON does not have: send a number or null")
 
 
-def check_json_value(value) -> None:
+def check_json_value(value, source: str = "the request body") -> None:
     """BadRequest for a body nested too deep, or holding NaN/Infinity, NUL or a lone surrogate.
 
     The message names the field by its path ("data.items[2].name"). Walks with
@@ -58,7 +58,7 @@ def check_json_value(value) -> None:
     pending = [(value, "", 1)]
     while pending:
         item, path, depth = pending.pop()
-        where = f"{path!r} in the request body" if path else "the request body"
+        where = f"{path!r} in {source}" if path else source
         if depth > MAX_JSON_DEPTH:
             raise BadRequest(f"{where} nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(item, dict):
