@@ -39,8 +39,9 @@ def document():
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Maestro", "version": "1", "description": "Deploy BPMN processes, run and follow instances. Text in paths, queries and "
-                                   "JSON bodies may not hold NUL characters or lone surrogates (400)."},
+        "info": {"title": "Maestro", "version": "1", "description": (
+            "Deploy BPMN processes, run and follow instances. Text in paths, queries and JSON bodies may not "
+            "hold NUL characters or lone surrogates (400).")},
         "paths": {
             "/api/definitions": {
                 "get": _operation("Newest version of each process, with instance counts by status",
@@ -64,7 +65,8 @@ def document():
             "/api/definitions/{key}/xml": {"get": _operation(
                 "The BPMN file of a version (the newest by default)",
                 {"200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}}},
-                [key, _query_parameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER})])},
+                [key, _query_parameter("version",
+                                       {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER})])},
             "/api/definitions/{key}/instances": {"post": _operation(
                 "Start an instance of the newest version", {"201": _json(_ref("Started"))}, [key],
                 {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {

@@ -50,7 +50,8 @@ def upload():
         flash("Choose one or more .bpmn files first.", "error")
         return redirect(url_for("pages.processes"))
     try:
-        deployed = maestro().deploy(uploads.prepared(files), force_executable=bool(request.form.get("force_executable")))
+        force = bool(request.form.get("force_executable"))
+        deployed = maestro().deploy(uploads.prepared(files), force_executable=force)
     except DeployError as error:
         return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
     for item in deployed:
