@@ -93,7 +93,8 @@ def document():
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string"}, "correlation": _JSON_OBJECT, "data": _JSON_OBJECT}}}}})},
-            "/api/health": {"get": _operation("Whether the app and its database answer", {"200": _json(_JSON_OBJECT)})},
+            "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
+                "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         },
