@@ -94,8 +94,8 @@ class MaestroRuntime(PythonScriptEngine):
                 raise  # the worker is stopping (SIGTERM) and gives this step up
             detail = f": {error}" if str(error) else ""
             raise HandlerError(f"{handler} raised {type(error).__name__}{detail}") from error
-        self.calls[task_id] = (context.data, result)
         result = _json_dict({} if result is None else result, f"what {handler} returned")
+        self.calls[task_id] = (context.data, result)  # only now: history rows must be JSON too
         self.outcomes[task_id] = {"result": result}
         return result
 
