@@ -182,22 +182,26 @@ def test_a_result_json_cannot_carry_fails_its_task_naming_the_variable_on_every_
     assert maestro.show(fine)["status"] == "waiting"
 
 
-def test_a_worker_waits_out_a_postgresql_restart_and_carries_on(tmp_path, postgres):
-    url = postgres.fresh_database("restarted")
+def test_a_worker_waits_out_a_postgresql_restart_mid_step_and_carries_on(tmp_path, postgres):
+    url, gate = postgres.fresh_database("restarted"), tmp_path / "gate"
     maestro = deployed(url)
-    before = maestro.start("values", {})["id"]
-    worker = Running(environment(tmp_path, url), "worker", "--processes", FIXTURES)
-    await_true(lambda: maestro.show(before)["status"] == "waiting", "the first instance ran")
+    instance_id = maestro.start("steps", {})["id"]
+    worker = Running(environment(tmp_path, url, MAESTRO_TEST_GATE=str(gate)), "worker", "--processes", FIXTURES)
+    await_true(lambda: [topic for _, topic, *_ in calls(tmp_path)] == ["first", "slow"], "the slow step began")
 
     postgres.halt()
+    gate.touch()  # the slow step ends while the database is down: its commit fails
     worker.await_line("the database failed")
     postgres.resume()
-    after = Maestro(url).start("values", {})["id"]
-    await_true(lambda: maestro.show(after)["status"] == "waiting", "the worker ran an instance after the restart")
+    await_true(lambda: maestro.show(instance_id)["status"] == "completed", "the worker carried on after the restart")
+    after = Maestro(url).start("steps", {})["id"]
+    await_true(lambda: maestro.show(after)["status"] == "completed", "the worker took new work")
 
     code, _ = worker.terminate()
     assert code == 0, worker.text
-    assert Counter(i for i, *_ in calls(tmp_path)) == {before: 1, after: 1}
+    # Only the step whose commit failed ran again.
+    assert [topic for i, topic, *_ in calls(tmp_path) if i == instance_id] == ["first", "slow", "slow", "last"]
+    assert maestro.show(instance_id)["data"] == {"first": True, "slow": True, "last": True}
 
 
 def test_a_worker_waits_while_sqlite_stays_locked_beyond_its_busy_timeout(tmp_path):
