@@ -54,9 +54,9 @@ def checked(values: object, source: str) -> dict:
 
 def _first_problem(values):
     """Which variable holds what JSON (or PostgreSQL) cannot store: the path to it and why; None if none."""
+    if _bad_key(values) is not None:
+        return f"the variable name {_bad_key(values)!r} is of type {type(_bad_key(values)).__name__}, not a string"
     stack = [(f"variable '{name}'", value) for name, value in reversed(values.items())]
-    if not all(isinstance(name, str) for name in values):
-        return f"the variable name {next(n for n in values if not isinstance(n, str))!r} is not a string"
     seen = set()
     while stack:
         path, value = stack.pop()
@@ -74,9 +74,9 @@ def _first_problem(values):
             return f"{path} contains itself"
         seen.add(id(value))
         if isinstance(value, dict):
-            bad_keys = [key for key in value if not isinstance(key, (str, int, float, bool)) and key is not None]
-            if bad_keys:
-                return f"{path} has a key {bad_keys[0]!r} of type {type(bad_keys[0]).__name__}; keys must be strings"
+            if _bad_key(value) is not None:
+                return f"{path} has a key {_bad_key(value)!r} of type {type(_bad_key(value)).__name__}; " \
+                       "keys must be strings"
             stack.extend((f"{path}[{key!r}]", item) for key, item in reversed(value.items()))
         elif isinstance(value, (list, tuple)):
             stack.extend((f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value))))
@@ -84,6 +84,11 @@ def _first_problem(values):
             return f"{path} is of type {type(value).__name__}, which is not a JSON value (use a string, " \
                    "number, boolean, null, list or dict)"
     return None
+
+
+def _bad_key(mapping):
+    """A key JSON cannot write (it writes numbers, booleans and null as strings), or None."""
+    return next((key for key in mapping if key is not None and not isinstance(key, (str, int, float, bool))), None)
 
 
 def _has_lone_surrogate(text):

@@ -1,6 +1,6 @@
 """Whether a worker loop is working: what `maestro serve`'s /api/health reports about its worker.
 
-The loop beats after every round it commits and every time it looks for work;
+The loop beats before every step it runs and every time it looks for work;
 the web threads read the beats. A worker that stopped beating for
 MAESTRO_WORKER_STALL_SECONDS (default 60: a handler stuck, a round that never
 ends), whose last attempt failed (the database is unreachable) or that died

@@ -1,7 +1,8 @@
 """How a worker stops on SIGTERM or Ctrl-C: within a few seconds, at any point, losing nothing.
 
-The signal only sets a stop flag: the worker finishes the round in flight,
-commits it and hands the instances it still holds back (engine.durable). A
+The signal only sets a stop flag: the worker finishes the step in flight,
+commits the steps its batch has finished and hands the instances it still
+holds back (Maestro.stop_requested, asked before every step). A
 step that is still running after the grace (a handler that takes minutes) is
 abandoned: `StepAbandoned` is raised in the worker's thread, unwinds past every
 `except Exception` (a handler's, SpiffWorkflow's, Maestro's) without

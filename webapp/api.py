@@ -185,11 +185,12 @@ def health():
         body["database"] = f"{type(original).__name__}: {(str(original).strip().splitlines() or [''])[0]}"
         reasons.append(f"the database is unreachable ({body['database']})")
     worker = current_app.extensions.get("maestro_worker")
+    problem = worker.problem() if worker is not None else None
     if worker is None:
         body["worker"] = "none in this process"
-    elif worker.problem():
-        body["worker"] = worker.problem()
-        reasons.append(f"the worker is not working: {body['worker']}")
+    elif problem:
+        body["worker"] = problem
+        reasons.append(f"the worker is not working: {problem}")
     if not reasons:
         return jsonify(body)
     response = jsonify({**body, "status": "unavailable", "reason": "; ".join(reasons)})
