@@ -13,6 +13,8 @@ import os
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 LIMIT_SETTING = "MAESTRO_MAX_VARIABLES_BYTES"
+# Made once: json.dumps with any non-default option builds a new encoder per call (this is per handler call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 class VariablesRefused(ValueError):
@@ -25,9 +27,11 @@ class VariablesRefused(ValueError):
 
 def max_bytes() -> int:
     """The limit on one set of values (MAESTRO_MAX_VARIABLES_BYTES, default 1 MiB)."""
-    setting = os.environ.get(LIMIT_SETTING, "")
+    setting = os.environ.get(LIMIT_SETTING)
+    if not setting:
+        return DEFAULT_MAX_BYTES
     try:
-        return int(setting) if setting.strip() else DEFAULT_MAX_BYTES
+        return int(setting)
     except ValueError:
         raise VariablesRefused(f"{LIMIT_SETTING} must be a whole number of bytes, not {setting!r}") from None
 
@@ -38,7 +42,7 @@ def checked(values: object, source: str) -> dict:
     if not isinstance(values, dict):
         raise VariablesRefused(f"{source} is a {type(values).__name__}, not a dict of variables")
     try:
-        text = json.dumps(values, ensure_ascii=False, allow_nan=False)
+        text = _ENCODER.encode(values)
         size = len(text.encode("utf-8"))
         problem = _first_problem(values) if "\\u0000" in text else None  # NUL: PostgreSQL refuses it
     except (TypeError, ValueError, RecursionError):  # a lone surrogate's UnicodeEncodeError is a ValueError
