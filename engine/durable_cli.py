@@ -250,11 +250,11 @@ def run_worker(engine, until_idle=False, max_sleep=1.0, stop=None, health=None):
     stop = stop or threading.Event()
     health = health or WorkerHealth()
     engine.stop_requested = lambda: (health.beat(), stop.is_set())[1]
-    print(f"worker {engine.actor} started", flush=True)
-    health.running()
     abandoned = False
     try:
         with StopSignals(stop):
+            print(f"worker {engine.actor} started", flush=True)  # once a SIGTERM would stop it cleanly
+            health.running()
             _work(engine, stop, until_idle, max_sleep, health)
     except StepAbandoned:
         abandoned = True

@@ -225,6 +225,15 @@ def test_a_worker_waits_while_sqlite_stays_locked_beyond_its_busy_timeout(tmp_pa
 
 # -- SIGTERM -----------------------------------------------------------------------------------
 
+def test_sigterm_stops_an_idle_worker_within_seconds(tmp_path):
+    worker = Running(environment(tmp_path, f"sqlite:///{tmp_path / 'maestro.db'}"), "worker", "--processes", FIXTURES)
+    worker.await_line("started")
+    code, seconds = worker.terminate()
+    assert code == 0, worker.text
+    assert seconds < 5, f"took {seconds:.1f} s to stop"
+    assert worker.text.endswith(" stopped\n")
+
+
 def test_sigterm_during_a_long_handler_stops_the_worker_within_seconds_and_another_finishes_the_instance(tmp_path):
     url = f"sqlite:///{tmp_path / 'maestro.db'}"
     maestro = deployed(url)
@@ -288,7 +297,8 @@ def start_over_api(base, key):
 def test_serve_reports_its_database_and_worker_at_api_health_and_stops_on_sigterm(tmp_path, postgres):
     url, port, gate = postgres.fresh_database("served"), free_port(), tmp_path / "gate"
     maestro = deployed(url)
-    env = environment(tmp_path, url, MAESTRO_TEST_GATE=str(gate), MAESTRO_WORKER_STALL_SECONDS="1")
+    # An idle loop beats about every second: a stall of 3 s is a held step, not an idle wait.
+    env = environment(tmp_path, url, MAESTRO_TEST_GATE=str(gate), MAESTRO_WORKER_STALL_SECONDS="3")
     server = Running(env, "serve", "--processes", FIXTURES, "--port", port)
     server.await_line("Maestro at")
     base = f"http://127.0.0.1:{port}"
