@@ -84,7 +84,7 @@ def test_completing_a_user_task_with_too_much_data_is_refused_and_the_task_still
     assert response.json["message"] == refusal("the data completing task 'review'")
     completed = cli(env, "complete", instance_id, "review", "--data", json.dumps(BIG))
     assert completed.returncode == 2
-    assert completed.stderr == f"maestro: {refusal('the data completing task {!r}'.format('review'))}\n"
+    assert completed.stderr == "maestro: " + refusal("the data completing task 'review'") + "\n"
     shown = maestro.show(instance_id)
     assert (shown["status"], [task["bpmn_id"] for task in shown["waiting"]]) == ("waiting", ["review"])
     assert "blob" not in shown["data"]
@@ -103,7 +103,8 @@ def test_a_message_with_too_much_data_is_refused_and_reaches_nobody(setup):
     assert response.status_code == 413
     assert response.json["message"] == refusal("the data of message 'go'")
     published = cli(env, "publish", "go", "--data", json.dumps(BIG))
-    assert (published.returncode, published.stderr) == (2, f"maestro: {refusal('the data of message {!r}'.format('go'))}\n")
+    assert published.returncode == 2
+    assert published.stderr == "maestro: " + refusal("the data of message 'go'") + "\n"
     assert maestro.show(instance_id)["status"] == "waiting"
 
     assert client.post("/api/messages", json={"name": "go", "data": SMALL}).json["reached"] == [instance_id]
