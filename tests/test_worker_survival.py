@@ -238,7 +238,8 @@ def test_sigterm_during_a_long_handler_stops_the_worker_within_seconds_and_anoth
     url = f"sqlite:///{tmp_path / 'maestro.db'}"
     maestro = deployed(url)
     instance_id = maestro.start("steps", {})["id"]
-    first = Running(environment(tmp_path, url, MAESTRO_TEST_SLOW_SECONDS="120"), "worker", "--processes", FIXTURES)
+    first = Running(environment(tmp_path, url, MAESTRO_TEST_SLOW_SECONDS="120", MAESTRO_STOP_GRACE_SECONDS="1"),
+                    "worker", "--processes", FIXTURES)
     await_true(lambda: [topic for _, topic, *_ in calls(tmp_path)] == ["first", "slow"], "the slow step began")
 
     code, seconds = first.terminate()
