@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
-from . import compensation, messages
+from . import compensation, messages, variable_limits
 from .handlers import Handlers
 from .instance import FAILURES, Instance, InstanceError
 from .replay import commit_point, replay
@@ -25,7 +25,7 @@ from .specs import maestro_info
 from .store import definitions, jobs
 from .store.db import connect
 from .store.instances import InstanceWriter, read_state, read_steps, write_round
-from .store.models import AwaitedMessage, Definition, HistoryEntry, Incident
+from .store.models import AwaitedMessage, Definition, HistoryEntry, Incident, Job
 from .store.models import Instance as InstanceRow
 from .store.task_rows import TASK_IDS, TaskDelta
 from .task_ids import TaskIds
@@ -80,6 +80,9 @@ class Maestro:
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds or float(os.environ.get("MAESTRO_LEASE_SECONDS", "30"))
         self.specs = definitions.SpecCache()
+        # Asked before every step a worker runs: True stops the batch there, committing what is done
+        # (run_worker sets it; it also tells the worker's health that its loop moves).
+        self.stop_requested = _never
 
     # -- definitions -----------------------------------------------------
 
@@ -161,6 +164,7 @@ class Maestro:
 
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
+        data = variable_limits.checked(data or {}, "the start data")
         # A plain connection, not an ORM session: a start is three statements, often many a second.
         with self.engine.begin() as connection:
             instance_id = self._insert_instance(connection, key, data, business_key, started_by)
@@ -193,6 +197,7 @@ class Maestro:
         Returns {"reached": [ids], "started": [ids], "busy": [ids]}; "busy" instances were
         being advanced at that moment and did not get the message: publish again for them.
         """
+        data = variable_limits.checked(data or {}, f"the data of message '{name}'")
         reached, busy = [], []
         with self.Session() as session:
             waiting = session.scalars(select(AwaitedMessage.instance_id).where(AwaitedMessage.name == name)).all()
@@ -320,6 +325,7 @@ class Maestro:
 
     def complete_task(self, instance_id, task_ref, data=None):
         """Completes a waiting user task; a worker carries the instance on from there."""
+        data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
         with self.Session() as session:
             row = self._row(session, instance_id)
             self._lock_for_user(session, row.id)
@@ -364,6 +370,15 @@ class Maestro:
                 session.commit()
             return len(claimed)
 
+    def release_leases(self):
+        """Gives up every lease this worker holds (it stopped, or its batch failed): others claim at once."""
+        with self.Session() as session:
+            held = session.scalars(select(Job.instance_id).where(Job.locked_by == self.actor)).all()
+            if held:
+                jobs.release(session, held, self.actor)
+                session.commit()
+            return len(held)
+
     def next_due(self):
         with self.Session() as session:
             return jobs.next_due(session)
@@ -403,6 +418,9 @@ class Maestro:
         while batch:
             prepared, next_jobs, still_running, events = [], [], [], []
             for item in batch:
+                if self.stop_requested():  # the worker is stopping: hand the instances not yet run back
+                    still_running.append(item)
+                    continue
                 status = None
                 if not item.settle_only and _run_one_step(item.instance):
                     prepared.append(item.writer.prepare_step(actor))
@@ -427,6 +445,11 @@ class Maestro:
             for event in events:
                 self._notify(event)
             batch = still_running
+            if batch and self.stop_requested():
+                # Every finished step is committed; the rest go back at once, for another worker.
+                jobs.release(session, [item.id for item in batch], self.actor)
+                session.commit()
+                return
 
     def _notify(self, event):
         for observer in self.observers:
@@ -496,6 +519,10 @@ class Maestro:
             select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
             .order_by(Incident.id.desc()).limit(1)
         ).first()
+
+
+def _never():
+    return False
 
 
 def _events(item, status):

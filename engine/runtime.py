@@ -5,19 +5,19 @@ never uses Python's eval: conditions go to engine.expressions (a whitelisting
 evaluator), scripts to engine.scripts (RestrictedPython), service tasks to
 the handler bound to their topic.
 """
-import json
 from copy import deepcopy
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
-from . import compensation
+from . import compensation, variable_limits
 from .expressions import ExpressionError, compile_expression
 from .handlers import BpmnError, TaskContext
 from .replay import ReplayDiverged
 from .scripts import ScriptError, compile_script
 from .specs import maestro_info
+from .worker_stop import StepAbandoned
 
 ATTEMPT = "maestro_attempt"
 
@@ -79,16 +79,23 @@ class MaestroRuntime(PythonScriptEngine):
         )
         task_id = str(task.id)
         self.calls[task_id] = (context.data, None)
+        handler = f"the handler for topic '{topic}' (task '{context.task_name}')"
         try:
             result = function(context)
         except BpmnError as error:
-            variables = _json_dict(error.variables,
-                                   f"the variables argument of the BpmnError raised by the handler for topic '{topic}'")
+            variables = _json_dict(error.variables, f"the variables of the BpmnError raised by {handler}")
             self.calls[task_id] = (context.data, variables or None)
             self.outcomes[task_id] = {"bpmn_error": [error.code, error.message, variables]}
             raise
-        self.calls[task_id] = (context.data, result)
-        result = _json_dict({} if result is None else result, f"what the handler for topic '{topic}' returned")
+        except Exception:
+            raise
+        except BaseException as error:  # SystemExit, KeyboardInterrupt...: a failure of the task, not the worker's end
+            if isinstance(error, StepAbandoned):
+                raise  # the worker is stopping (SIGTERM) and gives this step up
+            detail = f": {error}" if str(error) else ""
+            raise HandlerError(f"{handler} raised {type(error).__name__}{detail}") from error
+        result = _json_dict({} if result is None else result, f"what {handler} returned")
+        self.calls[task_id] = (context.data, result)  # only now: history rows must be JSON too
         self.outcomes[task_id] = {"result": result}
         return result
 
@@ -129,18 +136,16 @@ class MaestroRuntime(PythonScriptEngine):
 
 
 def _json_dict(value, what):
-    """`value` if it is a dict of JSON values: what a handler may hand to the process variables.
+    """`value` if it may become process variables (engine.variable_limits): a dict of JSON values
+    within the size limit.
 
-    Anything else is a technical failure of the handler (HandlerError), so that
-    it never reaches the saved instance.
+    Anything else is a technical failure of the handler (HandlerError: retried, then an
+    incident), so that it never reaches the saved instance.
     """
-    if not isinstance(value, dict):
-        raise HandlerError(f"{what} is a {type(value).__name__}, not a dict")
     try:
-        json.dumps(value)
-    except (TypeError, ValueError) as error:
-        raise HandlerError(f"{what} is not JSON: {error}") from error
-    return value
+        return variable_limits.checked(value, what)
+    except variable_limits.VariablesRefused as error:
+        raise HandlerError(str(error)) from None
 
 
 def _count_attempt(task):

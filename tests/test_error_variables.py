@@ -272,7 +272,8 @@ def test_error_variables_that_are_not_json_are_a_technical_failure(tmp_path):
     memory_message, durable_message = error_message_of(outcome)
     assert memory_message == durable_message
     assert memory_message.startswith(
-        "the variables argument of the BpmnError raised by the handler for topic 'pay' is not JSON")
+        "the variables of the BpmnError raised by the handler for topic 'pay' (task 'pay'): "
+        "variable 'when' is of type object, which is not a JSON value")
 
 
 EVENT_SUBPROCESS_WITH_ERROR_VARIABLES = HEAD + """

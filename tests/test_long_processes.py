@@ -20,6 +20,7 @@ import engine
 from engine.cli import main as maestro
 from engine.replay import MAX_LOGGED_STEPS
 from engine.store.models import InstanceStep
+from engine.worker_stop import StepAbandoned
 
 from conftest import make_recorder, once
 from durable_helpers import drain, fresh_maestro
@@ -119,8 +120,9 @@ def test_a_5000_task_process_runs_in_memory_and_resumes_after_a_save(long_file):
     assert ran == ["start", *topics(LENGTH), "close", "end"]
 
 
-class WorkerDied(BaseException):
-    """Raised in a handler: unwinds the worker like a kill, past the engine's error handling."""
+class WorkerDied(StepAbandoned):
+    """Raised in a handler: unwinds the worker like a kill, past the engine's error handling (any other
+    BaseException from a handler is a failure of its task; this is how a stopping worker abandons a step)."""
 
 
 def test_a_long_process_runs_durably_through_a_retry_and_a_takeover(tmp_path, monkeypatch, capsys):

@@ -13,12 +13,14 @@ from engine import Handlers
 from engine.durable import Maestro
 from engine.store.models import HistoryEntry, InstanceStep
 from engine.timers import next_timer_due
+from engine.worker_stop import StepAbandoned
 
 from durable_helpers import DURABLE, drain, fresh_maestro
 
 
-class WorkerDied(BaseException):
-    """Raised in a handler: unwinds the worker like a kill, past the engine's error handling."""
+class WorkerDied(StepAbandoned):
+    """Raised in a handler: unwinds the worker like a kill, past the engine's error handling (any other
+    BaseException from a handler is a failure of its task; this is how a stopping worker abandons a step)."""
 
 
 def recording_handlers(topics, die_at=None):

@@ -224,7 +224,7 @@ def test_a_post_from_another_site_is_refused(web):
 
 def test_health_openapi_and_metrics(web):
     client, maestro = web
-    assert client.get("/api/health").json == {"status": "ok", "database": "ok"}
+    assert client.get("/api/health").json == {"status": "ok", "database": "ok", "worker": "none in this process"}
     document = client.get("/api/openapi.json").json
     assert document["openapi"].startswith("3.")
     for path in ("/api/definitions", "/api/definitions/{key}", "/api/definitions/{key}/xml",

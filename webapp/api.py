@@ -6,6 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine.durable import Busy, NotFound
 from engine.instance import InstanceError
 from engine.problems import DeployError
+from engine.variable_limits import VariablesRefused
 
 from . import browser_safety, progress, request_input, uploads
 from .openapi import STATUSES, document
@@ -24,6 +25,13 @@ _REFUSALS = {NotFound: (404, "not_found"), InstanceError: (409, "conflict"), Bus
 for _refusal, (_status, _code) in _REFUSALS.items():
     blueprint.register_error_handler(
         _refusal, lambda error, status=_status, code=_code: json_error(status, code, str(error)))
+
+
+@blueprint.errorhandler(VariablesRefused)
+def _refused_variables(error):
+    if error.too_large:
+        return json_error(413, "too_large", str(error))
+    return json_error(400, "bad_variables", str(error))
 
 
 @blueprint.errorhandler(DeployError)
@@ -162,14 +170,28 @@ def publish_message():
 
 @blueprint.get("/health")
 def health():
+    """200 when the database answers and this server's worker (if it runs one) is working;
+    503 with the reason otherwise, so that a load balancer or supervisor can act on it."""
+    body, reasons = {"status": "ok", "database": "ok", "worker": "ok"}, []
     try:
         with maestro().engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
-        response = jsonify(status="unavailable", database=f"{type(error).__name__}: {error}")
-        response.status_code = 503
-        return response
-    return jsonify(status="ok", database="ok")
+        original = getattr(error, "orig", None) or error
+        body["database"] = f"{type(original).__name__}: {(str(original).strip().splitlines() or [''])[0]}"
+        reasons.append(f"the database is unreachable ({body['database']})")
+    worker = current_app.extensions.get("maestro_worker")
+    problem = worker.problem() if worker is not None else None
+    if worker is None:
+        body["worker"] = "none in this process"
+    elif problem:
+        body["worker"] = problem
+        reasons.append(f"the worker is not working: {problem}")
+    if not reasons:
+        return jsonify(body)
+    response = jsonify({**body, "status": "unavailable", "reason": "; ".join(reasons)})
+    response.status_code = 503
+    return response
 
 
 @blueprint.get("/openapi.json")

@@ -101,7 +101,8 @@ def document():
                     "type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string", "minLength": 1}, "correlation": _JSON_OBJECT,
                         "data": _JSON_OBJECT}}}}})},
-            "/api/health": {"get": _operation("Whether the app and its database answer", {"200": _json(_JSON_OBJECT)})},
+            "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
+                "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
                 "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         },

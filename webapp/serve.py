@@ -1,9 +1,18 @@
-"""`maestro serve`: the web app, the JSON API and a worker in one process."""
+"""`maestro serve`: the web app, the JSON API and a worker in one process.
+
+The worker runs in the main thread, where SIGTERM and Ctrl-C reach it (engine.worker_stop),
+under a supervisor that restarts its loop, with backoff, if it ever dies; the web server
+runs in a thread beside it and reports the worker's health at /api/health.
+"""
 import os
 import sys
 import threading
 
 from engine.durable_cli import UserError, deploy_folder, load_processes, open_engine, run_worker
+from engine.worker_health import WorkerHealth
+from engine.worker_stop import StopSignals
+
+FIRST_RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
 
 
 def add_command(commands):
@@ -33,19 +42,38 @@ def serve_command(args):
     if not is_loopback(args.host):
         print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro, which has no sign-in "
               "yet: anyone who can connect can deploy, start, complete and cancel", file=sys.stderr, flush=True)
-    print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    stop = threading.Event()
-    worker = None
-    if not args.no_worker:
-        worker = threading.Thread(target=run_worker, args=(maestro,), kwargs={"stop": stop}, name="worker",
-                                  daemon=True)
-        worker.start()
+    health = None if args.no_worker else WorkerHealth()
+    app.extensions["maestro_worker"] = health
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=8, ident="Maestro")
+        server = waitress.create_server(app, host=args.host, port=args.port, threads=8, ident="Maestro")
     except OSError as error:
         raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from error
-    finally:
-        stop.set()
-        if worker is not None:
-            worker.join(timeout=10)
+    threading.Thread(target=server.run, name="web", daemon=True).start()
+    print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    stop = threading.Event()
+    if health is None:
+        with StopSignals(stop):
+            while not stop.wait(1):
+                pass
+    else:
+        supervise(maestro, stop, health)
+    server.close()  # in-flight requests are cut: the process ends now
+    print("Maestro stopped", flush=True)
     return 0
+
+
+def supervise(maestro, stop, health, worker=run_worker):
+    """Runs the worker loop until `stop`; if it dies, says why (health included) and restarts it
+    after a pause that doubles each time, up to MAX_RESTART_SECONDS."""
+    pause = FIRST_RESTART_SECONDS
+    while not stop.is_set():
+        try:
+            worker(maestro, stop=stop, health=health)
+            return
+        except Exception as error:  # noqa: BLE001 (a dead worker is restarted, not the server's end)
+            reason = f"died ({type(error).__name__}: {error}); restarting in {pause:g} s"
+            health.died(reason)
+            print(f"worker {reason}", file=sys.stderr, flush=True)
+            with StopSignals(stop):
+                stop.wait(pause)
+            pause = min(pause * 2, MAX_RESTART_SECONDS)

@@ -22,7 +22,9 @@ def connect(url=None):
     """(engine, sessionmaker) for the database, its schema migrated to the newest version."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # How long a write waits for another's lock before failing (the worker then retries later).
+        busy_seconds = float(os.environ.get("MAESTRO_SQLITE_BUSY_SECONDS") or 30)
+        engine = create_engine(url, connect_args={"timeout": busy_seconds})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
@@ -37,7 +39,6 @@ def _sqlite_pragmas(connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

@@ -1,0 +1,69 @@
+"""How a worker stops on SIGTERM or Ctrl-C: within a few seconds, at any point, losing nothing.
+
+The signal only sets a stop flag: the worker finishes the step in flight,
+commits the steps its batch has finished and hands the instances it still
+holds back (Maestro.stop_requested, asked before every step). A
+step that is still running after the grace (a handler that takes minutes) is
+abandoned: `StepAbandoned` is raised in the worker's thread, unwinds past every
+`except Exception` (a handler's, SpiffWorkflow's, Maestro's) without
+committing, and the worker releases its leases, so that another worker runs
+that step again at once. Signals are not relied on to raise
+KeyboardInterrupt: a handler's own KeyboardInterrupt or SystemExit is a failure
+of its task (engine.runtime), not the end of the worker.
+"""
+import os
+import signal
+import threading
+
+GRACE_SETTING = "MAESTRO_STOP_GRACE_SECONDS"
+DEFAULT_GRACE_SECONDS = 3.0
+
+
+class StepAbandoned(BaseException):
+    """The worker is stopping and gives up the step in flight (it is not committed)."""
+
+
+def grace_seconds() -> float:
+    """How long a stopping worker lets the step in flight finish (MAESTRO_STOP_GRACE_SECONDS, default 3)."""
+    try:
+        return max(float(os.environ.get(GRACE_SETTING) or DEFAULT_GRACE_SECONDS), 0.001)
+    except ValueError:
+        return DEFAULT_GRACE_SECONDS
+
+
+class StopSignals:
+    """While active (in the main thread), SIGTERM and SIGINT set `stop` and give the step in flight
+    `grace` seconds before StepAbandoned is raised; a second signal abandons it at once.
+
+    Elsewhere than in the main thread (signals only reach that one), it does nothing: whoever
+    started the worker sets `stop`.
+    """
+
+    def __init__(self, stop: threading.Event, grace: float | None = None):
+        self.stop = stop
+        self.grace = grace_seconds() if grace is None else grace
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in ((signal.SIGTERM, self._stop), (signal.SIGINT, self._stop),
+                                    (signal.SIGALRM, self._abandon)):
+                self.previous[signum] = signal.signal(signum, handler)
+        return self
+
+    def __exit__(self, *_):
+        if self.previous:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for signum, handler in self.previous.items():
+                signal.signal(signum, handler)
+            self.previous = {}
+        return False
+
+    def _stop(self, _signum, _frame):
+        if self.stop.is_set():
+            raise StepAbandoned()
+        self.stop.set()
+        signal.setitimer(signal.ITIMER_REAL, self.grace)
+
+    def _abandon(self, _signum, _frame):
+        raise StepAbandoned()
