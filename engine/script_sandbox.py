@@ -84,13 +84,19 @@ def _allow_cpu_seconds(seconds):
 
 
 def _address_space():
-    """This process's virtual memory size in bytes (what RLIMIT_AS limits), None if unknown."""
+    """This process's virtual memory size in bytes (what RLIMIT_AS limits), None if unknown.
+    Read from one open /proc/self/statm (pread regenerates it): opening it costs ~50 µs."""
+    global _statm
     try:
-        with open("/proc/self/statm", "rb") as statm:
-            pages = int(statm.read().split()[0])
+        if _statm is None:
+            _statm = os.open("/proc/self/statm", os.O_RDONLY)
+        pages = int(os.pread(_statm, 128, 0).split()[0])
     except (OSError, ValueError, IndexError):
         return None
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+_statm = None
 
 
 def _detach_standard_streams():

@@ -15,6 +15,7 @@ import struct
 import time
 
 HEADER = struct.Struct(">Q")
+FIRST_READ = 64 * 1024
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 # a worker whose SIGPIPE is the default (the CLI's) must get an error, not die, when a sandbox is gone
 _NO_SIGPIPE = getattr(socket, "MSG_NOSIGNAL", 0)
@@ -30,25 +31,33 @@ class WireError(Exception):
 def send_frame(channel: socket.socket, payload: bytes, deadline: float | None = None) -> None:
     """Sends one frame; TimeoutError when the deadline (time.monotonic()) passes first."""
     _set_timeout(channel, deadline)
-    channel.sendall(HEADER.pack(len(payload)), _NO_SIGPIPE)
-    _set_timeout(channel, deadline)
-    channel.sendall(payload, _NO_SIGPIPE)
+    # one send: the other side wakes once for the whole frame
+    channel.sendall(HEADER.pack(len(payload)) + payload, _NO_SIGPIPE)
 
 
 def recv_frame(channel: socket.socket, max_bytes: int | None = None,
                deadline: float | None = None) -> bytes | None:
     """One frame, or None when the other side closed between frames; ConnectionError when it
-    closed within one, TimeoutError when the deadline passes, WireError when it is too large."""
-    header = _recv_exactly(channel, HEADER.size, deadline, eof_ok=True)
-    if header is None:
+    closed within one, TimeoutError when the deadline passes, WireError when it is too large.
+    The other side sends nothing before it has this frame's answer, so reading ahead is safe."""
+    _set_timeout(channel, deadline)
+    first = channel.recv(FIRST_READ)
+    if not first:
         return None
-    (size,) = HEADER.unpack(header)
+    while len(first) < HEADER.size:
+        first += _recv_exactly(channel, HEADER.size - len(first), deadline)
+    (size,) = HEADER.unpack_from(first)
     if max_bytes is not None and size > max_bytes:
         raise WireError(f"a reply of {size} bytes (at most {max_bytes})")
-    return _recv_exactly(channel, size, deadline)
+    body = first[HEADER.size:]
+    if len(body) > size:
+        raise WireError("more than one frame at a time")
+    if len(body) == size:
+        return body
+    return body + _recv_exactly(channel, size - len(body), deadline)
 
 
-def _recv_exactly(channel, size, deadline, eof_ok=False):
+def _recv_exactly(channel, size, deadline):
     buffer = bytearray(size)
     view = memoryview(buffer)
     received = 0
@@ -56,8 +65,6 @@ def _recv_exactly(channel, size, deadline, eof_ok=False):
         _set_timeout(channel, deadline)
         count = channel.recv_into(view[received:])
         if count == 0:
-            if eof_ok and received == 0:
-                return None
             raise ConnectionResetError("the sandbox connection closed within a frame")
         received += count
     return bytes(buffer)
