@@ -27,7 +27,10 @@ MAX_PRINTED_LINES = 100
 def serve(memory_bytes: int) -> None:
     channel = socket.socket(fileno=os.dup(0))
     _detach_standard_streams()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the worker, which ends us
+    # Ctrl-C and a service manager's SIGTERM are for the worker: a script it is waiting for
+    # must not fail because of them; the worker ends us (or we end when it has gone)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     start_size = _address_space()
     if start_size is not None:
         limit = start_size + memory_bytes
