@@ -133,8 +133,9 @@ class _Sandbox:
         deadline = time.monotonic() + limits.seconds + GRACE_SECONDS
         self.runs += 1
         wire.send_frame(self.channel, request, deadline)
-        # a reply is checked for size as JSON in the sandbox; this only bounds what we read
-        reply = wire.recv_frame(self.channel, 4 * limits.result_bytes + MB, deadline)
+        # the sandbox bounds the result as JSON; this bounds what we read (pickled UTF-8 text
+        # may take up to 4 bytes a character)
+        reply = wire.recv_frame(self.channel, 5 * limits.result_bytes + MB, deadline)
         if reply is None:
             raise EOFError("the sandbox closed the connection")
         return reply

@@ -30,9 +30,14 @@ class WireError(Exception):
 
 def send_frame(channel: socket.socket, payload: bytes, deadline: float | None = None) -> None:
     """Sends one frame; TimeoutError when the deadline (time.monotonic()) passes first."""
+    header = HEADER.pack(len(payload))
+    if len(payload) <= FIRST_READ:  # one send: the other side wakes once for the whole frame
+        header, payload = b"", header + payload
+    if header:
+        _set_timeout(channel, deadline)
+        channel.sendall(header, _NO_SIGPIPE)
     _set_timeout(channel, deadline)
-    # one send: the other side wakes once for the whole frame
-    channel.sendall(HEADER.pack(len(payload)) + payload, _NO_SIGPIPE)
+    channel.sendall(payload, _NO_SIGPIPE)
 
 
 def recv_frame(channel: socket.socket, max_bytes: int | None = None,

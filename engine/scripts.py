@@ -757,11 +757,12 @@ def _is_json(value, foreign, budget):
         elif item is None or isinstance(item, float) or id(item) in foreign:
             budget[1] -= 8
         elif isinstance(item, dict):
-            budget[1] -= 2 + 4 * len(item)
+            budget[1] -= 2 + 12 * len(item)  # punctuation, and keys that are not text
             for k, v in item.items():
                 if not (k is None or isinstance(k, (str, int, float, bool))):
                     return False
-                stack.append((k, depth + 1))
+                if isinstance(k, str):
+                    budget[1] -= len(k)
                 stack.append((v, depth + 1))
         elif isinstance(item, (list, tuple)):
             budget[1] -= 2 + len(item)
