@@ -70,8 +70,9 @@ def run_in_sandbox(script: CompiledScript, variables: Mapping, limits: ScriptLim
     return result
 
 
-def _ask(request, foreign, limits):
-    sandbox = _pool.take(limits.memory_bytes)
+def _ask(request, foreign, limits, fresh=False):
+    sandbox = _Sandbox(limits.memory_bytes) if fresh else _pool.take(limits.memory_bytes)
+    reused = sandbox.runs > 0
     reusable = False
     try:
         reply = sandbox.ask(request, limits)
@@ -83,15 +84,19 @@ def _ask(request, foreign, limits):
     except TimeoutError:
         raise ScriptError(limits.too_long()) from None
     except (OSError, EOFError) as error:
-        raise ScriptError(sandbox.death_message(limits, error)) from None
+        message = sandbox.death_message(limits, error)
+        if not reused or message == limits.too_long():
+            raise ScriptError(message) from None
     except Exception as error:  # the reply is no plain data: the sandbox is not ours any more
-        sandbox.stop()
         raise ScriptError(f"the script sandbox process sent an unreadable reply ({error})") from None
     finally:
         if reusable:
             _pool.give_back(sandbox)
         else:
             sandbox.stop()
+    # An idle sandbox can die unseen (killed from outside): a script changes nothing but its
+    # variables, so it runs again, once, in a new one.
+    return _ask(request, foreign, limits, fresh=True)
 
 
 def _plain(limits):
