@@ -4,7 +4,9 @@ Work done inside one C call (`pow` with a huge modulus, `list(map(list, ...))`) 
 sandbox's checks between Python steps; these tests show the process limits end it anyway, with a
 message naming the script task and the limit, and that the worker, its sandbox pool and the
 other instances carry on."""
+import logging
 import os
+import threading
 import time
 from xml.sax.saxutils import escape
 
@@ -120,6 +122,31 @@ del remove_me
     assert type(there["pairs"][0]) is tuple and there["both"][0] is there["both"][1]
     assert there["_hidden"] is variables["_hidden"]
     assert variables["order"]["lines"] == [{"sku": "a", "qty": 1}], "the caller's data is not changed"
+
+
+def test_scripts_of_other_threads_run_while_one_is_being_killed(limits):
+    outcome = {}
+
+    def attack():
+        try:
+            compile_script(ATTACKS["pow"][0]).run({})
+        except ScriptError as error:
+            outcome["attack"] = (error.message, time.monotonic())
+
+    thread = threading.Thread(target=attack)
+    thread.start()
+    results = [compile_script("y = x * 2").run({"x": n}) for n in range(20)]
+    done = time.monotonic()
+    thread.join()
+    assert results == [{"x": n, "y": 2 * n} for n in range(20)]
+    message, killed = outcome["attack"]
+    assert message == MESSAGES["seconds"] and done < killed
+
+
+def test_what_scripts_print_reaches_the_scripts_log(caplog):
+    with caplog.at_level(logging.DEBUG, logger="maestro.scripts"):
+        assert compile_script("print('hello', 1)\nx = 1").run({}) == {"x": 1}
+    assert "script print: hello 1" in caplog.messages
 
 
 def test_a_dead_idle_sandbox_is_replaced():
