@@ -37,6 +37,13 @@ def serve(memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core file
     printed = _collect_prints()
+    try:
+        _serve_requests(channel, start_size, printed)
+    except OSError:  # the worker has gone: nobody is left to tell
+        pass
+
+
+def _serve_requests(channel, start_size, printed):
     wire.send_frame(channel, b"ready")
     while True:
         request = wire.recv_frame(channel)
