@@ -1,5 +1,9 @@
 """Sandboxed Python for BPMN script tasks, with size, time and memory limits added by Maestro.
-RestrictedPython (the maintained Zope sandbox) rewrites every attribute, item, iteration and write into guard calls we control."""
+RestrictedPython (the maintained Zope sandbox) rewrites every attribute, item, iteration and write into guard calls we control.
+
+CompiledScript.run() runs the script in a sandbox process (engine.script_process), where the
+time and memory limits hold even against work done in C; run_in_process() is the sandbox itself,
+which that process calls."""
 from __future__ import annotations
 
 import ast
@@ -9,29 +13,25 @@ import itertools
 import logging
 import operator
 import re
-import sys
 import textwrap
 import time
 from collections.abc import Mapping
-
-try:
-    import resource
-except ImportError:  # pragma: no cover - non-POSIX
-    resource = None
 
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
+from .script_limits import MB, ScriptLimits
 from .sizes import weight
 
-__all__ = ["ScriptError", "CompiledScript", "compile_script"]
+__all__ = ["ScriptError", "CompiledScript", "compile_script", "current_limits"]
 
 FILENAME = "<script>"
 MAX_SCRIPT_LENGTH = 200_000  # characters
 MAX_STEPS = 1_000_000  # statements, calls and comprehension items before "script ran too long"
-MAX_SECONDS = 10.0  # wall clock, checked every CHECK_EVERY steps
-MAX_MEMORY_GROWTH = 512 * 1024 * 1024  # bytes the process's peak memory may grow during a run
+MAX_SECONDS = 10.0  # wall clock (default of MAESTRO_SCRIPT_SECONDS), checked every CHECK_EVERY steps
+MAX_MEMORY_GROWTH = 512 * MB  # bytes a run may allocate (default of MAESTRO_SCRIPT_MEMORY_MB)
+MAX_RESULT_BYTES = 16 * MB  # the variables a script leaves, as JSON (default of MAESTRO_SCRIPT_RESULT_MB)
 CHECK_EVERY = 8
 MAX_SIZE = 1_000_000  # items or characters one operation may produce
 MAX_INT_BITS = 100_000  # largest integer an operation may produce (~30,000 digits)
@@ -259,6 +259,13 @@ class _Policy(RestrictingNodeTransformer):
         if node.type is None:  # bare 'except:' catches Exception only
             node.type = ast.Name("_maestro_exception_", ast.Load())
             copy_locations(node.type, node)
+        # MemoryError is how the sandbox process's memory limit shows: no script may swallow it
+        if node.name is None:
+            node.name = "_maestro_caught_"
+        rethrow = ast.Expr(ast.Call(func=ast.Name("_maestro_rethrow_", ast.Load()),
+                                    args=[ast.Name(node.name, ast.Load())], keywords=[]))
+        copy_locations(rethrow, node)
+        node.body.insert(0, rethrow)
         return node
 
 
@@ -550,6 +557,11 @@ def _apply(function, *args, **kwargs):
     return function(*args, **kwargs)
 
 
+def _rethrow_memory_error(error):
+    if isinstance(error, MemoryError):
+        raise error
+
+
 class _PrintCollector:
     """`print` in scripts: goes to the 'maestro.scripts' logger at DEBUG level."""
 
@@ -652,6 +664,7 @@ _GUARDS = {
     "_maestro_fmt_": _format_value,
     "_maestro_star_": _star,
     "_maestro_exception_": Exception,
+    "_maestro_rethrow_": _rethrow_memory_error,
 }
 
 
@@ -659,24 +672,25 @@ _GUARDS = {
 # Running: step/time/memory limits, data copied in, JSON checked out
 
 
-def _peak_memory():
-    """Peak resident memory of the process in bytes (cheap: one getrusage call)."""
-    if resource is None:  # pragma: no cover - non-POSIX
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
+def current_limits() -> ScriptLimits:
+    """The limits scripts run under now: MAESTRO_SCRIPT_* settings, else this module's defaults."""
+    try:
+        return ScriptLimits.from_environment(MAX_SECONDS, MAX_MEMORY_GROWTH, MAX_RESULT_BYTES)
+    except ValueError as error:
+        raise ScriptError(str(error)) from None
 
 
 class _Steps:
     """Per-run step counter behind `_maestro_tick_`; once a limit is hit every later step
-    raises again, so no script code can get past it."""
+    raises again, so no script code can get past it. Memory is not checked here: the sandbox
+    process's address-space limit holds it, also inside C functions that never tick."""
 
-    __slots__ = ("count", "deadline", "memory_base", "stopped")
+    __slots__ = ("count", "deadline", "limits", "stopped")
 
-    def __init__(self):
+    def __init__(self, limits):
         self.count = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
-        self.memory_base = _peak_memory()
+        self.deadline = time.monotonic() + limits.seconds
+        self.limits = limits
         self.stopped = None
 
     def tick(self):
@@ -685,12 +699,8 @@ class _Steps:
             raise _Abort(self.stopped, None)
         if self.count > MAX_STEPS:
             self.stop("script ran too long")
-        if not self.count % CHECK_EVERY:
-            if time.monotonic() > self.deadline:
-                self.stop("script ran too long")
-            if self.memory_base is not None:
-                if _peak_memory() - self.memory_base > MAX_MEMORY_GROWTH:
-                    self.stop("script used too much memory")
+        if not self.count % CHECK_EVERY and time.monotonic() > self.deadline:
+            self.stop(self.limits.too_long())
         return True
 
     def stop(self, reason):
@@ -723,30 +733,44 @@ def _copy_in(value, foreign, memo):
 
 
 class _TooLarge(Exception):
-    pass
+    """A result too big to check (nodes, depth, cycles), or with in_bytes, too big to keep."""
+
+    def __init__(self, in_bytes=False):
+        super().__init__()
+        self.in_bytes = in_bytes
 
 
 def _is_json(value, foreign, budget):
-    """True if value is JSON (or data that came in as it is); False to drop it."""
+    """True if value is JSON (or data that came in as it is); False to drop it.
+    budget is [values left to inspect, bytes left]: the bytes are counted roughly as JSON
+    text, each time a shared value occurs, as storing the variables will write it."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         budget[0] -= 1
         if budget[0] < 0 or depth > MAX_RESULT_DEPTH:
             raise _TooLarge
-        if item is None or isinstance(item, (str, int, float, bool)):
-            continue
-        if id(item) in foreign:
-            continue
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            budget[1] -= len(item) + 3
+        elif isinstance(item, int):  # bool too
+            budget[1] -= item.bit_length() // 3 + 2
+        elif item is None or isinstance(item, float) or id(item) in foreign:
+            budget[1] -= 8
+        elif isinstance(item, dict):
+            budget[1] -= 2 + 12 * len(item)  # punctuation, and keys that are not text
             for k, v in item.items():
                 if not (k is None or isinstance(k, (str, int, float, bool))):
                     return False
+                if isinstance(k, str):
+                    budget[1] -= len(k)
                 stack.append((v, depth + 1))
         elif isinstance(item, (list, tuple)):
+            budget[1] -= 2 + len(item)
             stack.extend((v, depth + 1) for v in item)
         else:
             return False
+        if budget[1] < 0:
+            raise _TooLarge(in_bytes=True)
     return True
 
 
@@ -771,11 +795,17 @@ class CompiledScript:
         first = self.source.strip().splitlines()[0] if self.source.strip() else ""
         return f"CompiledScript({first[:40]!r})"
 
-    def run(self, variables=None) -> dict:
-        if variables is None:
-            variables = {}
-        if not isinstance(variables, Mapping):
-            raise ScriptError("variables must be a dict")
+    def run(self, variables: Mapping | None = None) -> dict:
+        """The variables after running the script in a sandbox process under current_limits()."""
+        from .script_process import run_in_sandbox  # imports this module: imported when first used
+        return run_in_sandbox(self, _checked(variables), current_limits())
+
+    def run_in_process(self, variables: Mapping | None = None,
+                       limits: ScriptLimits | None = None) -> dict:
+        """The variables after running the script here: the sandbox process's part of run().
+        Its time limit holds only while script code runs, and memory is not limited here."""
+        variables = _checked(variables)
+        limits = limits or current_limits()
         foreign = set()
         try:
             memo = {}
@@ -784,7 +814,7 @@ class CompiledScript:
             raise ScriptError("variables are nested too deeply") from None
         namespace = {name: value for name, value in data.items() if not name.startswith("_")}
         namespace.update(_GUARDS)
-        namespace["_maestro_tick_"] = _Steps().tick
+        namespace["_maestro_tick_"] = _Steps(limits).tick
         try:
             exec(self._code, namespace)
         except _Abort as abort:
@@ -795,29 +825,42 @@ class CompiledScript:
             raise ScriptError("script calls nest too deeply (recursion)",
                               _script_line(error)) from None
         except MemoryError as error:
-            raise ScriptError("script ran out of memory", _script_line(error)) from None
+            raise ScriptError(limits.too_much_memory(), _script_line(error)) from None
         except Exception as error:
             raise ScriptError(f"{type(error).__name__}: {error}", _script_line(error)) from None
-        return self._result(namespace, data, foreign)
+        return self._result(namespace, data, foreign, limits)
 
     @staticmethod
-    def _result(namespace, data, foreign):
+    def _result(namespace, data, foreign, limits):
         result = {}
-        budget = [MAX_RESULT_NODES]
+        budget = [MAX_RESULT_NODES, limits.result_bytes]
         for name, value in namespace.items():
             if name.startswith("_"):
                 continue
+            bytes_left = budget[1]
             try:
                 keep = _is_json(value, foreign, budget)
-            except _TooLarge:
+            except _TooLarge as too_large:
+                if too_large.in_bytes:
+                    raise ScriptError(limits.too_large(name)) from None
                 raise ScriptError(f"variable '{name}' is too large, too deeply nested "
                                   "or refers to itself") from None
             if keep:
                 result[name] = value
+            else:  # dropped: it will not be stored
+                budget[1] = bytes_left
         for name, value in data.items():  # invisible to scripts: carried through unchanged
             if name.startswith("_"):
                 result[name] = value
         return result
+
+
+def _checked(variables):
+    if variables is None:
+        return {}
+    if not isinstance(variables, Mapping):
+        raise ScriptError("variables must be a dict")
+    return variables
 
 
 _LINE_MESSAGE = re.compile(r"^Line (\d+): (.*)$", re.S)
