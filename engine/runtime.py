@@ -12,7 +12,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
-from . import compensation
+from . import compensation, handler_limits
 from .expressions import ExpressionError, compile_expression
 from .handlers import BpmnError, TaskContext
 from .replay import ReplayDiverged
@@ -80,7 +80,8 @@ class MaestroRuntime(PythonScriptEngine):
         task_id = str(task.id)
         self.calls[task_id] = (context.data, None)
         try:
-            result = function(context)
+            limit = handler_limits.limit_for(maestro_info(task.task_spec), self.handlers.timeout_for(topic, function))
+            result = handler_limits.call(function, context, limit, f"the handler for topic '{topic}'")
         except BpmnError as error:
             variables = _json_dict(error.variables,
                                    f"the variables argument of the BpmnError raised by the handler for topic '{topic}'")

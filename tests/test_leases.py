@@ -1,0 +1,161 @@
+"""A worker keeps its leases while it works, whatever its handlers do: real `maestro worker` processes
+on SQLite and on PostgreSQL never run one task twice, a slow instance holds no other back, and a
+handler over its time limit is a failed try, not a hung worker."""
+import os
+import shutil
+import signal
+import time
+from collections import Counter
+
+import psycopg
+import pytest
+
+from engine import Handlers
+from engine.durable import Maestro
+
+from cli_helpers import ROOT, maestro
+from postgres_server import PostgresServer
+from test_crash_recovery import expected_calls, processes_folder, read_log, worker
+
+WORKERS = ROOT / "tests" / "fixtures" / "workers"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """A new, empty database for each test, on one PostgreSQL server for the module."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'maestro.db'}"
+    server = request.getfixturevalue("postgres")
+    name = f"t{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(server.url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def worker_env(database, log, **settings):
+    return {**os.environ, "MAESTRO_DATABASE_URL": database, "MAESTRO_TEST_LOG": str(log),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "data")]), **settings}
+
+
+def lease_folder(tmp_path):
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    for name in ("slow_call.bpmn", "limited_by_topic.bpmn", "limited_by_diagram.bpmn"):
+        shutil.copy(WORKERS / name, folder)
+    shutil.copy(ROOT / "tests" / "data" / "lease_handlers.py", folder)
+    return folder
+
+
+def started(process):
+    """Waits for a worker's "started" line (it has deployed its folder and is claiming work)."""
+    for line in process.stdout:
+        if "started" in line:
+            return process
+    raise AssertionError(f"worker exited before starting: {process.wait()}")
+
+
+def settled(engine, instance_ids, timeout):
+    """Waits until no instance is running; their statuses."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = {instance_id: engine.show(instance_id)["status"] for instance_id in instance_ids}
+        if "running" not in statuses.values():
+            return statuses
+        time.sleep(0.1)
+    raise AssertionError(f"still running after {timeout} s: {statuses}")
+
+
+def stop(processes):
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+
+
+def test_a_handler_longer_than_the_lease_runs_once_with_two_workers(tmp_path, database):
+    log = tmp_path / "calls.log"
+    folder = lease_folder(tmp_path)
+    engine = Maestro(database)
+    engine.deploy_paths(sorted(folder.glob("*.bpmn")))
+    env = worker_env(database, log, MAESTRO_LEASE_SECONDS="2", MAESTRO_TEST_DELAY="5")
+    workers = [started(worker(env, folder)) for _ in range(2)]  # both claim while the handler runs
+    instance_id = engine.start("slow_call")["id"]
+
+    statuses = settled(engine, [instance_id], timeout=40)
+    stop(workers)
+
+    assert statuses == {instance_id: "completed"}
+    assert [(i, topic, attempt) for i, topic, attempt, _ in read_log(log)] == [(instance_id, "slow", "1")]
+    assert engine.show(instance_id)["data"]["done_by"] == int(read_log(log)[0][3])
+
+
+def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_path, database):
+    """A round of the batch (8 instances x 0.25 s) is longer than the lease (1.5 s): the heartbeat
+    keeps the leases, and the round commits early and lets the other worker take what it has not reached."""
+    log = tmp_path / "calls.log"
+    folder = processes_folder(tmp_path)
+    engine = Maestro(database)
+    engine.deploy_paths([folder / "order_fulfillment.bpmn"])
+    instances = [engine.start("order_fulfillment", {})["id"] for _ in range(8)]
+    env = worker_env(database, log, MAESTRO_LEASE_SECONDS="1.5", MAESTRO_TEST_DELAY="0.25")
+
+    workers = [worker(env, folder, "--until-idle") for _ in range(2)]
+    for process in workers:
+        output, _ = process.communicate(timeout=90)
+        assert process.returncode == 0, output
+
+    calls = read_log(log)
+    counted = Counter((instance_id, topic) for instance_id, topic, *_ in calls)
+    assert max(counted.values()) == 1, [key for key, n in counted.items() if n > 1]
+    for instance_id in instances:
+        assert [topic for i, topic, *_ in calls if i == instance_id] == expected_calls(fails=False)
+        assert engine.show(instance_id)["status"] == "completed"
+    assert len({pid for *_, pid in calls}) == 2, "the slow batch did not keep the other worker idle"
+
+
+def test_a_handler_over_its_time_limit_is_retried_then_an_incident(tmp_path):
+    database = f"sqlite:///{tmp_path / 'maestro.db'}"
+    log = tmp_path / "calls.log"
+    folder = lease_folder(tmp_path)
+    engine = Maestro(database)
+    engine.deploy_paths(sorted(folder.glob("*.bpmn")))
+    by_topic = engine.start("limited_by_topic")["id"]
+    by_diagram = engine.start("limited_by_diagram")["id"]
+    env = worker_env(database, log, MAESTRO_RETRY_BASE_SECONDS="0.05")
+
+    began = time.monotonic()
+    process = worker(env, folder, "--until-idle")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert time.monotonic() - began < 25, "the worker waited for the abandoned handlers"
+
+    calls = read_log(log)
+    for instance_id, topic, limit in ((by_topic, "limited", "0.5 s"), (by_diagram, "stuck", "1 s")):
+        assert [(t, attempt) for i, t, attempt, _ in calls if i == instance_id] == [(topic, "1"), (topic, "2"), (topic, "3")]
+        shown = engine.show(instance_id)
+        assert shown["status"] == "failed"
+        assert shown["incident"]["bpmn_id"] == topic
+        assert shown["incident"]["type"] == "HandlerTimeout"
+        assert f"the handler for topic '{topic}' ran over its time limit of {limit}" in shown["incident"]["message"]
+
+
+def test_a_malformed_time_limit_is_refused_naming_the_task_and_the_value(tmp_path):
+    diagram = tmp_path / "bad_limit.bpmn"
+    diagram.write_text((WORKERS / "limited_by_diagram.bpmn").read_text().replace('value="PT1S"', 'value="soon"'))
+    result = maestro("lint", diagram)
+    assert result.returncode == 1
+    assert f"{diagram}:7: stuck: maestro.timeout 'soon' is not a time limit" in result.stdout
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "10", float("nan"), True])
+def test_a_binding_with_a_bad_timeout_says_which_topic(timeout):
+    with pytest.raises(ValueError, match="timeout of the task handler for topic 'charge' must be a number"):
+        Handlers().task("charge", timeout=timeout)
