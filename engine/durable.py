@@ -362,7 +362,11 @@ class Maestro:
                 return 0
             with jobs.Lease(self.engine, self.actor, self.lease_seconds,
                             [job.instance_id for job in claimed], taken_at) as lease:
-                self._advance(session, self._open(session, claimed, lease), lease)
+                try:
+                    self._advance(session, self._open(session, claimed, lease), lease)
+                except BaseException:
+                    session.rollback()  # its row locks would keep the heartbeat (joined next) waiting
+                    raise
             return len(claimed)
 
     def next_due(self):
@@ -450,6 +454,7 @@ class Maestro:
                     unreached = batch[position + 1:]
                     break
             held = lease.hold(session, list(prepared), suspected=any(item.suspected for item in batch))
+            _forget_incidents(session, keep=held)  # a settled instance whose lease was lost
             write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
             settled = [instance_id for instance_id in next_jobs if instance_id in held]
             jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
@@ -556,6 +561,13 @@ def _add_incident(session, instance_id, error):
     """An incident from an error record (as Instance keeps it: task, bpmn_id, message, type, traceback)."""
     session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
                          message=error["message"], error_type=error["type"], traceback=error["traceback"]))
+
+
+def _forget_incidents(session, keep):
+    """Drops the incidents about to be added for instances not in `keep` (their step is dropped)."""
+    for pending in list(session.new):
+        if isinstance(pending, Incident) and pending.instance_id not in keep:
+            session.expunge(pending)
 
 
 def _reschedule(session, instance_id, next_job):

@@ -6,12 +6,16 @@ import shutil
 import signal
 import time
 from collections import Counter
+from datetime import timedelta
 
 import psycopg
 import pytest
+from sqlalchemy import update
 
 from engine import Handlers
 from engine.durable import Maestro
+from engine.store import jobs
+from engine.store.models import Job
 
 from cli_helpers import ROOT, maestro
 from postgres_server import PostgresServer
@@ -37,6 +41,21 @@ def database(request, tmp_path):
     with psycopg.connect(server.url, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def spawn():
+    """Starts `maestro worker` processes like test_crash_recovery.worker; kills those left when the test ends."""
+    processes = []
+
+    def start(env, folder, *extra):
+        processes.append(worker(env, folder, *extra))
+        return processes[-1]
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def worker_env(database, log, **settings):
@@ -80,13 +99,13 @@ def stop(processes):
         assert process.returncode == 0, output
 
 
-def test_a_handler_longer_than_the_lease_runs_once_with_two_workers(tmp_path, database):
+def test_a_handler_longer_than_the_lease_runs_once_with_two_workers(tmp_path, database, spawn):
     log = tmp_path / "calls.log"
     folder = lease_folder(tmp_path)
     engine = Maestro(database)
     engine.deploy_paths(sorted(folder.glob("*.bpmn")))
     env = worker_env(database, log, MAESTRO_LEASE_SECONDS="2", MAESTRO_TEST_DELAY="5")
-    workers = [started(worker(env, folder)) for _ in range(2)]  # both claim while the handler runs
+    workers = [started(spawn(env, folder)) for _ in range(2)]  # both claim while the handler runs
     instance_id = engine.start("slow_call")["id"]
 
     statuses = settled(engine, [instance_id], timeout=40)
@@ -97,7 +116,7 @@ def test_a_handler_longer_than_the_lease_runs_once_with_two_workers(tmp_path, da
     assert engine.show(instance_id)["data"]["done_by"] == int(read_log(log)[0][3])
 
 
-def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_path, database):
+def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_path, database, spawn):
     """A round of the batch (8 instances x 0.25 s) is longer than the lease (1.5 s): the heartbeat
     keeps the leases, and the round commits early and lets the other worker take what it has not reached."""
     log = tmp_path / "calls.log"
@@ -107,7 +126,7 @@ def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_pa
     instances = [engine.start("order_fulfillment", {})["id"] for _ in range(8)]
     env = worker_env(database, log, MAESTRO_LEASE_SECONDS="1.5", MAESTRO_TEST_DELAY="0.25")
 
-    workers = [worker(env, folder, "--until-idle") for _ in range(2)]
+    workers = [spawn(env, folder, "--until-idle") for _ in range(2)]
     for process in workers:
         output, _ = process.communicate(timeout=90)
         assert process.returncode == 0, output
@@ -121,7 +140,7 @@ def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_pa
     assert len({pid for *_, pid in calls}) == 2, "the slow batch did not keep the other worker idle"
 
 
-def test_a_handler_over_its_time_limit_is_retried_then_an_incident(tmp_path):
+def test_a_handler_over_its_time_limit_is_retried_then_an_incident(tmp_path, spawn):
     database = f"sqlite:///{tmp_path / 'maestro.db'}"
     log = tmp_path / "calls.log"
     folder = lease_folder(tmp_path)
@@ -132,7 +151,7 @@ def test_a_handler_over_its_time_limit_is_retried_then_an_incident(tmp_path):
     env = worker_env(database, log, MAESTRO_RETRY_BASE_SECONDS="0.05")
 
     began = time.monotonic()
-    process = worker(env, folder, "--until-idle")
+    process = spawn(env, folder, "--until-idle")
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     assert time.monotonic() - began < 25, "the worker waited for the abandoned handlers"
@@ -159,3 +178,30 @@ def test_a_malformed_time_limit_is_refused_naming_the_task_and_the_value(tmp_pat
 def test_a_binding_with_a_bad_timeout_says_which_topic(timeout):
     with pytest.raises(ValueError, match="timeout of the task handler for topic 'charge' must be a number"):
         Handlers().task("charge", timeout=timeout)
+
+
+def test_a_lost_lease_drops_only_that_instances_step(tmp_path):
+    """While A's handler runs, A's lease runs out and another worker takes A: the worker commits
+    B's step (from the same round) and leaves A, uncommitted, to the other worker."""
+    handlers, calls = Handlers(), []
+    engine = Maestro(f"sqlite:///{tmp_path / 'maestro.db'}", handlers=handlers, lease_seconds=0.3)
+    engine.deploy_paths([WORKERS / "slow_call.bpmn"])
+    stolen, kept = (engine.start("slow_call")["id"] for _ in range(2))
+
+    @handlers.task("slow")
+    def slow(ctx):
+        calls.append(ctx.instance_id)
+        if ctx.instance_id == stolen:
+            with engine.engine.begin() as connection:  # what a claim by another worker does
+                connection.execute(update(Job.__table__).where(Job.instance_id == stolen)
+                                   .values(locked_by="other", lease_until=jobs.now() + timedelta(seconds=60)))
+            time.sleep(0.5)  # the heartbeat (every 0.1 s) finds the lease gone meanwhile
+        return {"done": True}
+
+    assert engine.work_batch(2) == 2
+
+    assert calls == [stolen, kept]
+    assert engine.show(kept)["status"] == "completed" and engine.show(kept)["data"]["done"]
+    assert engine.show(stolen)["status"] == "running" and "done" not in engine.show(stolen)["data"]
+    with engine.Session() as session:
+        assert session.get(Job, stolen).locked_by == "other"

@@ -158,7 +158,8 @@ class Lease:
 
     def __exit__(self, *_):
         self._stopped.set()
-        self._heartbeat.join()
+        # A renewal stuck on the database may finish later: harmless, it renews only this worker's leases.
+        self._heartbeat.join(timeout=self.lease_seconds)
 
     def _beat(self):
         while not self._stopped.wait(self.lease_seconds / 3):
