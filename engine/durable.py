@@ -383,17 +383,20 @@ class Maestro:
         for row in rows:
             job = jobs_by_id[row.id]
             if row.status in ("completed", "cancelled", "failed"):
+                lease.drop([row.id])  # before writing its row: the heartbeat must not wait on this transaction
                 jobs.unschedule(session, row.id)
                 continue
             try:
                 instance, writer = self._load(session, row, logged.get(row.id, []))
             except Exception as error:  # one unreadable instance must not stop the worker
+                lease.drop([row.id])
                 _add_incident(session, row.id, {
                     "task": "", "bpmn_id": None, "message": f"{type(error).__name__}: {error}",
                     "type": type(error).__name__, "traceback": "".join(traceback.format_exception(error))})
                 self._mark_failed(session, row.id)
                 continue
             if job.crashes >= self.max_crashes:
+                lease.drop([row.id])
                 self._fail_poison_pill(session, instance, writer, job.crashes)
                 continue
             if job.reason in ("retry", "manual_retry") and instance.error is not None:
@@ -405,7 +408,6 @@ class Maestro:
             batch.append(_Claimed(row.id, writer, settle_only=instance.error is not None,
                                   suspected=job.crashes > 0))
         session.commit()
-        lease.drop(set(jobs_by_id) - {item.id for item in batch})
         return batch
 
     def _mark_failed(self, session, instance_id):
@@ -453,18 +455,19 @@ class Maestro:
                     # next claim) take the instances this round has not reached.
                     unreached = batch[position + 1:]
                     break
-            held = lease.hold(session, list(prepared), suspected=any(item.suspected for item in batch))
-            _forget_incidents(session, keep=held)  # a settled instance whose lease was lost
-            write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
-            settled = [instance_id for instance_id in next_jobs if instance_id in held]
-            jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
-            for instance_id in settled:
-                if next_jobs[instance_id] is not None:
-                    jobs.schedule(session, instance_id, *next_jobs[instance_id])
-            let_go = [item.id for item in unreached] + dropped
-            jobs.release(session, let_go, self.actor)
-            session.commit()
-            lease.drop(settled + let_go)
+            with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
+                held = lease.hold(session, list(prepared), suspected=any(item.suspected for item in batch))
+                _forget_incidents(session, keep=held)  # a settled instance whose lease was lost
+                write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
+                settled = [instance_id for instance_id in next_jobs if instance_id in held]
+                jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
+                for instance_id in settled:
+                    if next_jobs[instance_id] is not None:
+                        jobs.schedule(session, instance_id, *next_jobs[instance_id])
+                let_go = [item.id for item in unreached] + dropped
+                jobs.release(session, let_go, self.actor)
+                session.commit()
+                lease.drop(settled + let_go)
             for instance_id, event in events:
                 if instance_id in held:
                     self._notify(event)

@@ -149,6 +149,9 @@ class Lease:
         self.held, self.lost = set(instance_ids), set()
         self.renewed = taken_at  # time.monotonic() before claim() set the leases
         self._guard = threading.Lock()
+        # Held by the worker's thread while it writes job rows: on PostgreSQL two transactions
+        # updating the same rows in different orders would deadlock.
+        self.writing = threading.Lock()
         self._stopped = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name=f"lease heartbeat {worker_id}", daemon=True)
 
@@ -164,7 +167,7 @@ class Lease:
     def _beat(self):
         while not self._stopped.wait(self.lease_seconds / 3):
             try:
-                with self.engine.begin() as connection:
+                with self.writing, self.engine.begin() as connection:
                     self._renew(connection, RENEW, self.holding())
             except Exception as error:  # the database is away: the check before each commit decides
                 log.warning("lease heartbeat of %s failed: %s: %s", self.worker_id, type(error).__name__, error)
