@@ -5,7 +5,6 @@ import os
 import shutil
 import signal
 import time
-from collections import Counter
 from datetime import timedelta
 
 import psycopg
@@ -19,7 +18,7 @@ from engine.store.models import Job
 
 from cli_helpers import ROOT, maestro
 from postgres_server import PostgresServer
-from test_crash_recovery import expected_calls, processes_folder, read_log, worker
+from test_crash_recovery import assert_each_step_ran_once, processes_folder, read_log, worker
 
 WORKERS = ROOT / "tests" / "fixtures" / "workers"
 
@@ -123,7 +122,7 @@ def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_pa
     folder = processes_folder(tmp_path)
     engine = Maestro(database)
     engine.deploy_paths([folder / "order_fulfillment.bpmn"])
-    instances = [engine.start("order_fulfillment", {})["id"] for _ in range(8)]
+    instances = {engine.start("order_fulfillment", {})["id"]: False for _ in range(8)}
     env = worker_env(database, log, MAESTRO_LEASE_SECONDS="1.5", MAESTRO_TEST_DELAY="0.25")
 
     workers = [spawn(env, folder, "--until-idle") for _ in range(2)]
@@ -132,11 +131,7 @@ def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_pa
         assert process.returncode == 0, output
 
     calls = read_log(log)
-    counted = Counter((instance_id, topic) for instance_id, topic, *_ in calls)
-    assert max(counted.values()) == 1, [key for key, n in counted.items() if n > 1]
-    for instance_id in instances:
-        assert [topic for i, topic, *_ in calls if i == instance_id] == expected_calls(fails=False)
-        assert engine.show(instance_id)["status"] == "completed"
+    assert_each_step_ran_once(calls, instances, engine)
     assert len({pid for *_, pid in calls}) == 2, "the slow batch did not keep the other worker idle"
 
 
