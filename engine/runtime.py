@@ -81,7 +81,8 @@ class MaestroRuntime(PythonScriptEngine):
         self.calls[task_id] = (context.data, None)
         try:
             limit = handler_limits.limit_for(maestro_info(task.task_spec), self.handlers.timeout_for(topic, function))
-            result = handler_limits.call(function, context, limit, f"the handler for topic '{topic}'")
+            result = handler_limits.call(function, context, limit,
+                                         f"the handler for topic '{topic}' (task '{context.task_name}')")
         except BpmnError as error:
             variables = _json_dict(error.variables,
                                    f"the variables argument of the BpmnError raised by the handler for topic '{topic}'")

@@ -152,13 +152,16 @@ def test_a_handler_over_its_time_limit_is_retried_then_an_incident(tmp_path, spa
     assert time.monotonic() - began < 25, "the worker waited for the abandoned handlers"
 
     calls = read_log(log)
-    for instance_id, topic, limit in ((by_topic, "limited", "0.5 s"), (by_diagram, "stuck", "1 s")):
+    for instance_id, topic, name, limit in ((by_topic, "limited", "Limited by its binding", "0.5 s"),
+                                            (by_diagram, "stuck", "Limited by the diagram", "1 s")):
         assert [(t, attempt) for i, t, attempt, _ in calls if i == instance_id] == [(topic, "1"), (topic, "2"), (topic, "3")]
         shown = engine.show(instance_id)
         assert shown["status"] == "failed"
         assert shown["incident"]["bpmn_id"] == topic
         assert shown["incident"]["type"] == "HandlerTimeout"
-        assert f"the handler for topic '{topic}' ran over its time limit of {limit}" in shown["incident"]["message"]
+        assert shown["incident"]["message"] == (
+            f"HandlerTimeout: the handler for topic '{topic}' (task '{name}') ran over its time limit of {limit}; "
+            "it was abandoned (its thread may still be running: Python cannot stop it)")
 
 
 def test_a_malformed_time_limit_is_refused_naming_the_task_and_the_value(tmp_path):
