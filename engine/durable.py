@@ -82,8 +82,8 @@ class Maestro:
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds or float(os.environ.get("MAESTRO_LEASE_SECONDS", "30"))
         # A round longer than this commits what is done and lets go of the instances it has not reached.
-        self.round_seconds = float(os.environ.get("MAESTRO_ROUND_SECONDS", "1"))
-        self.max_crashes = int(os.environ.get("MAESTRO_MAX_CRASHES", "3"))
+        self.round_seconds = _setting("MAESTRO_ROUND_SECONDS", 1.0, float)
+        self.max_crashes = _setting("MAESTRO_MAX_CRASHES", 3, int)
         self.specs = definitions.SpecCache()
 
     # -- definitions -----------------------------------------------------
@@ -564,6 +564,20 @@ def _add_incident(session, instance_id, error):
     """An incident from an error record (as Instance keeps it: task, bpmn_id, message, type, traceback)."""
     session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
                          message=error["message"], error_type=error["type"], traceback=error["traceback"]))
+
+
+def _setting(name, default, kind):
+    """A number from the environment (above 0), or ValueError naming the variable."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number above 0, not {text!r}")
+    return value
 
 
 def _forget_incidents(session, keep):
