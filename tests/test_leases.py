@@ -5,7 +5,7 @@ import os
 import shutil
 import signal
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -65,7 +65,7 @@ def worker_env(database, log, **settings):
 def lease_folder(tmp_path):
     folder = tmp_path / "processes"
     folder.mkdir()
-    for name in ("slow_call.bpmn", "limited_by_topic.bpmn", "limited_by_diagram.bpmn"):
+    for name in ("slow_call.bpmn", "two_slow_calls.bpmn", "limited_by_topic.bpmn", "limited_by_diagram.bpmn"):
         shutil.copy(WORKERS / name, folder)
     shutil.copy(ROOT / "tests" / "data" / "lease_handlers.py", folder)
     return folder
@@ -133,6 +133,26 @@ def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_pa
     calls = read_log(log)
     assert_each_step_ran_once(calls, instances, engine)
     assert len({pid for *_, pid in calls}) == 2, "the slow batch did not keep the other worker idle"
+
+
+def test_a_slow_instance_holds_back_no_other_instance_of_its_batch(tmp_path, spawn):
+    """The slow instance falls due first, so a worker takes it in one batch with the quick ones;
+    the quick ones are let go after the first slow call and completed by the other worker."""
+    database = f"sqlite:///{tmp_path / 'maestro.db'}"
+    folder = lease_folder(tmp_path)
+    engine = Maestro(database)
+    engine.deploy_paths(sorted(folder.glob("*.bpmn")))
+    slow = engine.start("two_slow_calls", {"seconds": 4})["id"]
+    quick = [engine.start("two_slow_calls", {"seconds": 0.01})["id"] for _ in range(4)]
+    env = worker_env(database, tmp_path / "calls.log")
+    workers = [started(spawn(env, folder)) for _ in range(2)]
+
+    settled(engine, [slow, *quick], timeout=40)
+    stop(workers)
+
+    ended = {instance_id: datetime.fromisoformat(engine.show(instance_id)["ended_at"]) for instance_id in [slow, *quick]}
+    # The quick ones were done while the slow instance's second call (4 s) still ran, not after it.
+    assert all(ended[instance_id] < ended[slow] - timedelta(seconds=1) for instance_id in quick), ended
 
 
 def test_a_handler_over_its_time_limit_is_retried_then_an_incident(tmp_path, spawn):

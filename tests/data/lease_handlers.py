@@ -13,9 +13,10 @@ handlers = Handlers()
 
 
 @handlers.task("slow")
+@handlers.task("slow_again")
 def slow(ctx):
     log_call(ctx)
-    time.sleep(float(os.environ["MAESTRO_TEST_DELAY"]))
+    time.sleep(ctx.data.get("seconds", float(os.environ.get("MAESTRO_TEST_DELAY", "0"))))
     return {"done_by": os.getpid()}
 
 
