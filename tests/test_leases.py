@@ -116,14 +116,14 @@ def test_a_handler_longer_than_the_lease_runs_once_with_two_workers(tmp_path, da
 
 
 def test_sagas_with_two_workers_and_a_short_lease_complete_each_step_once(tmp_path, database, spawn):
-    """A round of the batch (8 instances x 0.25 s) is longer than the lease (1.5 s): the heartbeat
+    """A round of the batch (6 instances x 0.25 s) is longer than the lease (1 s): the heartbeat
     keeps the leases, and the round commits early and lets the other worker take what it has not reached."""
     log = tmp_path / "calls.log"
     folder = processes_folder(tmp_path)
     engine = Maestro(database)
     engine.deploy_paths([folder / "order_fulfillment.bpmn"])
-    instances = {engine.start("order_fulfillment", {})["id"]: False for _ in range(8)}
-    env = worker_env(database, log, MAESTRO_LEASE_SECONDS="1.5", MAESTRO_TEST_DELAY="0.25")
+    instances = {engine.start("order_fulfillment", {})["id"]: False for _ in range(6)}
+    env = worker_env(database, log, MAESTRO_LEASE_SECONDS="1", MAESTRO_TEST_DELAY="0.25")
 
     workers = [spawn(env, folder, "--until-idle") for _ in range(2)]
     for process in workers:
