@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from engine import Handlers
+from engine import run as engine_run
 from engine.durable import Maestro
 from engine.store import jobs
 from engine.store.models import Job
@@ -223,3 +224,23 @@ def test_a_lost_lease_drops_only_that_instances_step(tmp_path):
     assert engine.show(stolen)["status"] == "running" and "done" not in engine.show(stolen)["data"]
     with engine.Session() as session:
         assert session.get(Job, stolen).locked_by == "other"
+
+
+@pytest.mark.parametrize("extension", [
+    '<camunda:properties><camunda:property name="maestro.timeout" value="0.2"/></camunda:properties>',
+    '<zeebe:properties xmlns:zeebe="http://camunda.org/schema/zeebe/1.0">'
+    '<zeebe:property name="maestro.timeout" value="PT0.2S"/></zeebe:properties>',
+])
+def test_the_diagrams_limit_wins_over_the_bindings_in_camunda_7_and_8(tmp_path, extension):
+    diagram = tmp_path / "limited.bpmn"
+    diagram.write_text((WORKERS / "limited_by_diagram.bpmn").read_text().replace(
+        '<camunda:properties><camunda:property name="maestro.timeout" value="PT1S"/></camunda:properties>', extension))
+    handlers = Handlers()
+    handlers.task("stuck", timeout=60)(lambda ctx: time.sleep(2))
+
+    instance = engine_run(diagram, handlers)
+
+    assert instance.status == "failed"
+    assert instance.error["message"] == (
+        "HandlerTimeout: the handler for topic 'stuck' (task 'Limited by the diagram') ran over its time limit "
+        "of 0.2 s; it was abandoned (its thread may still be running: Python cannot stop it)")
