@@ -455,25 +455,31 @@ class Maestro:
                     # next claim) take the instances this round has not reached.
                     unreached = batch[position + 1:]
                     break
-            with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
-                held = lease.hold(session, list(prepared), suspected=any(item.suspected for item in batch))
-                _forget_incidents(session, keep=held)  # a settled instance whose lease was lost
-                write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
-                settled = [instance_id for instance_id in next_jobs if instance_id in held]
-                jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
-                for instance_id in settled:
-                    if next_jobs[instance_id] is not None:
-                        jobs.schedule(session, instance_id, *next_jobs[instance_id])
-                let_go = [item.id for item in unreached] + dropped
-                jobs.release(session, let_go, self.actor)
-                session.commit()
-                lease.drop(settled + let_go)
+            held = self._commit_round(session, lease, prepared, next_jobs, [item.id for item in unreached] + dropped,
+                                      suspected=any(item.suspected for item in batch))
             for instance_id, event in events:
                 if instance_id in held:
                     self._notify(event)
             for item in batch:
                 item.suspected = False  # its progress is committed: the crash count is cleared
             batch = [item for item in still_running if item.id in held]
+
+    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected):
+        """Commits a round's steps ({instance id: prepared}) and settled instances' next jobs ({id: job}),
+        and releases `let_go`; the ids whose leases the worker still held (only their work is written)."""
+        with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
+            held = lease.hold(session, list(prepared), suspected)
+            _forget_incidents(session, keep=held)  # a settled instance whose lease was lost
+            write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
+            settled = [instance_id for instance_id in next_jobs if instance_id in held]
+            jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
+            for instance_id in settled:
+                if next_jobs[instance_id] is not None:
+                    jobs.schedule(session, instance_id, *next_jobs[instance_id])
+            jobs.release(session, let_go, self.actor)
+            session.commit()
+            lease.drop(settled + let_go)
+        return held
 
     def _notify(self, event):
         for observer in self.observers:
