@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .element_ids import bpmn_element
 from .expressions import ExpressionError, compile_expression
+from .handler_limits import PROPERTY, parse_limit
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
 from . import timer_values
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
@@ -29,6 +30,7 @@ def check_document(root, file_name, force_executable=False):
     """Every problem of one parsed file; `force_executable` says documentation models will run too."""
     problems = []
     for check in (_unsupported, _compensation, _expressions, _timers, _scripts, _spiff_task_scripts, _retry_cycles,
+                  _time_limits,
                   _dangling_references, _event_definition_refs,
                   _compensation_activity_flows, _cancel_end_events, partial(_error_end_events,
                   force_executable=force_executable), _listeners):
@@ -176,6 +178,16 @@ def _retry_cycles(root, file_name):
             task = cycle.getparent().getparent()
             yield _problem(file_name, task, f"failedJobRetryTimeCycle '{cycle.text.strip()}' is not of the form "
                                             "R<tries>/<ISO 8601 duration>, e.g. R5/PT10S")
+
+
+def _time_limits(root, file_name):
+    for prop in root.iter(f"{{{NSMAP['camunda']}}}property", f"{{{NSMAP['zeebe']}}}property"):
+        text = (prop.get("value") or "").strip()
+        if prop.get("name") == PROPERTY and parse_limit(text) is None:
+            task = next((node for node in prop.iterancestors(f"{{{NSMAP['bpmn']}}}*")
+                         if local_name(node) != "extensionElements"), prop)
+            yield _problem(file_name, task, f"{PROPERTY} '{text}' is not a time limit: give seconds above 0 "
+                                            "(e.g. 10) or an ISO 8601 duration (e.g. PT10S)")
 
 
 REFERENCES = {  # event definition -> (attribute, element it names)

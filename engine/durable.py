@@ -7,6 +7,7 @@ no other worker advances it at the same time (DESIGN.md, "Durability model").
 """
 import os
 import socket
+import time
 import traceback
 import uuid
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
-from . import compensation, messages, variable_limits
+from . import compensation, messages, poison_pills, variable_limits
 from .handlers import Handlers
 from .instance import FAILURES, Instance, InstanceError
 from .replay import commit_point, replay
@@ -62,8 +63,9 @@ def _run_one_step(instance):
 class _Claimed:
     """An instance a worker holds in its batch."""
 
-    def __init__(self, instance_id, writer, settle_only=False):
+    def __init__(self, instance_id, writer, settle_only=False, suspected=False):
         self.id, self.writer, self.settle_only = instance_id, writer, settle_only
+        self.suspected = suspected  # a worker died holding it: its next commit clears that
         self.instance = writer.instance
 
 
@@ -79,6 +81,9 @@ class Maestro:
         self.handlers = handlers or Handlers()
         self.actor = actor or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds or float(os.environ.get("MAESTRO_LEASE_SECONDS", "30"))
+        # A round longer than this commits what is done and lets go of the instances it has not reached.
+        self.round_seconds = _setting("MAESTRO_ROUND_SECONDS", 1.0, float)
+        self.max_crashes = _setting("MAESTRO_MAX_CRASHES", 3, int)
         self.specs = definitions.SpecCache()
         # Asked before every step a worker runs: True stops the batch there, committing what is done
         # (run_worker sets it; it also tells the worker's health that its loop moves).
@@ -353,21 +358,21 @@ class Maestro:
         The instances advance together, one activity each per round, and every
         round is one transaction (a group commit): each task is committed
         before its instance's next task runs, so a crash re-runs at most one
-        task per instance, while commits are shared by the whole batch.
+        task per instance, while commits are shared by the whole batch. A
+        heartbeat keeps the batch's leases alive meanwhile (jobs.Lease).
         """
         with self.Session() as session:
-            lease = jobs.Lease(self.actor, self.lease_seconds)
+            taken_at = time.monotonic()
             claimed = jobs.claim(session, self.actor, self.lease_seconds, size or self.batch_size)
             if not claimed:
                 return 0
-            try:
-                self._advance(session, self._open(session, claimed), lease)
-            except jobs.LeaseLost:
-                # Too slow: another worker may own some of these now. Drop this round's
-                # uncommitted work (it is redone from the last commit) and free the rest.
-                session.rollback()
-                jobs.release(session, [c.instance_id for c in claimed], self.actor)
-                session.commit()
+            with jobs.Lease(self.engine, self.actor, self.lease_seconds,
+                            [job.instance_id for job in claimed], taken_at) as lease:
+                try:
+                    self._advance(session, self._open(session, claimed, lease), lease)
+                except BaseException:
+                    session.rollback()  # its row locks would keep the heartbeat (joined next) waiting
+                    raise
             return len(claimed)
 
     def release_leases(self):
@@ -383,73 +388,123 @@ class Maestro:
         with self.Session() as session:
             return jobs.next_due(session)
 
-    def _open(self, session, claimed):
+    def _open(self, session, claimed, lease):
         batch = []
-        reasons = {job.instance_id: job.reason for job in claimed}
-        rows = session.connection().execute(SELECT_INSTANCES, {"ids": list(reasons)}).all()
-        logged = read_steps(session.connection(), list(reasons))
+        jobs_by_id = {job.instance_id: job for job in claimed}
+        rows = session.connection().execute(SELECT_INSTANCES, {"ids": list(jobs_by_id)}).all()
+        logged = read_steps(session.connection(), list(jobs_by_id))
+        order = {instance_id: position for position, instance_id in enumerate(jobs_by_id)}
+        rows.sort(key=lambda row: order[row.id])  # the order they fell due
         for row in rows:
-            job_reason = reasons[row.id]
+            job = jobs_by_id[row.id]
             if row.status in ("completed", "cancelled", "failed"):
+                lease.drop([row.id])  # before writing its row: the heartbeat must not wait on this transaction
                 jobs.unschedule(session, row.id)
                 continue
             try:
                 instance, writer = self._load(session, row, logged.get(row.id, []))
             except Exception as error:  # one unreadable instance must not stop the worker
+                lease.drop([row.id])
                 _add_incident(session, row.id, {
                     "task": "", "bpmn_id": None, "message": f"{type(error).__name__}: {error}",
                     "type": type(error).__name__, "traceback": "".join(traceback.format_exception(error))})
-                session.connection().execute(update(InstanceRow.__table__).where(InstanceRow.id == row.id)
-                                             .values(status="failed", updated_at=jobs.now()))
-                jobs.unschedule(session, row.id)
+                self._mark_failed(session, row.id)
                 continue
-            if job_reason in ("retry", "manual_retry") and instance.error is not None:
-                if job_reason == "manual_retry":  # an operator's retry gives a fresh set of tries
+            if job.crashes >= self.max_crashes:
+                lease.drop([row.id])
+                self._fail_poison_pill(session, instance, writer, job.crashes)
+                continue
+            if job.reason in ("retry", "manual_retry") and instance.error is not None:
+                if job.reason == "manual_retry":  # an operator's retry gives a fresh set of tries
                     failed = instance.failed_task()
                     failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
                 instance.prepare_retry()
                 writer.snapshot_due = True  # a replay starts from the snapshot, which holds the failure
-            batch.append(_Claimed(row.id, writer, settle_only=instance.error is not None))
+            batch.append(_Claimed(row.id, writer, settle_only=instance.error is not None,
+                                  suspected=job.crashes > 0))
         session.commit()
         return batch
+
+    def _mark_failed(self, session, instance_id):
+        session.connection().execute(update(InstanceRow.__table__).where(InstanceRow.id == instance_id)
+                                     .values(status="failed", updated_at=jobs.now()))
+        jobs.unschedule(session, instance_id)
+
+    def _fail_poison_pill(self, session, instance, writer, crashes):
+        """Fails an instance whose step killed `crashes` workers in a row: an incident, no more tries."""
+        error = poison_pills.worker_deaths(instance, crashes)
+        instance.error = error
+        _add_incident(session, instance.id, error)
+        writer.write(session.connection(), f"worker@{self.actor}", status="failed", error=error)
+        jobs.unschedule(session, instance.id)
 
     def _advance(self, session, batch, lease):
         actor = f"worker@{self.actor}"
         while batch:
-            prepared, next_jobs, still_running, events = [], [], [], []
-            for item in batch:
-                if self.stop_requested():  # the worker is stopping: hand the instances not yet run back
-                    still_running.append(item)
-                    continue
+            round_started = time.monotonic()
+            prepared, next_jobs, still_running, events, unreached, dropped = {}, {}, [], [], [], []
+            for position, item in enumerate(batch):
+                if self.stop_requested():  # the worker is stopping: hand back the instances not yet run
+                    unreached = batch[position:]
+                    break
+                if item.id in lease.lost:
+                    continue  # another worker has it now: leave it alone
                 status = None
-                if not item.settle_only and _run_one_step(item.instance):
-                    prepared.append(item.writer.prepare_step(actor))
+                try:
+                    stepped = not item.settle_only and _run_one_step(item.instance)
+                except jobs.LeaseLost:
+                    dropped.append(item.id)  # the step found out itself: drop it, let the instance go
+                    continue
+                if stepped:
+                    prepared[item.id] = item.writer.prepare_step(actor)
                     still_running.append(item)
                 else:
                     fields, next_job = self._settle(session, item.id, item.instance)
                     status = fields["status"]
                     if status == "completed":
-                        prepared.append(item.writer.prepare_end(actor, fields["ended_at"]))
+                        prepared[item.id] = item.writer.prepare_end(actor, fields["ended_at"])
                     else:
-                        prepared.append(item.writer.prepare(actor, **fields))
-                    next_jobs.append((item.id, next_job))
+                        prepared[item.id] = item.writer.prepare(actor, **fields)
+                    next_jobs[item.id] = next_job
                 if self.observers:  # building events costs a scan of the tree at the end: only when watched
-                    events += _events(item, status)
-            lease.hold(session, [p.instance_id for p in prepared])
-            write_round(session.connection(), prepared)
-            jobs.unschedule(session, *(instance_id for instance_id, next_job in next_jobs if next_job is None))
-            for instance_id, next_job in next_jobs:
-                if next_job is not None:
-                    jobs.schedule(session, instance_id, *next_job)
-            session.commit()
-            for event in events:
-                self._notify(event)
-            batch = still_running
+                    events += [(item.id, event) for event in _events(item, status)]
+                if time.monotonic() - round_started > self.round_seconds:
+                    # A slow round: commit what is done now, and let another worker (or this one's
+                    # next claim) take the instances this round has not reached.
+                    unreached = batch[position + 1:]
+                    break
+            held = self._commit_round(session, lease, prepared, next_jobs, [item.id for item in unreached] + dropped,
+                                      suspected=any(item.suspected for item in batch))
+            for instance_id, event in events:
+                if instance_id in held:
+                    self._notify(event)
+            for item in batch:
+                item.suspected = False  # its progress is committed: the crash count is cleared
+            batch = [item for item in still_running if item.id in held]
             if batch and self.stop_requested():
                 # Every finished step is committed; the rest go back at once, for another worker.
-                jobs.release(session, [item.id for item in batch], self.actor)
-                session.commit()
+                with lease.writing:
+                    jobs.release(session, [item.id for item in batch], self.actor)
+                    session.commit()
+                    lease.drop([item.id for item in batch])
                 return
+
+    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected):
+        """Commits a round's steps ({instance id: prepared}) and settled instances' next jobs ({id: job}),
+        and releases `let_go`; the ids whose leases the worker still held (only their work is written)."""
+        with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
+            held = lease.hold(session, list(prepared), suspected)
+            _forget_incidents(session, keep=held)  # a settled instance whose lease was lost
+            write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
+            settled = [instance_id for instance_id in next_jobs if instance_id in held]
+            jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
+            for instance_id in settled:
+                if next_jobs[instance_id] is not None:
+                    jobs.schedule(session, instance_id, *next_jobs[instance_id])
+            jobs.release(session, let_go, self.actor)
+            session.commit()
+            lease.drop(settled + let_go)
+        return held
 
     def _notify(self, event):
         for observer in self.observers:
@@ -544,6 +599,27 @@ def _add_incident(session, instance_id, error):
     """An incident from an error record (as Instance keeps it: task, bpmn_id, message, type, traceback)."""
     session.add(Incident(instance_id=instance_id, task_id=error["task"], bpmn_id=error["bpmn_id"],
                          message=error["message"], error_type=error["type"], traceback=error["traceback"]))
+
+
+def _setting(name, default, kind):
+    """A number from the environment (above 0), or ValueError naming the variable."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number above 0, not {text!r}")
+    return value
+
+
+def _forget_incidents(session, keep):
+    """Drops the incidents about to be added for instances not in `keep` (their step is dropped)."""
+    for pending in list(session.new):
+        if isinstance(pending, Incident) and pending.instance_id not in keep:
+            session.expunge(pending)
 
 
 def _reschedule(session, instance_id, next_job):

@@ -30,6 +30,7 @@ class Binding:
     topic: str
     function: object
     kind: str  # "task" or "undo"
+    timeout: float | None = None  # seconds the handler may run (engine.handler_limits)
 
     @property
     def location(self):
@@ -64,15 +65,22 @@ class Handlers:
     # with both places instead of failing on import.
     duplicates: list = field(default_factory=list)
 
-    def task(self, topic):
-        return self._binder(topic, "task", self.tasks)
+    def task(self, topic: str, timeout: float | None = None):
+        """Binds the decorated function to the service tasks of `topic`; `timeout` (seconds) limits
+        how long one call may run before it counts as a failed try."""
+        return self._binder(topic, "task", self.tasks, timeout)
 
-    def undo(self, topic):
-        return self._binder(topic, "undo", self.undos)
+    def undo(self, topic: str, timeout: float | None = None):
+        return self._binder(topic, "undo", self.undos, timeout)
 
-    def _binder(self, topic, kind, table):
+    def _binder(self, topic, kind, table, timeout):
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not 0 < timeout < float("inf")):
+            raise ValueError(f"timeout of the {kind} handler for topic '{topic}' must be a number of seconds "
+                             f"above 0, not {timeout!r}")
+
         def bind(function):
-            binding = Binding(topic, function, kind)
+            binding = Binding(topic, function, kind, timeout)
             if topic in table:
                 self.duplicates.append((table[topic], binding))
             else:
@@ -99,6 +107,13 @@ class Handlers:
     def undo_for(self, topic):
         binding = self.undos.get(topic)
         return binding.function if binding else None
+
+    def timeout_for(self, topic, function):
+        """The time limit the binding of `function` to `topic` sets (task or undo), or None."""
+        for binding in (self.tasks.get(topic), self.undos.get(topic)):
+            if binding is not None and binding.function is function:
+                return binding.timeout
+        return None
 
 
 class HandlerModuleError(Exception):

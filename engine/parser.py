@@ -39,6 +39,7 @@ from .element_ids import bpmn_element, name_unnamed_flows, original_id, spec_saf
 from .error_events import error_facts
 from .event_definition_refs import inline_event_definition_refs
 from .forms import form_of
+from .handler_limits import declared_limit
 from .long_flows import ParsesLongFlows
 from .misplaced_elements import put_misplaced_elements_back
 from .multi_instance_collections import read_camunda_collections
@@ -167,6 +168,9 @@ class MaestroProcessParser(ParsesLongFlows, ProcessParser):
         cycle = node.xpath("./bpmn:extensionElements/camunda:failedJobRetryTimeCycle", namespaces=NSMAP)
         if cycle and (cycle[0].text or "").strip():
             facts["retry_cycle"] = cycle[0].text.strip()
+        time_limit = declared_limit(node, NSMAP)
+        if time_limit:
+            facts["time_limit"] = time_limit
         form = form_of(node)
         if form:
             facts["form"] = form

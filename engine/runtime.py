@@ -11,7 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
-from . import compensation, variable_limits
+from . import compensation, handler_limits, variable_limits
 from .expressions import ExpressionError, compile_expression
 from .handlers import BpmnError, TaskContext
 from .replay import ReplayDiverged
@@ -81,7 +81,8 @@ class MaestroRuntime(PythonScriptEngine):
         self.calls[task_id] = (context.data, None)
         handler = f"the handler for topic '{topic}' (task '{context.task_name}')"
         try:
-            result = function(context)
+            limit = handler_limits.limit_for(maestro_info(task.task_spec), self.handlers.timeout_for(topic, function))
+            result = handler_limits.call(function, context, limit, handler)
         except BpmnError as error:
             variables = _json_dict(error.variables, f"the variables of the BpmnError raised by {handler}")
             self.calls[task_id] = (context.data, variables or None)

@@ -42,6 +42,15 @@ def expected_calls(fails):
     return FORWARD + UNDOS + ["notify_customer"] if fails else FORWARD
 
 
+def assert_each_step_ran_once(calls, instances, maestro):
+    """Every saga of `instances` ({id: fails}) completed, calling each of its handlers once, in order."""
+    counted = Counter((instance_id, topic) for instance_id, topic, *_ in calls)
+    assert max(counted.values()) == 1, [key for key, n in counted.items() if n > 1]
+    for instance_id, fails in instances.items():
+        assert [topic for i, topic, *_ in calls if i == instance_id] == expected_calls(fails)
+        assert maestro.show(instance_id)["status"] == "completed"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
     if request.param == "sqlite":

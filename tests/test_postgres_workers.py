@@ -1,6 +1,5 @@
 """Two `maestro worker` processes share one PostgreSQL database: every task runs exactly once."""
 import os
-from collections import Counter
 
 import pytest
 
@@ -8,7 +7,7 @@ from engine.durable import Maestro
 
 from cli_helpers import ROOT
 from postgres_server import PostgresServer
-from test_crash_recovery import expected_calls, processes_folder, read_log, worker
+from test_crash_recovery import assert_each_step_ran_once, processes_folder, read_log, worker
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +35,7 @@ def test_two_workers_on_postgresql_never_run_a_task_twice(tmp_path, postgres):
         assert process.returncode == 0, output
 
     calls = read_log(log)
-    counted = Counter((instance_id, topic) for instance_id, topic, *_ in calls)
-    assert max(counted.values()) == 1, [key for key, n in counted.items() if n > 1]
-    for instance_id, fails in instances.items():
-        assert [topic for i, topic, *_ in calls if i == instance_id] == expected_calls(fails)
-        assert maestro.show(instance_id)["status"] == "completed"
+    assert_each_step_ran_once(calls, instances, maestro)
     pids = {pid for *_, pid in calls}
     assert len(pids) == 2, "both workers took part"
     # One instance is advanced by one worker at a time: here, each instance by a single worker.

@@ -4,6 +4,8 @@ Claiming is a compare-and-set UPDATE, so it is safe on any database; on
 PostgreSQL the candidate is picked with FOR UPDATE SKIP LOCKED so that many
 workers do not queue up behind one row.
 """
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -13,28 +15,37 @@ from sqlalchemy.exc import IntegrityError
 
 from .models import Job
 
+log = logging.getLogger(__name__)
 JOBS = Job.__table__  # table-level statements: no ORM bookkeeping on the hot path
 
 # Built once with bind parameters: building SQLAlchemy statements costs more than running them.
 _FREE = or_(JOBS.c.lease_until.is_(None), JOBS.c.lease_until < bindparam("now"))
+# A free job that still names a worker was never released: that worker died holding it.
+_ABANDONED = JOBS.c.locked_by.is_not(None)
 INSERT = JOBS.insert()
 RESCHEDULE = update(JOBS).where(JOBS.c.instance_id == bindparam("instance")).values(
-    reason=bindparam("reason"), due_at=bindparam("due_at"), locked_by=None, lease_until=None)
+    reason=bindparam("reason"), due_at=bindparam("due_at"), locked_by=None, lease_until=None, crashes=0)
 DELETE = delete(JOBS).where(JOBS.c.instance_id == bindparam("instance"))
-CANDIDATES = select(JOBS.c.instance_id).where(JOBS.c.due_at <= bindparam("now"), _FREE) \
-    .order_by(JOBS.c.due_at).limit(bindparam("limit"))
+CANDIDATES = select(JOBS.c.instance_id, _ABANDONED.label("abandoned"), JOBS.c.crashes) \
+    .where(JOBS.c.due_at <= bindparam("now"), _FREE).order_by(JOBS.c.due_at).limit(bindparam("limit"))
 TAKE = update(JOBS).where(JOBS.c.instance_id.in_(bindparam("ids", expanding=True)), _FREE) \
-    .values(locked_by=bindparam("worker"), lease_until=bindparam("lease_until")) \
-    .returning(JOBS.c.instance_id, JOBS.c.reason)
+    .values(locked_by=bindparam("worker"), lease_until=bindparam("lease_until"),
+            crashes=JOBS.c.crashes + case((_ABANDONED, 1), else_=0)) \
+    .returning(JOBS.c.instance_id, JOBS.c.reason, JOBS.c.crashes)
 CANDIDATES_SKIP_LOCKED = CANDIDATES.with_for_update(skip_locked=True)
-RENEW = update(JOBS).where(JOBS.c.instance_id.in_(bindparam("ids", expanding=True)),
-                           JOBS.c.locked_by == bindparam("worker")).values(lease_until=bindparam("lease_until"))
+_MINE = (JOBS.c.instance_id.in_(bindparam("ids", expanding=True)), JOBS.c.locked_by == bindparam("worker"))
+RENEW = update(JOBS).where(*_MINE).values(lease_until=bindparam("lease_until")).returning(JOBS.c.instance_id)
+# At a commit of progress: the instance is no longer suspected of killing its workers.
+RENEW_AT_PROGRESS = update(JOBS).where(*_MINE).values(lease_until=bindparam("lease_until"), crashes=0) \
+    .returning(JOBS.c.instance_id)
+RELEASE = update(JOBS).where(*_MINE).values(locked_by=None, lease_until=None)
 
 
 @dataclass(frozen=True)
 class Claimed:
     instance_id: str
     reason: str
+    crashes: int = 0  # workers that died holding it since its last progress (this claim included)
 
 
 class LeaseLost(Exception):
@@ -69,18 +80,35 @@ def unschedule(session, *instance_ids):
 
 
 def claim(session, worker_id, lease_seconds, limit=1):
-    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits."""
+    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits.
+
+    A job whose last worker died holding it is suspected of killing workers (a
+    poison pill): it is taken alone, so that it cannot take innocent instances
+    down with it. Jobs are taken in the order they fell due, suspects included,
+    so a suspect is never starved by a stream of new work.
+    """
     moment = now()
     connection = session.connection()
     candidates = CANDIDATES_SKIP_LOCKED if connection.dialect.name == "postgresql" else CANDIDATES
-    ids = list(connection.execute(candidates, {"now": moment, "limit": limit}).scalars())
+    ids = _batch_of(connection.execute(candidates, {"now": moment, "limit": limit}).all())
     taken = []
     if ids:
         # Compare-and-set: a job another worker claimed meanwhile is no longer free.
         taken = connection.execute(TAKE, {"ids": ids, "now": moment, "worker": worker_id,
                                           "lease_until": moment + timedelta(seconds=lease_seconds)}).all()
     session.commit()
-    return [Claimed(instance_id, reason) for instance_id, reason in taken]
+    return [Claimed(instance_id, reason, crashes) for instance_id, reason, crashes in taken]
+
+
+def _batch_of(candidates):
+    """The ids to take from due candidates (instance_id, abandoned, crashes), oldest first:
+    a suspect alone if it comes first, else the innocents before the first suspect."""
+    batch = []
+    for instance_id, abandoned, crashes in candidates:
+        if abandoned or crashes:
+            return batch or [instance_id]
+        batch.append(instance_id)
+    return batch
 
 
 def take_for_user(session, instance_id, actor, lease_seconds):
@@ -106,33 +134,88 @@ def take_for_user(session, instance_id, actor, lease_seconds):
 
 
 class Lease:
-    """A worker's leases on the instances of its batch, taken when it claimed them."""
+    """A worker's leases on the instances of its batch, kept alive by a heartbeat thread.
 
-    def __init__(self, worker_id, lease_seconds):
-        self.worker_id, self.lease_seconds = worker_id, lease_seconds
-        self.renewed = time.monotonic()  # claim() just set them
+    The heartbeat renews every lease each third of its length on its own
+    connection, whatever the worker's thread is doing (a slow handler, a long
+    round), so that no other worker takes an instance this one is running. An
+    instance whose lease could not be renewed (it ran out while the database
+    was unreachable, and another worker took it) is `lost`: the worker drops its
+    uncommitted step and stops touching it. Use as a context manager.
+    """
 
-    def hold(self, session, instance_ids):
-        """Makes sure the worker still holds the leases before it commits; LeaseLost if not.
+    def __init__(self, engine, worker_id: str, lease_seconds: float, instance_ids, taken_at: float):
+        self.engine, self.worker_id, self.lease_seconds = engine, worker_id, lease_seconds
+        self.held, self.lost = set(instance_ids), set()
+        self.renewed = taken_at  # time.monotonic() before claim() set the leases
+        self._guard = threading.Lock()
+        # Held by the worker's thread while it writes job rows: on PostgreSQL two transactions
+        # updating the same rows in different orders would deadlock.
+        self.writing = threading.Lock()
+        self._stopped = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name=f"lease heartbeat {worker_id}", daemon=True)
 
-        A lease renewed less than a third of its length ago cannot have run out,
-        so most rounds of a batch skip the statement.
-        """
-        if time.monotonic() - self.renewed < self.lease_seconds / 3:
-            return
-        renewed = session.connection().execute(RENEW, {
+    def __enter__(self):
+        self._heartbeat.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stopped.set()
+        # A renewal stuck on the database may finish later: harmless, it renews only this worker's leases.
+        self._heartbeat.join(timeout=self.lease_seconds)
+
+    def _beat(self):
+        while not self._stopped.wait(self.lease_seconds / 3):
+            try:
+                with self.writing, self.engine.begin() as connection:
+                    self._renew(connection, RENEW, self.holding())
+            except Exception as error:  # the database is away: the check before each commit decides
+                log.warning("lease heartbeat of %s failed: %s: %s", self.worker_id, type(error).__name__, error)
+
+    def holding(self):
+        with self._guard:
+            return sorted(self.held)
+
+    def _renew(self, connection, statement, instance_ids):
+        """Renews the leases on `instance_ids`; the set of those still held."""
+        if not instance_ids:
+            return set()
+        started = time.monotonic()
+        kept = set(connection.execute(statement, {
             "ids": instance_ids, "worker": self.worker_id,
-            "lease_until": now() + timedelta(seconds=self.lease_seconds)}).rowcount
-        if renewed != len(instance_ids):
-            raise LeaseLost(", ".join(instance_ids))
-        self.renewed = time.monotonic()
+            "lease_until": now() + timedelta(seconds=self.lease_seconds)}).scalars())
+        with self._guard:
+            gone = (set(instance_ids) - kept) & self.held
+            self.lost |= gone
+            self.held -= gone
+            if kept:
+                self.renewed = started
+        return kept
+
+    def hold(self, session, instance_ids, suspected=False):
+        """The ids among `instance_ids` (whose progress is about to be committed) the worker still
+        holds, checked in that transaction.
+
+        The statement is skipped when the heartbeat renewed the leases less than
+        a third of their length ago (they cannot have run out), unless one of
+        them is `suspected`: the statement also clears their crash counts (see claim).
+        """
+        with self._guard:
+            ids = [instance_id for instance_id in instance_ids if instance_id in self.held]
+        if suspected or time.monotonic() - self.renewed >= self.lease_seconds / 3:
+            return self._renew(session.connection(), RENEW_AT_PROGRESS, ids)
+        return set(ids)
+
+    def drop(self, instance_ids):
+        """The worker is done with these (settled, released or lost): the heartbeat leaves them alone."""
+        with self._guard:
+            self.held.difference_update(instance_ids)
 
 
 def release(session, instance_ids, worker_id):
     """Gives up this worker's leases (after abandoning work), so that others may claim at once."""
-    session.connection().execute(
-        update(JOBS).where(JOBS.c.instance_id.in_(instance_ids), JOBS.c.locked_by == worker_id)
-        .values(locked_by=None, lease_until=None))
+    if instance_ids:
+        session.connection().execute(RELEASE, {"ids": list(instance_ids), "worker": worker_id})
 
 
 def next_due(session):

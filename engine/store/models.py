@@ -99,6 +99,9 @@ class Job(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     locked_by: Mapped[str | None] = mapped_column(String(255))
     lease_until: Mapped[datetime | None]
+    # Claims whose worker died holding them (its lease ran out, never released) since the
+    # instance last committed progress: a suspected poison pill runs alone, then fails.
+    crashes: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class InstanceTask(Base):
