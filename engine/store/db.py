@@ -7,6 +7,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
+from . import locks
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -41,13 +43,21 @@ def _sqlite_pragmas(connection, _record):
     cursor.close()
 
 
-def alembic_config(engine):
+def alembic_config(bind):
+    """Alembic's configuration for migrating `bind`: a connection (run in its transaction) or an engine."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
+    config.attributes["bind"] = bind
     return config
 
 
 def migrate(engine):
-    """Runs every migration the database has not had yet (a no-op on an up-to-date one)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Runs every migration the database has not had yet (a no-op on an up-to-date one).
+
+    Under a lock, in one transaction: workers and deploys started together on a
+    fresh database migrate it once; the others wait and find it up to date.
+    """
+    with engine.connect() as connection:
+        locks.hold_until_commit(connection, locks.SCHEMA)
+        command.upgrade(alembic_config(connection), "head")
+        connection.commit()

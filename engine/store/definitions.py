@@ -10,6 +10,7 @@ from ..loader import inspect
 from ..parser import UnsafeXml, parse_untrusted
 from ..namespaces import NSMAP
 from ..problems import DeployError
+from . import locks
 from .models import Definition
 
 SPEC_CACHE_SIZE = 256
@@ -57,6 +58,9 @@ def deploy(session, files, force_executable=False):
     library, problems = inspect(files + _called_elsewhere(session, files), force_executable)
     if problems:
         raise DeployError(problems)
+    # From here to the caller's commit no other deploy reads or numbers versions: two deploys of
+    # one new file make one version, of two contents two consecutive ones, never a duplicate.
+    locks.hold_until_commit(session.connection(), locks.VERSIONS)
     deployed = []
     for name, data in files:
         content_hash = hashlib.sha256(data).hexdigest()
