@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .element_ids import bpmn_element
 from .expressions import ExpressionError, compile_expression
+from .hostile_diagrams import check_hostile
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
 from . import timer_values
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
@@ -31,7 +32,7 @@ def check_document(root, file_name, force_executable=False):
     for check in (_unsupported, _compensation, _expressions, _timers, _scripts, _spiff_task_scripts, _retry_cycles,
                   _dangling_references, _event_definition_refs,
                   _compensation_activity_flows, _cancel_end_events, partial(_error_end_events,
-                  force_executable=force_executable), _listeners):
+                  force_executable=force_executable), _listeners, check_hostile):
         problems.extend(check(root, file_name))
     return problems
 
