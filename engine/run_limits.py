@@ -28,18 +28,28 @@ class LimitExceeded(Exception):
     """An instance went past one of the caps; the message names the element and the cap."""
 
 
+class SettingError(ValueError):
+    """A cap set in the environment is not a whole number of at least 1."""
+
+
 def setting(name: str) -> int:
     """The cap `name` from the environment (a positive whole number), else its default."""
     text = os.environ.get(name, "").strip()
     if not text:
         return DEFAULTS[name]
     try:
-        value = int(text)
+        value = int(text.replace("_", ""))
     except ValueError:
-        raise LimitExceeded(f"{name}={text!r} is not a whole number") from None
+        raise SettingError(f"{name}={text!r} is not a whole number (default {DEFAULTS[name]})") from None
     if value < 1:
-        raise LimitExceeded(f"{name}={text!r} must be at least 1")
+        raise SettingError(f"{name}={text!r} must be at least 1 (default {DEFAULTS[name]})")
     return value
+
+
+def check_settings() -> None:
+    """Raises SettingError for a cap set wrongly: at start, not when the first instance runs."""
+    for name in DEFAULTS:
+        setting(name)
 
 
 def max_iterations() -> int:

@@ -197,3 +197,20 @@ def test_a_worker_process_stops_a_loop_at_the_cap_and_goes_on(tmp_path):
     assert shown["status"] == "failed"
     assert "MAESTRO_MAX_STEPS_WITHOUT_WAIT=20" in shown["incident"]["message"]
     assert durable.show(ending)["status"] == "completed"
+
+
+def test_a_zero_timer_cycle_read_from_a_variable_stops_at_the_step_cap(tmp_path, monkeypatch):
+    _caps(monkeypatch, max_steps_without_wait=50)
+    outcome = both_ways(tmp_path, HOSTILE / "cycle_from_variable.bpmn", data={"cycle": "R/PT0S"})
+    assert outcome.memory.status == outcome.durable["status"] == "failed"
+    assert "MAESTRO_MAX_STEPS_WITHOUT_WAIT=50" in outcome.durable["incident"]["message"]
+
+
+@pytest.mark.parametrize("value", ["lots", "0"])
+def test_a_cap_set_wrongly_is_one_line_and_exit_code_2(value):
+    env = {**os.environ, "MAESTRO_MAX_ITERATIONS": value}
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "lint", str(HOSTILE / "notify_each.bpmn")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"maestro: MAESTRO_MAX_ITERATIONS='{value}' ")
+    assert len(result.stderr.splitlines()) == 1
