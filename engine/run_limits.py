@@ -8,7 +8,8 @@ instance with an incident naming the element and the cap, and the failure is
 not retried by itself (the same input would reach the cap again). An
 operator's retry carries on with a fresh budget.
 
-Settings (environment variables, read when an instance is loaded):
+Settings (environment variables, read when an instance is created or loaded, and
+the iteration cap when a multi-instance activity starts and at deploy):
 MAESTRO_MAX_STEPS_WITHOUT_WAIT, MAESTRO_MAX_ITERATIONS, MAESTRO_MAX_CALL_DEPTH.
 """
 import os

@@ -11,27 +11,14 @@ import os
 import subprocess
 import sys
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from cli_helpers import ROOT
 from engine.store.db import database_url
-from postgres_server import PostgresServer
+from test_crash_recovery import database  # noqa: F401  (the fixture: a fresh SQLite file or PostgreSQL server)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "durable"
 PROCESSES = 6
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'maestro.db'}"
-        return
-    server = PostgresServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def _variant(folder, name, process_name):
@@ -47,13 +34,13 @@ def _maestro(env, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_workers_and_deploys_started_at_once_never_collide(tmp_path, fresh_database):
+def test_workers_and_deploys_started_at_once_never_collide(tmp_path, database):
     folder = tmp_path / "processes"
     folder.mkdir()
     approval = folder / "approval.bpmn"
     approval.write_bytes((FIXTURES / "approval.bpmn").read_bytes())
     contents = [_variant(tmp_path, "flaky_a.bpmn", "A"), _variant(tmp_path, "flaky_b.bpmn", "B")]
-    env = {**os.environ, "MAESTRO_DATABASE_URL": fresh_database, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "MAESTRO_DATABASE_URL": database, "PYTHONPATH": str(ROOT)}
 
     started = [_maestro(env, "worker", "--processes", folder, "--until-idle") for _ in range(PROCESSES)]
     started += [_maestro(env, "deploy", approval, contents[n % 2]) for n in range(PROCESSES)]
@@ -62,7 +49,7 @@ def test_workers_and_deploys_started_at_once_never_collide(tmp_path, fresh_datab
         assert process.returncode == 0, output
         assert "Error" not in output, output
 
-    with create_engine(database_url(fresh_database)).connect() as connection:
+    with create_engine(database_url(database)).connect() as connection:
         rows = connection.execute(text("SELECT key, version, content_hash FROM definitions "
                                        "ORDER BY key, version")).all()
         migrations = connection.execute(text("SELECT version_num FROM alembic_version")).all()

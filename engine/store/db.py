@@ -4,6 +4,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
@@ -58,6 +60,13 @@ def migrate(engine):
     fresh database migrate it once; the others wait and find it up to date.
     """
     with engine.connect() as connection:
+        config = alembic_config(connection)
+        if _current_revision(connection) == ScriptDirectory.from_config(config).get_current_head():
+            return  # the usual case: no lock taken, so a read-only command never waits for a writer
         locks.hold_until_commit(connection, locks.SCHEMA)
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(config, "head")  # looks again, under the lock: another process may have done it
         connection.commit()
+
+
+def _current_revision(connection):
+    return MigrationContext.configure(connection).get_current_revision()
