@@ -1,7 +1,9 @@
 """Deploy-time checks for diagrams that would hold a worker forever (issue 11, item 5).
 
 What can be known from the file alone is refused here, with the element and what
-to change: a loop of elements that never wait, a process that calls itself
+to change: a loop nothing can leave (of elements that never wait, or of any
+elements: SpiffWorkflow predicts such a loop round and round when an instance is
+created, which never ends), a process that calls itself
 (directly or through others), a timer cycle whose interval is zero, and a
 multi-instance activity whose literal cardinality is above the iteration cap.
 What depends on data is bounded while running instead (engine.run_limits).
@@ -12,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from . import run_limits, timer_values
 from .namespaces import NSMAP, event_definitions, local_name
+from .parser import FLOW_NODES
 from .problems import Problem
 
 BPMN = NSMAP["bpmn"]
@@ -21,12 +24,12 @@ BPMN = NSMAP["bpmn"]
 # handler's time is bounded while running); nor are waits, subprocesses and call activities.
 PASSING = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "complexGateway", "scriptTask", "task",
            "manualTask", "intermediateThrowEvent"}
-CHOICES = {"exclusiveGateway", "inclusiveGateway", "complexGateway"}
+CHOICES = {"exclusiveGateway", "inclusiveGateway", "complexGateway", "eventBasedGateway"}
 
 
 def check_hostile(root, file_name: str) -> Iterator[Problem]:
     """Every problem of one file that would keep an instance running without end."""
-    yield from _loops_that_never_wait(root, file_name)
+    yield from _loops_without_way_out(root, file_name)
     yield from _zero_timer_cycles(root, file_name)
     yield from _oversized_cardinalities(root, file_name)
 
@@ -74,8 +77,13 @@ def _call_path(successors, start, goal):
 
 # -- loops -------------------------------------------------------------------
 
-def _loops_that_never_wait(root, file_name):
-    nodes = {node.get("id"): node for node in root.iter(f"{{{BPMN}}}*") if _passes_at_once(node)}
+def _loops_without_way_out(root, file_name):
+    """Loops no gateway or condition can leave. Those that never wait would hold a worker forever;
+    the others (a user task and back, a parallel split looping back) cannot run at all: SpiffWorkflow
+    predicts every task a loop without a choice on it will run, round and round, when an instance is
+    created (a loop with a choice on it is predicted only a few steps ahead)."""
+    nodes = {node.get("id"): node for node in root.iter(f"{{{BPMN}}}*")
+             if local_name(node) in FLOW_NODES and node.get("id") is not None}
     successors = {node_id: [] for node_id in nodes}
     for source, target, _ in _flows(root):
         if source in nodes and target in nodes:
@@ -83,14 +91,20 @@ def _loops_that_never_wait(root, file_name):
     for cycle in strongly_connected(successors):
         if len(cycle) == 1 and cycle[0] not in successors[cycle[0]]:
             continue
-        ordered = sorted(cycle, key=lambda node_id: nodes[node_id].sourceline or 0)
         if _has_way_out(root, set(cycle), nodes):
             continue
+        ordered = sorted(cycle, key=lambda node_id: nodes[node_id].sourceline or 0)
         names = " → ".join(ordered[:6]) + (" → …" if len(ordered) > 6 else "")
-        yield _problem(file_name, nodes[ordered[0]],
-                       f"this loop ({names}) never waits and nothing chooses to leave it: it would run forever "
-                       "and hold a worker; let a gateway's condition lead out of it, or put a user task, "
-                       "receive task, timer or message catch event on it")
+        if all(_passes_at_once(nodes[node_id]) for node_id in cycle):
+            yield _problem(file_name, nodes[ordered[0]],
+                           f"this loop ({names}) never waits and nothing chooses to leave it: it would run "
+                           "forever and hold a worker; let a gateway's condition lead out of it, or put a user "
+                           "task, receive task, timer or message catch event on it")
+        else:
+            yield _problem(file_name, nodes[ordered[0]],
+                           f"this loop ({names}) has no way out: no gateway or condition on it leads out of it "
+                           "(a boundary event or parallel split does not count), and Maestro cannot run a loop "
+                           "that never ends; let an exclusive or event-based gateway on it lead out")
 
 
 def _passes_at_once(node):

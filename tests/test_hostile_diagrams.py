@@ -1,7 +1,9 @@
 """Diagrams that would hold a worker forever are refused at deploy or stopped at a cap (issue 11, item 5).
 
 Refused with file, line and element (lint and deploy share the checks): a loop
-of elements that never wait with no way out, a process that calls itself, a
+no gateway or condition can leave (of elements that never wait: it would run
+forever; of any elements: its instance could not even be created, SpiffWorkflow
+predicting it round and round), a process that calls itself, a
 timer cycle of zero, a literal multi-instance cardinality above the cap.
 Bounded while running, in memory and by the durable worker alike: steps
 without a wait (MAESTRO_MAX_STEPS_WITHOUT_WAIT), multi-instance iterations
@@ -29,6 +31,8 @@ HOSTILE = FIXTURES / "hostile"
 REFUSED = [
     (["endless_loop.bpmn"],
      [("endless_loop.bpmn", 7, "count", "this loop (count → again) never waits and nothing chooses to leave it")]),
+    (["review_forever.bpmn"],
+     [("review_forever.bpmn", 7, "review", "this loop (review → handle) has no way out")]),
     (["calls_itself.bpmn"],
      [("calls_itself.bpmn", 7, "again", "makes process 'calls_itself' call itself (calls_itself → calls_itself)")]),
     (["call_ping.bpmn", "call_pong.bpmn"],
@@ -62,13 +66,13 @@ def test_what_is_known_from_the_file_is_refused_by_lint_and_deploy(tmp_path, fil
 
 
 def test_loops_that_wait_or_can_be_left_deploy(tmp_path):
-    """A loop through a user task waits; one through a service task or with a gateway's way out
-    may end: these are bounded while running, not refused."""
-    accepted = ["review_loop.bpmn", "polling_loop.bpmn", "gateway_loop.bpmn", "notify_each.bpmn",
-                "nested_subprocesses.bpmn"]
+    """Loops a gateway can leave (after a user task, a service task, a message or nothing at all)
+    may end: they are bounded while running, not refused."""
+    accepted = ["review_loop.bpmn", "polling_loop.bpmn", "gateway_loop.bpmn", "listen_until_silence.bpmn",
+                "notify_each.bpmn", "nested_subprocesses.bpmn"]
     assert engine.lint([HOSTILE / name for name in accepted]) == []
     assert [item["key"] for item in fresh_maestro(tmp_path).deploy_paths([HOSTILE / name for name in accepted])] == \
-        ["review_loop", "polling_loop", "gateway_loop", "notify_each", "nested_subprocesses"]
+        ["review_loop", "polling_loop", "gateway_loop", "listen_until_silence", "notify_each", "nested_subprocesses"]
 
 
 def test_the_cli_says_where_a_refused_diagram_is_wrong():
