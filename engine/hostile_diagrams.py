@@ -84,14 +84,14 @@ def _loops_without_way_out(root, file_name):
     created (a loop with a choice on it is predicted only a few steps ahead)."""
     nodes = {node.get("id"): node for node in root.iter(f"{{{BPMN}}}*")
              if local_name(node) in FLOW_NODES and node.get("id") is not None}
+    # Only the flows taken for certain: a loop of those is one no choice can leave (even if a choice
+    # elsewhere on a larger loop could).
     successors = {node_id: [] for node_id in nodes}
-    for source, target, _ in _flows(root):
-        if source in nodes and target in nodes:
+    for source, target, chosen in _flows(root):
+        if source in nodes and target in nodes and not chosen and local_name(nodes[source]) not in CHOICES:
             successors[source].append(target)
     for cycle in strongly_connected(successors):
         if len(cycle) == 1 and cycle[0] not in successors[cycle[0]]:
-            continue
-        if _has_way_out(root, set(cycle), nodes):
             continue
         ordered = sorted(cycle, key=lambda node_id: nodes[node_id].sourceline or 0)
         names = " → ".join(ordered[:6]) + (" → …" if len(ordered) > 6 else "")
@@ -115,11 +115,13 @@ def _passes_at_once(node):
 
 
 def _flows(root):
-    """(source id, target id, condition or None) of every sequence flow, and of every link: a link
-    throw event jumps to the catch event of the same name in its scope."""
+    """(source id, target id, whether it is chosen) of every sequence flow and of every link (a link
+    throw event jumps to the catch event of the same name in its scope). A flow is chosen when it has
+    a condition or is its source's default flow: it may not be taken."""
+    defaults = {node.get("default") for node in root.iter(f"{{{BPMN}}}*") if node.get("default")}
     for flow in root.iter(f"{{{BPMN}}}sequenceFlow"):
-        condition = flow.find(f"{{{BPMN}}}conditionExpression")
-        yield flow.get("sourceRef"), flow.get("targetRef"), condition
+        chosen = flow.find(f"{{{BPMN}}}conditionExpression") is not None or flow.get("id") in defaults
+        yield flow.get("sourceRef"), flow.get("targetRef"), chosen
     catches = {}
     for event in root.iter(f"{{{BPMN}}}intermediateCatchEvent"):
         for link in event.iter(f"{{{BPMN}}}linkEventDefinition"):
@@ -128,17 +130,7 @@ def _flows(root):
         for link in event.iter(f"{{{BPMN}}}linkEventDefinition"):
             target = catches.get((event.getparent(), link.get("name")))
             if target:
-                yield event.get("id"), target, None
-
-
-def _has_way_out(root, cycle, nodes):
-    """Whether a choice can lead out of the loop: a gateway's flow or a conditional flow to an element
-    outside it. A parallel split out of it does not count: the loop itself would go on."""
-    for source, target, condition in _flows(root):
-        if source in cycle and target not in cycle:
-            if local_name(nodes[source]) in CHOICES or condition is not None:
-                return True
-    return False
+                yield event.get("id"), target, False
 
 
 def strongly_connected(successors: dict) -> Iterable[list]:
