@@ -144,7 +144,8 @@ def test_subprocesses_nested_deeper_than_the_cap_fail(tmp_path, monkeypatch, dep
     assert outcome.memory.status == outcome.durable["status"] == status
     if status == "failed":
         assert outcome.durable["incident"]["message"] == outcome.memory.error["message"] == \
-            "'Inner' (inner) would run 2 call activities or subprocesses deep, more than MAESTRO_MAX_CALL_DEPTH=1 allows"
+            "'Inner' (inner) would run 2 call activities or subprocesses deep, " \
+            "more than MAESTRO_MAX_CALL_DEPTH=1 allows"
 
 
 def test_a_capped_instance_resumes_with_a_fresh_budget_when_retried(monkeypatch):
