@@ -86,13 +86,16 @@ def _loops_without_way_out(root, file_name):
              if local_name(node) in FLOW_NODES and node.get("id") is not None}
     # Only the flows taken for certain: a loop of those is one no choice can leave (even if a choice
     # elsewhere on a larger loop could).
-    successors = {node_id: [] for node_id in nodes}
+    successors, every_flow = {node_id: [] for node_id in nodes}, {node_id: [] for node_id in nodes}
     for source, target, chosen in _flows(root):
-        if source in nodes and target in nodes and not chosen and local_name(nodes[source]) not in CHOICES:
-            successors[source].append(target)
+        if source in nodes and target in nodes:
+            every_flow[source].append(target)
+            if not chosen and local_name(nodes[source]) not in CHOICES:
+                successors[source].append(target)
+    reached = _reachable(every_flow)
     for cycle in strongly_connected(successors):
-        if len(cycle) == 1 and cycle[0] not in successors[cycle[0]]:
-            continue
+        if len(cycle) == 1 and cycle[0] not in successors[cycle[0]] or not reached.intersection(cycle):
+            continue  # a loop nothing leads into never runs (what is missing then is a start event)
         ordered = sorted(cycle, key=lambda node_id: nodes[node_id].sourceline or 0)
         names = " → ".join(ordered[:6]) + (" → …" if len(ordered) > 6 else "")
         if all(_passes_at_once(nodes[node_id]) for node_id in cycle):
@@ -105,6 +108,20 @@ def _loops_without_way_out(root, file_name):
                            f"this loop ({names}) has no way out: no gateway or condition on it leads out of it "
                            "(a boundary event or parallel split does not count), and Maestro cannot run a loop "
                            "that never ends; let an exclusive or event-based gateway on it lead out")
+
+
+def _reachable(successors):
+    """The elements a token can reach from where tokens start: elements no flow leads into (start
+    events, boundary events, BPMN's implicit starts)."""
+    entered = {target for targets in successors.values() for target in targets}
+    todo = [node_id for node_id in successors if node_id not in entered]
+    reached = set(todo)
+    while todo:
+        for following in successors[todo.pop()]:
+            if following not in reached:
+                reached.add(following)
+                todo.append(following)
+    return reached
 
 
 def _passes_at_once(node):
