@@ -10,8 +10,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .element_ids import bpmn_element
 from .expressions import ExpressionError, compile_expression
-from .hostile_diagrams import check_hostile
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
+from .hostile_diagrams import check_hostile
 from . import timer_values
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .problems import Problem
