@@ -12,6 +12,7 @@ from .element_ids import bpmn_element
 from .expressions import ExpressionError, compile_expression
 from .handler_limits import PROPERTY, parse_limit
 from .namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
+from .hostile_diagrams import check_hostile
 from . import timer_values
 from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .problems import Problem
@@ -33,7 +34,7 @@ def check_document(root, file_name, force_executable=False):
                   _time_limits,
                   _dangling_references, _event_definition_refs,
                   _compensation_activity_flows, _cancel_end_events, partial(_error_end_events,
-                  force_executable=force_executable), _listeners):
+                  force_executable=force_executable), _listeners, check_hostile):
         problems.extend(check(root, file_name))
     return problems
 

@@ -5,6 +5,7 @@ import signal
 import sys
 from importlib.metadata import entry_points
 
+from . import run_limits
 from .handlers import HandlerModuleError, load_handler_module
 from .instance import Instance
 from .linter import lint_files
@@ -35,8 +36,9 @@ def main(argv=None):
     if args.command_name not in LONG_RUNNING:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `maestro show ID | head` ends quietly
     try:
+        run_limits.check_settings()
         return args.command(args)
-    except (UsageError, UserError) as error:
+    except (UsageError, UserError, run_limits.SettingError) as error:
         print(f"maestro: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from . import compensation, event_subprocesses, touched
+from . import compensation, event_subprocesses, run_limits, touched
 from . import log_extras, waiting_tasks  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
 from . import deep_trees  # noqa: F401  (walk deep task trees without recursion: long processes)
 from .boundary_events import leave_subprocess
@@ -62,6 +62,7 @@ class Instance:
         self.error = None
         self.cancelled = False
         self.latest_task = None  # the task completed last: its data are the current variables
+        self.budget = run_limits.StepBudget()  # steps it may run before it waits again
         workflow.script_engine = MaestroRuntime(handlers, instance_id, business_key)
 
     # -- creating ----------------------------------------------------------
@@ -163,13 +164,27 @@ class Instance:
                     continue
                 self.workflow.refresh_timers()
                 if self._ready_task() is None:
+                    self.budget.refill()
                     return False
                 continue
+            if not self._within_budget(task):
+                return False
             ran = self._run_task(task)
             if not ran:
                 return False
             if pause is not None and pause(task):
                 return True
+
+    def _within_budget(self, task):
+        """False, the instance failed, if running `task` would go past a cap (see run_limits)."""
+        if self.workflow.script_engine.replaying is not None:
+            return True  # retracing steps it took within its budget before
+        try:
+            self.budget.charge(task)
+        except run_limits.LimitExceeded as error:
+            self._fail(task, error, str(error), final=True)
+            return False
+        return True
 
     def _ready_task(self):
         top = self.workflow
@@ -207,14 +222,15 @@ class Instance:
         except Exception as error:  # any handler failure is kept for the operator, not raised
             if task.state != TaskState.ERROR:
                 task._set_state(TaskState.ERROR)
-            self._fail(task, error, _message_of(error))
+            self._fail(task, error, _message_of(error), final=isinstance(error, run_limits.LimitExceeded))
             return False
         if task.state == TaskState.COMPLETED:
             compensation.record_completion(task)
             self.latest_task = task
         return True
 
-    def _fail(self, task, error, message):
+    def _fail(self, task, error, message, final=False):
+        """Keeps the failure for the operator; a `final` one is not retried by itself (a cap was hit)."""
         original = getattr(error, "exception", None) or error
         self.error = {
             "task": str(task.id),
@@ -225,6 +241,8 @@ class Instance:
         }
         task.internal_data["maestro_error"] = {k: self.error[k] for k in ("message", "type")}
         task.internal_data[FAILURES] = task.internal_data.get(FAILURES, 0) + 1
+        if final:
+            self.error["business"] = True  # what the retry policy skips: retrying would hit the cap again
 
     def _wake_finished_subprocesses(self):
         woke = False
@@ -261,6 +279,7 @@ class Instance:
         self.error = None
         task.internal_data.pop("maestro_error", None)
         task._set_state(TaskState.READY)
+        self.budget.refill()  # an operator's retry lets a capped instance run another budget
 
     def complete_task(self, reference, data=None):
         """Completes a waiting user task, or triggers a receive task without a message (by task id
@@ -350,7 +369,7 @@ def _message_of(error):
                 f"(ioSpecification), but no variable '{declared.bpmn_id}' is set")
     if isinstance(error, SpiffWorkflowException):
         return str(error).removesuffix(". ")  # SpiffWorkflow joins its (often no) notes after ". "
-    if isinstance(error, HandlerError):
+    if isinstance(error, (HandlerError, run_limits.LimitExceeded)):
         return str(error)
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 

@@ -7,6 +7,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from .checks import check_document
+from .hostile_diagrams import calls_that_recurse
 from .element_ids import bpmn_element, in_original_words, original_id
 from .namespaces import NSMAP
 from .parser import UNTIMED_TIMER, MaestroParser, UnsafeXml, parse_untrusted
@@ -112,6 +113,8 @@ def inspect(sources, force_executable=False, check=True):
         library.roots[name] = root
         if check:
             problems.extend(check_document(root, name, force_executable))
+    if check:
+        problems.extend(calls_that_recurse(library.roots))
     if not problems:
         problems.extend(_parse_every_process(library))
     return library, problems

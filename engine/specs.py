@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import compensation
 from .dropped_work import forget_dropped_work
 from .handlers import BpmnError
+from .run_limits import BoundedIterations
 
 
 def maestro_info(spec):
@@ -131,11 +132,13 @@ class _CancelsIterations:
         forget_dropped_work(my_task.workflow.top_workflow)
 
 
-class MaestroSequentialMultiInstance(_CancelsIterations, _IterationScopedMerge, SequentialMultiInstanceTask):
+class MaestroSequentialMultiInstance(BoundedIterations, _CancelsIterations, _IterationScopedMerge,
+                                     SequentialMultiInstanceTask):
     pass
 
 
-class MaestroParallelMultiInstance(_CancelsIterations, _IterationScopedMerge, ParallelMultiInstanceTask):
+class MaestroParallelMultiInstance(BoundedIterations, _CancelsIterations, _IterationScopedMerge,
+                                   ParallelMultiInstanceTask):
     pass
 
 

@@ -4,8 +4,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
+
+from . import locks
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -42,13 +46,28 @@ def _sqlite_pragmas(connection, _record):
     cursor.close()
 
 
-def alembic_config(engine):
+def alembic_config(bind):
+    """Alembic's configuration for migrating `bind`: a connection (run in its transaction) or an engine."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
+    config.attributes["bind"] = bind
     return config
 
 
 def migrate(engine):
-    """Runs every migration the database has not had yet (a no-op on an up-to-date one)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Runs every migration the database has not had yet (a no-op on an up-to-date one).
+
+    Under a lock, in one transaction: workers and deploys started together on a
+    fresh database migrate it once; the others wait and find it up to date.
+    """
+    with engine.connect() as connection:
+        config = alembic_config(connection)
+        if _current_revision(connection) == ScriptDirectory.from_config(config).get_current_head():
+            return  # the usual case: no lock taken, so a read-only command never waits for a writer
+        locks.hold_until_commit(connection, locks.SCHEMA)
+        command.upgrade(config, "head")  # looks again, under the lock: another process may have done it
+        connection.commit()
+
+
+def _current_revision(connection):
+    return MigrationContext.configure(connection).get_current_revision()

@@ -10,6 +10,7 @@ from ..loader import inspect
 from ..parser import UnsafeXml, parse_untrusted
 from ..namespaces import NSMAP
 from ..problems import DeployError
+from . import locks
 from .models import Definition
 
 SPEC_CACHE_SIZE = 256
@@ -57,7 +58,7 @@ def deploy(session, files, force_executable=False):
     library, problems = inspect(files + _called_elsewhere(session, files), force_executable)
     if problems:
         raise DeployError(problems)
-    deployed = []
+    deployed, numbering = [], False
     for name, data in files:
         content_hash = hashlib.sha256(data).hexdigest()
         root = library.roots[name]
@@ -68,6 +69,13 @@ def deploy(session, files, force_executable=False):
                 continue
             current = latest(session, key)
             forced = library.parser.process_parsers[key].forced_executable
+            if not numbering and (current is None or current.content_hash != content_hash):
+                # A new version: from here to the caller's commit no other deploy reads or numbers
+                # versions, so deploys at once of one new file make one version, of two contents
+                # two consecutive ones, never a duplicate. (An unchanged file takes no lock: a worker
+                # deploying its folder at start does not wait for the database's writers.)
+                locks.hold_until_commit(session.connection(), locks.VERSIONS)
+                numbering, current = True, latest(session, key)  # read again, under the lock
             if current is not None and current.content_hash == content_hash:
                 deployed.append(_summary(current, False, forced, untimed))
                 continue
