@@ -130,3 +130,22 @@ def test_force_executable_names_the_timers_without_a_time_it_let_through(workdir
     assert forced.returncode == 0
     assert forced.stdout.strip() == ("_898aa942-9a96-4405-ae71-22b5e2e3d235 version 1 "
                                      f"(timers without a time never fire: {boundary_timer}, {gateway_timer})")
+
+
+@pytest.mark.parametrize("encoding", ["iso-8859-1", "utf-16"])
+def test_deploy_reads_a_file_in_the_encoding_it_declares_and_keeps_its_text(workdir, encoding):
+    text = (f'<?xml version="1.0" encoding="{encoding}"?>\n'
+            '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">\n'
+            '  <process id="bestellung" name="Bestellung prüfen" isExecutable="true">\n'
+            '    <startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/><endEvent id="e"/>\n'
+            '  </process>\n</definitions>\n')
+    diagram = workdir / "bestellung.bpmn"
+    diagram.write_bytes(text.encode(encoding))
+    deployed = run(workdir, "deploy", diagram)
+    assert (deployed.returncode, deployed.stderr) == (0, "")
+    assert deployed.stdout.strip() == "bestellung version 1"
+    started = run(workdir, "start", "bestellung")
+    assert started.returncode == 0
+    assert run(workdir, "worker", "--until-idle", "--processes", workdir / "processes").returncode == 0
+    shown = json.loads(run(workdir, "show", started.stdout.strip(), "--json").stdout)
+    assert shown["status"] == "completed"

@@ -8,6 +8,7 @@ from lxml import etree
 
 from ..loader import inspect
 from ..parser import UnsafeXml, parse_untrusted
+from ..untrusted_xml import as_utf8
 from ..namespaces import NSMAP
 from ..problems import DeployError
 from . import locks
@@ -81,7 +82,7 @@ def deploy(session, files, force_executable=False):
                 continue
             definition = Definition(
                 key=key, version=(current.version + 1) if current else 1, name=process.get("name"),
-                file_name=name, xml=data.decode("utf-8"), content_hash=content_hash,
+                file_name=name, xml=as_utf8(data).decode("utf-8"), content_hash=content_hash,
             )
             session.add(definition)
             session.flush()
