@@ -7,11 +7,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine import Handlers
 from engine.durable import Maestro
-from engine.store.models import HistoryEntry, InstanceStep
+from engine.store.models import HistoryEntry, InstanceStep, Job
 from engine.timers import next_timer_due
 from engine.worker_stop import StepAbandoned
 
@@ -89,7 +89,9 @@ def test_steps_while_a_timer_waits_are_saved_whole_so_its_due_time_survives_a_ta
     assert due is not None and due <= died_at + timedelta(hours=1)
 
 
-def test_a_worker_that_outlives_its_lease_commits_nothing_and_the_new_owner_finishes(tmp_path):
+def test_a_worker_that_loses_its_lease_commits_nothing_and_the_new_owner_finishes(tmp_path):
+    """The slow worker's lease is lost while its handler runs (as when its heartbeat cannot reach the
+    database for a whole lease): the new owner replays and finishes, the slow call is not committed."""
     handlers, calls = Handlers(), []
     url = f"sqlite:///{tmp_path / 'maestro.db'}"
     slow_worker = Maestro(url, handlers=handlers, lease_seconds=0.3, actor="slow")
@@ -102,9 +104,12 @@ def test_a_worker_that_outlives_its_lease_commits_nothing_and_the_new_owner_fini
     @handlers.task("B")
     def b(context):
         calls.append("B")
-        if len(calls) == 2:  # the slow worker's call: outlive the lease, meanwhile another worker takes over
-            time.sleep(0.4)
+        if len(calls) == 2:  # the slow worker's call: its lease is freed and another worker takes over
+            with slow_worker.engine.begin() as connection:
+                connection.execute(update(Job.__table__).where(Job.instance_id == instance_id)
+                                   .values(locked_by=None, lease_until=None))
             assert other_worker.work_batch() == 1
+            time.sleep(0.2)  # the heartbeat (every 0.1 s) finds the lease gone before the slow call returns
 
     @handlers.task("C")
     def c(context):
