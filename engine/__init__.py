@@ -17,7 +17,15 @@ def lint(paths, handlers=None, force_executable=False):
     return lint_files(paths, handlers, force_executable)
 
 
+def __getattr__(name):
+    # The durable engine is imported on first use: SQLAlchemy and Alembic cost every `import engine` otherwise.
+    if name == "Maestro":
+        from .durable import Maestro
+        return Maestro
+    raise AttributeError(f"module 'engine' has no attribute '{name}'")
+
+
 __all__ = [
-    "BpmnError", "DeployError", "Handlers", "Instance", "InstanceError", "Problem", "TaskContext",
+    "BpmnError", "DeployError", "Handlers", "Instance", "InstanceError", "Maestro", "Problem", "TaskContext",
     "lint", "load", "load_handler_module", "run",
 ]

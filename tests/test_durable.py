@@ -293,3 +293,10 @@ def test_a_call_activity_calls_a_process_deployed_earlier_from_another_file(tmp_
     drain(maestro)
     assert calls == ["charge", "confirm"]
     assert maestro.show(instance_id)["status"] == "completed"
+
+
+def test_the_durable_engine_is_part_of_the_public_api(tmp_path):
+    from engine import Maestro
+    import engine.durable
+    assert Maestro is engine.durable.Maestro
+    assert Maestro(f"sqlite:///{tmp_path / 'maestro.db'}").definitions() == []
