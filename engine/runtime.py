@@ -6,6 +6,7 @@ evaluator), scripts to engine.scripts (RestrictedPython), service tasks to
 the handler bound to their topic.
 """
 from copy import deepcopy
+from dataclasses import replace
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -52,10 +53,14 @@ class MaestroRuntime(PythonScriptEngine):
 
     def execute(self, task, script, external_context=None):
         try:
-            task.data = compile_script(script).run(dict(task.data))
+            result = compile_script(script).run(dict(task.data))
         except ScriptError as error:
             where = f" (line {error.line})" if error.line else ""
             raise WorkflowTaskException(f"script{where}: {error.message}", task=task) from error
+        try:  # NaN or a NUL would fail the commit of the whole batch on PostgreSQL: fail the task instead
+            task.data = variable_limits.storable(result, "the variables the script set")
+        except variable_limits.VariablesRefused as error:
+            raise WorkflowTaskException(f"script: {error}", task=task) from error
         return True
 
     # -- service tasks ---------------------------------------------------
@@ -82,7 +87,9 @@ class MaestroRuntime(PythonScriptEngine):
         handler = f"the handler for topic '{topic}' (task '{context.task_name}')"
         try:
             limit = handler_limits.limit_for(maestro_info(task.task_spec), self.handlers.timeout_for(topic, function))
-            result = handler_limits.call(function, context, limit, handler)
+            # A call abandoned at its limit runs on: it gets data of its own, not the dict history records.
+            argument = context if limit is None else replace(context, data=deepcopy(context.data))
+            result = handler_limits.call(function, argument, limit, handler)
         except BpmnError as error:
             variables = _json_dict(error.variables, f"the variables of the BpmnError raised by {handler}")
             self.calls[task_id] = (context.data, variables or None)

@@ -56,6 +56,15 @@ def checked(values: object, source: str) -> dict:
     return values
 
 
+def storable(values: dict, source: str) -> dict:
+    """`values` if the database can store every one (JSON, finite, no NUL); VariablesRefused naming the
+    variable otherwise. No size limit: a script's variables are bounded by the sandbox's own."""
+    problem = _first_problem(values)
+    if problem:
+        raise VariablesRefused(f"{source}: {problem}")
+    return values
+
+
 def _first_problem(values):
     """Which variable holds what JSON (or PostgreSQL) cannot store: the path to it and why; None if none."""
     if _bad_key(values) is not None:

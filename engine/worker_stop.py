@@ -43,6 +43,7 @@ class StopSignals:
         self.stop = stop
         self.grace = grace_seconds() if grace is None else grace
         self.previous = {}
+        self.requested = False
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -60,9 +61,12 @@ class StopSignals:
         return False
 
     def _stop(self, _signum, _frame):
-        if self.stop.is_set():
+        if self.requested or self.stop.is_set():  # is_set reads a flag; set() takes a lock
             raise StepAbandoned()
-        self.stop.set()
+        self.requested = True
+        # Event.set takes the lock the interrupted main thread may hold (inside stop.wait): set it
+        # from a thread, or the handler would wait for itself.
+        threading.Thread(target=self.stop.set, name="stop", daemon=True).start()
         signal.setitimer(signal.ITIMER_REAL, self.grace)
 
     def _abandon(self, _signum, _frame):

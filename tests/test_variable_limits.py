@@ -128,3 +128,36 @@ def test_a_handler_result_over_the_limit_fails_its_task_after_its_retries(setup,
     calls = [line.split()[:3] for line in (tmp_path / "calls.log").read_text().splitlines()]
     assert [attempt for instance, _, attempt in calls if instance == oversized] == ["1", "2", "3"]
     assert maestro.show(fine)["status"] == "waiting"
+
+
+SCRIPT_SETS = """<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
+  <process id="compute" isExecutable="true">
+    <startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="calc"/>
+    <scriptTask id="calc" scriptFormat="python"><script>ratio = 1e308 * factor
+label = "a" + chr(code) + "b"</script></scriptTask>
+    <sequenceFlow id="f2" sourceRef="calc" targetRef="e"/><endEvent id="e"/>
+  </process>
+</definitions>"""
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"factor": 10, "code": 45}, "variable 'ratio' is inf, which JSON (and PostgreSQL) cannot store"),
+    ({"factor": 1, "code": 0}, "variable 'label' contains a NUL character"),
+])
+def test_a_script_setting_what_no_database_stores_fails_its_task_and_its_batch_goes_on(
+        tmp_path, monkeypatch, data, problem):
+    """On PostgreSQL such a value failed the commit of the whole batch, round after round."""
+    monkeypatch.setenv("MAESTRO_RETRY_BASE_SECONDS", "0")
+    maestro = Maestro(f"sqlite:///{tmp_path / 'maestro.db'}")
+    maestro.deploy([("compute.bpmn", SCRIPT_SETS.encode())])
+    bad = maestro.start("compute", data)["id"]
+    good = maestro.start("compute", {"factor": 1, "code": 45})["id"]
+    while maestro.work_batch():
+        pass
+
+    shown = maestro.show(bad)
+    assert shown["status"] == "failed"
+    assert shown["incident"]["bpmn_id"] == "calc" and problem in shown["incident"]["message"]
+    assert shown["data"] == data  # nothing of the script's result was kept
+    assert maestro.show(good)["status"] == "completed"
+    assert maestro.show(good)["data"] == {"factor": 1, "code": 45, "ratio": 1e308, "label": "a-b"}

@@ -167,8 +167,10 @@ class Lease:
     def _beat(self):
         while not self._stopped.wait(self.lease_seconds / 3):
             try:
+                instance_ids, started = self.holding(), time.monotonic()
                 with self.writing, self.engine.begin() as connection:
-                    self._renew(connection, RENEW, self.holding())
+                    kept = self._renewed(connection, RENEW, instance_ids)
+                self._note(instance_ids, kept, started)  # only once committed: a failed commit renewed nothing
             except Exception as error:  # the database is away: the check before each commit decides
                 log.warning("lease heartbeat of %s failed: %s: %s", self.worker_id, type(error).__name__, error)
 
@@ -176,21 +178,22 @@ class Lease:
         with self._guard:
             return sorted(self.held)
 
-    def _renew(self, connection, statement, instance_ids):
-        """Renews the leases on `instance_ids`; the set of those still held."""
+    def _renewed(self, connection, statement, instance_ids):
+        """Renews the leases on `instance_ids` (not committed yet); the set of those still held."""
         if not instance_ids:
             return set()
-        started = time.monotonic()
-        kept = set(connection.execute(statement, {
+        return set(connection.execute(statement, {
             "ids": instance_ids, "worker": self.worker_id,
             "lease_until": now() + timedelta(seconds=self.lease_seconds)}).scalars())
+
+    def _note(self, instance_ids, kept, started):
+        """Records a renewal of `instance_ids`, begun at `started`, that kept `kept`."""
         with self._guard:
             gone = (set(instance_ids) - kept) & self.held
             self.lost |= gone
             self.held -= gone
             if kept:
                 self.renewed = started
-        return kept
 
     def hold(self, session, instance_ids, suspected=False):
         """The ids among `instance_ids` (whose progress is about to be committed) the worker still
@@ -203,7 +206,10 @@ class Lease:
         with self._guard:
             ids = [instance_id for instance_id in instance_ids if instance_id in self.held]
         if suspected or time.monotonic() - self.renewed >= self.lease_seconds / 3:
-            return self._renew(session.connection(), RENEW_AT_PROGRESS, ids)
+            started = time.monotonic()
+            kept = self._renewed(session.connection(), RENEW_AT_PROGRESS, ids)
+            self._note(ids, kept, started)  # a failed commit of this transaction ends the batch
+            return kept
         return set(ids)
 
     def drop(self, instance_ids):
