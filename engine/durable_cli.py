@@ -15,7 +15,7 @@ from .problems import DeployError
 from .store import jobs
 from .variable_limits import VariablesRefused
 from .worker_health import WorkerHealth
-from .worker_stop import StepAbandoned, StopSignals
+from .worker_stop import StepAbandoned, StopSignals, stop_signals_ignored
 
 
 class UserError(Exception):
@@ -307,7 +307,8 @@ def _failure(error):
 
 def _release_leases(engine):
     try:
-        return engine.release_leases()
+        with stop_signals_ignored():
+            return engine.release_leases()
     except Exception as error:  # noqa: BLE001 (the database is gone: the leases run out by themselves)
         print(f"worker {engine.actor}: could not release its leases ({_failure(error)}); "
               "they run out after MAESTRO_LEASE_SECONDS", file=sys.stderr, flush=True)

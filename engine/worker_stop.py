@@ -11,6 +11,7 @@ that step again at once. Signals are not relied on to raise
 KeyboardInterrupt: a handler's own KeyboardInterrupt or SystemExit is a failure
 of its task (engine.runtime), not the end of the worker.
 """
+import contextlib
 import os
 import signal
 import threading
@@ -71,3 +72,18 @@ class StopSignals:
 
     def _abandon(self, _signum, _frame):
         raise StepAbandoned()
+
+
+@contextlib.contextmanager
+def stop_signals_ignored():
+    """SIGTERM and SIGINT do nothing inside (main thread only): a worker that is already stopping
+    releases its leases without a second Ctrl-C cutting that short with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -345,3 +345,20 @@ def test_a_dead_worker_loop_is_restarted_and_health_says_so_meanwhile():
 
     supervise(None, stop, health_now, worker=worker)
     assert seen == ["died", "died (RuntimeError: a bug in the loop); restarting in 1 s"]
+
+
+def test_a_stopping_worker_releases_its_leases_even_if_ctrl_c_is_pressed_again(tmp_path):
+    """The release runs with SIGTERM and SIGINT ignored: a further Ctrl-C cannot leave leases held."""
+    from engine.durable_cli import _release_leases
+
+    maestro = Maestro(f"sqlite:///{tmp_path / 'maestro.db'}")
+    interrupted_release = maestro.release_leases
+
+    def release_while_ctrl_c_is_pressed():
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at once, in this (the main) thread
+        os.kill(os.getpid(), signal.SIGTERM)
+        return interrupted_release()
+
+    maestro.release_leases = release_while_ctrl_c_is_pressed
+    assert _release_leases(maestro) == 0  # no KeyboardInterrupt, no termination
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back afterwards
