@@ -31,7 +31,7 @@ def running_serve(folder, *arguments, env=None, host="127.0.0.1"):
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_it_answers(base, process, log_path)
+        wait_until_it_answers(base, process, log_path)
         yield {"base": base, "port": port, "process": process, "log": log_path}
     finally:
         process.terminate()
@@ -42,7 +42,7 @@ def running_serve(folder, *arguments, env=None, host="127.0.0.1"):
             process.wait()
 
 
-def _wait_until_it_answers(base, process, log_path, seconds=30):
+def wait_until_it_answers(base, process, log_path, seconds=30):
     deadline = time.monotonic() + seconds
     while True:
         try:

@@ -2,16 +2,14 @@
 `maestro serve` on a loopback port. Screenshots of the main pages go to artifacts/screenshots/."""
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from serve_helpers import free_port, wait_until_it_answers
 from web_helpers import ROOT, SAGA, WEB, processes_folder
 
 CHROMIUM = "/usr/bin/chromium"
@@ -19,12 +17,6 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 # Chromium as root, offline: what this machine's closed network needs (no background connections).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +33,7 @@ def server(tmp_path_factory):
     process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--processes", str(handlers_only),
                                 "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/health", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"maestro serve did not come up:\n{(folder / 'serve.log').read_text()}")
-            time.sleep(0.2)
+    wait_until_it_answers(base, process, folder / "serve.log")
     yield {"base": base, "partner_down": partner_down}
     process.terminate()
     process.wait(timeout=15)
