@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.durable import Maestro  # noqa: E402
-from engine.store.models import Instance  # noqa: E402
+from engine.durable.store.models import Instance  # noqa: E402
 
 SAGA = ROOT / "bpmn" / "order_fulfillment" / "order_fulfillment.bpmn"
 STATUSES = ["completed"] * 6 + ["failed", "waiting", "running", "cancelled"]
@@ -67,8 +67,8 @@ def main():
         for label, filters in (("all", {}), ("status=completed", {"status": "completed"}),
                                ("process=order_fulfillment", {"key": "order_fulfillment"})):
             deep = cursor_at(maestro, int(args.instances * 0.9 * (0.6 if filters else 1)), **filters)
-            first = timed(lambda: maestro.instance_page(**filters, limit=50))
-            deeper = timed(lambda: maestro.instance_page(**filters, limit=50, after=deep))
+            first = timed(lambda filters=filters: maestro.instance_page(**filters, limit=50))
+            deeper = timed(lambda filters=filters, deep=deep: maestro.instance_page(**filters, limit=50, after=deep))
             print(f"  {label:<27} first page {first * 1e3:6.2f}   deep page {deeper * 1e3:6.2f}   "
                   f"ratio {deeper / first:5.2f}")
         counts = timed(maestro.instance_counts)

@@ -148,8 +148,14 @@ def main():
     cost = {}
     for steps, count in ((6, short_n), (200, long_n)):
         xml, topics = straight_process(steps), [f"t{n}" for n in range(steps)]
-        cost[("maestro", steps)] = 1e3 / (steps * median_of(rounds, lambda: maestro_rate(xml, "straight", topics, count)))
-        cost[("plain", steps)] = 1e3 / (steps * median_of(rounds, lambda: plain_rate(xml, "straight", count)))
+        def maestro_once(xml=xml, topics=topics, count=count):
+            return maestro_rate(xml, "straight", topics, count)
+
+        def plain_once(xml=xml, count=count):
+            return plain_rate(xml, "straight", count)
+
+        cost[("maestro", steps)] = 1e3 / (steps * median_of(rounds, maestro_once))
+        cost[("plain", steps)] = 1e3 / (steps * median_of(rounds, plain_once))
     print("cost per task of a straight process (ms per task, median)")
     for engine in ("plain", "maestro"):
         six, two_hundred = cost[(engine, 6)], cost[(engine, 200)]

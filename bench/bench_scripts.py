@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import script_process  # noqa: E402
-from engine.scripts import compile_script, current_limits  # noqa: E402
+from engine.sandbox import script_process  # noqa: E402
+from engine.sandbox.scripts import compile_script, current_limits  # noqa: E402
 
 SMALL = ("total = price * quantity\n"
          "discount = 0.1 if customer['tier'] == 'gold' else 0\n"

@@ -1,7 +1,8 @@
 """Maestro: a BPMN process engine on SpiffWorkflow, with compensation that follows the spec."""
+from engine.read.loader import load
+from engine.run.instance import Instance, InstanceError
+
 from .handlers import BpmnError, Handlers, TaskContext, load_handler_module
-from .instance import Instance, InstanceError
-from .loader import load
 from .problems import DeployError, Problem
 
 
@@ -13,14 +14,14 @@ def run(source, handlers, data=None, process_id=None, force_executable=False, **
 
 def lint(paths, handlers=None, force_executable=False):
     """Every problem Maestro finds in the files (and the handlers, when given)."""
-    from .linter import lint_files
+    from engine.read.lint import lint_files
     return lint_files(paths, handlers, force_executable)
 
 
 def __getattr__(name):
     # The durable engine is imported on first use: SQLAlchemy and Alembic cost every `import engine` otherwise.
     if name == "Maestro":
-        from .durable import Maestro
+        from engine.durable import Maestro
         return Maestro
     raise AttributeError(f"module 'engine' has no attribute '{name}'")
 

@@ -30,7 +30,7 @@ class Binding:
     topic: str
     function: object
     kind: str  # "task" or "undo"
-    timeout: float | None = None  # seconds the handler may run (engine.handler_limits)
+    timeout: float | None = None  # seconds the handler may run (engine.run.handler_limits)
 
     @property
     def location(self):

@@ -1,7 +1,7 @@
 """XML namespaces of BPMN and of the modelers whose extensions Maestro reads."""
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-ACTIVITI = "http://activiti.org/bpmn"  # Camunda 7 reads it as CAMUNDA; engine.activiti rewrites it so
+ACTIVITI = "http://activiti.org/bpmn"  # Camunda 7 reads it as CAMUNDA; engine.read.exports.activiti rewrites it so
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 

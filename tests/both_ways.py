@@ -12,11 +12,11 @@ instance runs what fell due (the durable worker waits for due timers by itself, 
 import time
 from dataclasses import dataclass
 
-import engine
-from engine import messages
-
 from conftest import make_recorder
 from durable_helpers import drain, fresh_maestro
+
+import engine
+from engine.run import messages
 
 
 @dataclass

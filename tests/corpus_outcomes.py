@@ -8,9 +8,9 @@ expectations file is explained in the commit that makes it.
 """
 import json
 import re
-from contextlib import contextmanager
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,11 +8,11 @@ import io
 import re
 
 import pytest
-
-from engine.durable import Maestro
-from engine.durable_cli import load_processes
 from postgres_server import PostgresServer
 from web_helpers import SAGA, processes_folder
+
+from engine.cli.durable_commands import load_processes
+from engine.durable import Maestro
 from webapp import create_app
 
 START = "/api/definitions/order_fulfillment/instances"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-
 from serve_helpers import free_port, wait_until_it_answers
 from web_helpers import ROOT, SAGA, WEB, processes_folder
 

@@ -5,10 +5,10 @@ tests/fixtures/compensation_*.bpmn; each file's header comment states the
 expected order. Tasks bind by element id (no topic attributes), so the
 compensation activity "undoA" runs the handler bound to "undoA".
 """
+from conftest import FIXTURES, completed_count, is_compensated, once, tasks_of, when
+
 import engine
 from engine import BpmnError
-
-from conftest import FIXTURES, completed_count, is_compensated, once, tasks_of, when
 
 SEQUENCE = ["A", "B", "C", "undoA", "undoB", "undoC"]
 

@@ -1,12 +1,11 @@
 """Compensation across scopes: event subprocesses naming activities, transactions left through
 their cancel boundary, multi-instance iterations undone with their own variables (issue 10)."""
 import pytest
-
-import engine
-from engine.loader import inspect
-
 from both_ways import both_ways
 from conftest import FIXTURES, make_recorder
+
+import engine
+from engine.read.loader import inspect
 
 NS = 'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ' \
      'targetNamespace="t"'

@@ -11,11 +11,11 @@ import os
 import subprocess
 import sys
 
-from sqlalchemy import create_engine, text
-
 from cli_helpers import ROOT
-from engine.store.db import database_url
+from sqlalchemy import create_engine, text
 from test_crash_recovery import database  # noqa: F401  (the fixture: a fresh SQLite file or PostgreSQL server)
+
+from engine.durable.store.db import database_url
 
 FIXTURES = ROOT / "tests" / "fixtures" / "durable"
 PROCESSES = 6
@@ -62,4 +62,4 @@ def test_workers_and_deploys_started_at_once_never_collide(tmp_path, database):
     assert 2 <= len(flaky) <= PROCESSES
     hashes = {hashlib.sha256(path.read_bytes()).hexdigest() for path in contents}
     assert {content for _, content in flaky} == hashes
-    assert all(before != after for (_, before), (_, after) in zip(flaky, flaky[1:]))
+    assert all(before != after for (_, before), (_, after) in zip(flaky, flaky[1:], strict=False))

@@ -1,10 +1,10 @@
 """Conditional sequence flows out of activities and events, as BPMN and Camunda 7 run them: every
 flow whose condition holds and every flow without one is taken, the default flow only when no other
 is, and no flow to take fails the instance naming the element (these diagrams were refused)."""
+from both_ways import both_ways
+
 import engine
 from engine import Handlers
-
-from both_ways import both_ways
 
 NS = 'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" ' \
      'targetNamespace="t"'

@@ -5,8 +5,9 @@ rewritten (python tests/corpus_outcomes.py --write) and the commit says why.
 """
 import json
 
-import engine
 from corpus_outcomes import CORPUS, EXPECTATIONS, SECONDS_PER_FILE, outcomes, time_limit, totals
+
+import engine
 from engine import Handlers
 
 

@@ -11,10 +11,10 @@ Cancel Flight run, once each, and the instance ends at "Failed Credit Transactio
 import json
 
 import pytest
-
-from corpus_outcomes import CORPUS, EXPECTATIONS
 from conftest import make_recorder
+from corpus_outcomes import CORPUS, EXPECTATIONS
 from durable_helpers import drain, fresh_maestro
+
 from engine import BpmnError
 
 # The tool flattened Make Booking's compensation event subprocess into Make Booking itself (its

@@ -9,11 +9,10 @@ import time
 from collections import Counter
 
 import pytest
-
-from engine.durable import Maestro
-
 from cli_helpers import ROOT, SAGA
 from postgres_server import PostgresServer
+
+from engine.durable import Maestro
 
 FORWARD = ["checkout", "payment", "stock", "distribution_center", "invoice", "shipping"]
 UNDOS = ["cancel_invoice", "release_distribution_center", "release_stock", "refund_payment"]

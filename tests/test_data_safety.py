@@ -3,11 +3,11 @@ history holds only what happened (no predicted FUTURE/LIKELY/MAYBE rows).
 
 Each diagram runs in memory and through the durable worker (both_ways).
 """
+from both_ways import both_ways
+
 import engine
 from engine import BpmnError, Handlers
 from webapp import create_app
-
-from both_ways import both_ways
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">"""

@@ -1,11 +1,10 @@
 """Loading (deploying) refuses what Maestro cannot run faithfully, naming the element."""
 import pytest
+from conftest import FIXTURES
 
 import engine
-from engine import messages
-from engine.task_ids import issuing
-
-from conftest import FIXTURES
+from engine.run import messages
+from engine.run.spiff.task_ids import issuing
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

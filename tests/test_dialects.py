@@ -4,11 +4,10 @@ process selection, call activities, undo binding, and refusal of an invalid diag
 Diagrams: tests/fixtures/dialect_*.bpmn and invalid_*.bpmn.
 """
 import pytest
+from conftest import FIXTURES, completed_count
 from lxml import etree
 
 import engine
-
-from conftest import FIXTURES, completed_count
 
 BRANCHES = pytest.mark.parametrize("amount, branch", [(500, "manual-review"), (50, "auto-approve")])
 

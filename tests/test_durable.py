@@ -3,12 +3,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from engine.durable import NotFound
-from engine.instance import InstanceError
-
 from conftest import FIXTURES
 from durable_helpers import DURABLE, drain, fresh_maestro
+
+from engine.durable import NotFound
+from engine.run.instance import InstanceError
 
 APPROVAL = DURABLE / "approval.bpmn"
 
@@ -226,7 +225,7 @@ def test_timer_start_event_and_cycle_timer(tmp_path, recorder):
 def test_an_unreadable_instance_becomes_an_incident_and_the_worker_goes_on(tmp_path, recorder):
     from sqlalchemy import update as sql_update
 
-    from engine.store.models import Instance as InstanceRow
+    from engine.durable.store.models import Instance as InstanceRow
     handlers, calls = recorder("ship", "reject")
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy_paths([APPROVAL])
@@ -236,14 +235,14 @@ def test_an_unreadable_instance_becomes_an_incident_and_the_worker_goes_on(tmp_p
     drain(maestro)
     assert maestro.show(healthy)["status"] == "waiting"
     with maestro.Session() as session:
-        from engine.store.models import Incident
+        from engine.durable.store.models import Incident
         incident = session.query(Incident).filter_by(instance_id=broken).one()
     assert incident.error_type == "JSONDecodeError" and "Traceback" in incident.traceback
 
 
 def test_user_actions_do_not_interleave_with_a_worker_or_each_other(tmp_path, recorder):
     from engine.durable import Busy
-    from engine.store import jobs
+    from engine.durable.store import jobs
     handlers, calls = recorder("ship", "reject")
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy_paths([APPROVAL])
@@ -296,7 +295,7 @@ def test_a_call_activity_calls_a_process_deployed_earlier_from_another_file(tmp_
 
 
 def test_the_durable_engine_is_part_of_the_public_api(tmp_path):
+    import engine.durable.maestro
     from engine import Maestro
-    import engine.durable
     assert Maestro is engine.durable.Maestro
     assert Maestro(f"sqlite:///{tmp_path / 'maestro.db'}").definitions() == []

@@ -4,7 +4,6 @@ import os
 import shutil
 
 import pytest
-
 from cli_helpers import ROOT, SAGA, maestro
 from corpus_outcomes import CORPUS
 

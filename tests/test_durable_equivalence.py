@@ -1,13 +1,13 @@
 """Storage round trip: an instance that is reloaded from the database after every commit
 (as after a crash) behaves exactly like one run in memory, for every construct."""
 import pytest
-import engine
-from engine import durable
-from engine.instance import Instance
-from engine.store import jobs
-
 from conftest import FIXTURES, make_recorder
 from durable_helpers import drain, fresh_maestro
+
+import engine
+from engine.durable import maestro as durable
+from engine.durable.store import jobs
+from engine.run.instance import Instance
 
 CASES = {
     "compensation_sequence": ({}, ("A", "B", "C", "undoA", "undoB", "undoC")),
@@ -93,8 +93,8 @@ def test_retry_budget_holds_when_the_worker_dies_after_each_failure(tmp_path, cr
 def test_fast_task_serialization_equals_spiffworkflows(name):
     import json
 
-    from engine.serializer import SERIALIZER
-    from engine.store.task_rows import task_body
+    from engine.durable.store.task_rows import task_body
+    from engine.run.serializer import SERIALIZER
 
     data, topics = CASES[name]
     handlers, _ = record(topics, "item" if "multi_instance" in name else None)

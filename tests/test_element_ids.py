@@ -1,8 +1,8 @@
-"""Whatever ids a tool writes, the diagram runs as drawn (engine.element_ids)."""
-import engine
-from engine.loader import inspect
-
+"""Whatever ids a tool writes, the diagram runs as drawn (engine.read.exports.element_ids)."""
 from both_ways import both_ways
+
+import engine
+from engine.read.loader import inspect
 
 NS = ('xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '

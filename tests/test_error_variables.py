@@ -3,9 +3,9 @@ and errors thrown from inside an error event subprocess (issue 10, items 7 and 1
 
 Every diagram runs in memory and through the durable worker (both_ways); tasks bind by element id.
 """
-from engine import BpmnError, Handlers
-
 from both_ways import both_ways
+
+from engine import BpmnError, Handlers
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

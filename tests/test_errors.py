@@ -3,11 +3,10 @@
 Diagrams: tests/fixtures/errors_*.bpmn. Tasks bind by element id.
 """
 import pytest
+from conftest import FIXTURES, completed_count, once, tasks_of
 
 import engine
 from engine import BpmnError
-
-from conftest import FIXTURES, completed_count, once, tasks_of
 
 
 def run(name, handlers, **kwargs):

@@ -1,15 +1,9 @@
-"""engine.expressions: Python-like, JUEL (${...}) and FEEL (=...) conditions, safely evaluated."""
+"""engine.sandbox.expressions: Python-like, JUEL (${...}) and FEEL (=...) conditions, safely evaluated."""
 import time
 
 import pytest
 
-from engine.expressions import (
-    CompiledExpression,
-    ExpressionError,
-    compile_expression,
-    evaluate,
-    variables_used,
-)
+from engine.sandbox.expressions import CompiledExpression, ExpressionError, compile_expression, evaluate, variables_used
 
 ORDER = {
     "amount": 150,

@@ -1,7 +1,7 @@
 """Form fields of user tasks, as Camunda Modeler and Spiff Arena write them."""
 from lxml import etree
 
-from engine.forms import form_of
+from engine.read.forms import form_of
 
 SPIFF = """<bpmn:userTask xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="review">

@@ -16,15 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import engine
-from engine.durable import Maestro
-from engine.problems import DeployError
-
 from both_ways import both_ways
 from cli_helpers import ROOT, maestro
 from conftest import FIXTURES
 from durable_helpers import fresh_maestro
+
+import engine
+from engine.durable import Maestro
+from engine.problems import DeployError
 
 HOSTILE = FIXTURES / "hostile"
 
@@ -57,7 +56,7 @@ def test_what_is_known_from_the_file_is_refused_by_lint_and_deploy(tmp_path, fil
     paths = [HOSTILE / name for name in files]
     problems = engine.lint(paths)
     assert _located(problems) == [tuple(located) for *located, _ in expected]
-    for problem, (*_, said) in zip(problems, expected):
+    for problem, (*_, said) in zip(problems, expected, strict=True):
         assert said in problem.message
 
     maestro = fresh_maestro(tmp_path)

@@ -13,7 +13,6 @@ import sys
 import urllib.request
 
 import pytest
-
 from serve_helpers import running_serve
 from web_helpers import ROOT, SAGA, web_app
 

@@ -5,13 +5,11 @@ Diagrams run in memory and through the durable worker (both_ways); tasks bind by
 or by the topic their camunda:/activiti: attributes give.
 """
 import pytest
-
-import engine
-from engine.expressions import ExpressionError, evaluate
-
 from both_ways import both_ways
 from conftest import make_recorder
 
+import engine
+from engine.sandbox.expressions import ExpressionError, evaluate
 
 # --------------------------------------------------------------------------- EL coercion
 

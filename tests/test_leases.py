@@ -9,17 +9,16 @@ from datetime import datetime, timedelta
 
 import psycopg
 import pytest
+from cli_helpers import ROOT, maestro
+from postgres_server import PostgresServer
 from sqlalchemy import update
+from test_crash_recovery import assert_each_step_ran_once, processes_folder, read_log, worker
 
 from engine import Handlers
 from engine import run as engine_run
 from engine.durable import Maestro
-from engine.store import jobs
-from engine.store.models import Job
-
-from cli_helpers import ROOT, maestro
-from postgres_server import PostgresServer
-from test_crash_recovery import assert_each_step_ran_once, processes_folder, read_log, worker
+from engine.durable.store import jobs
+from engine.durable.store.models import Job
 
 WORKERS = ROOT / "tests" / "fixtures" / "workers"
 

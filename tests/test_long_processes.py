@@ -2,8 +2,8 @@
 
 SpiffWorkflow parses a diagram and walks its task tree recursively, one Python
 call per step of a path, so a straight process of ~320 tasks was refused with
-RecursionError('maximum recursion depth exceeded'). engine.long_flows parses
-long paths from a work list; engine.deep_trees walks deep task trees without
+RecursionError('maximum recursion depth exceeded'). engine.read.long_flows parses
+long paths from a work list; engine.run.spiff.deep_trees walks deep task trees without
 recursion. These tests generate their diagrams.
 
 Durably the process is 2,000 tasks long (six times the old limit): 5,000
@@ -14,16 +14,15 @@ import json
 import time
 
 import pytest
+from conftest import make_recorder, once
+from durable_helpers import drain, fresh_maestro
 from sqlalchemy import func, select
 
 import engine
 from engine.cli import main as maestro
-from engine.replay import MAX_LOGGED_STEPS
-from engine.store.models import InstanceStep
-from engine.worker_stop import StepAbandoned
-
-from conftest import make_recorder, once
-from durable_helpers import drain, fresh_maestro
+from engine.durable.replay import MAX_LOGGED_STEPS
+from engine.durable.store.models import InstanceStep
+from engine.run.interruptions import StepAbandoned
 
 LENGTH = 5_000
 DURABLE_LENGTH = 2_000

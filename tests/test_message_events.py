@@ -4,13 +4,13 @@ boundary event, and one receiver per message within an instance (issue 10, items
 Every diagram runs in memory and durably (both_ways); durably, the awaited_messages rows must
 name exactly what the instance waits for after every commit.
 """
-from sqlalchemy import select
-
-from engine import Handlers, messages
-from engine.store.models import AwaitedMessage
-
 from both_ways import both_ways
 from durable_helpers import drain, fresh_maestro
+from sqlalchemy import select
+
+from engine import Handlers
+from engine.durable.store.models import AwaitedMessage
+from engine.run import messages
 
 NS = ('xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="t"')
@@ -28,7 +28,7 @@ def service(element_id):
 def flows(*path, prefix="f"):
     """Sequence flows along `path` (element ids)."""
     return "".join(f'<sequenceFlow id="{prefix}{n}" sourceRef="{a}" targetRef="{b}"/>'
-                   for n, (a, b) in enumerate(zip(path, path[1:])))
+                   for n, (a, b) in enumerate(zip(path, path[1:], strict=False)))
 
 
 def event_subprocess(start_definition, interrupting=True):

@@ -44,6 +44,7 @@ def test_a_message_starts_the_processes_that_begin_with_it(tmp_path):
 
 def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     from cli_helpers import maestro as run_maestro
+
     from webapp import create_app
 
     handlers, _ = make_recorder("reserve", "ship", "record")

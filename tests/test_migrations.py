@@ -3,17 +3,14 @@ and the migrations describe exactly the models (no change left without a migrati
 import sqlite3
 
 import sqlalchemy as sa
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from durable_helpers import DURABLE, fresh_maestro
 from sqlalchemy import create_engine
 
-from engine.store.db import alembic_config, connect, migrate
-from engine.store.models import Base
-
-from durable_helpers import DURABLE, fresh_maestro
-
+from engine.durable.store.db import alembic_config, connect, migrate
+from engine.durable.store.models import Base
 
 # The instances table as revision 0001 made it (the model has columns added since).
 INSTANCES_0001 = sa.table("instances", *(sa.column(name) for name in (
@@ -59,9 +56,9 @@ def test_an_instance_saved_by_revision_0001_runs_on_after_the_upgrade(tmp_path, 
     from sqlalchemy import insert
 
     import engine
-    from engine.serializer import dump_workflow
     from engine.durable import Maestro
-    from engine.store.models import Definition
+    from engine.durable.store.models import Definition
+    from engine.run.serializer import dump_workflow
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)

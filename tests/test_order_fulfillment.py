@@ -1,10 +1,9 @@
 """The shipped seed saga, run the way the README's tour runs it."""
 import pytest
+from cli_helpers import SAGA, run_saga
 
 import engine
 from engine import load_handler_module
-
-from cli_helpers import SAGA, run_saga
 
 FORWARD = ["checkout", "payment", "stock", "distribution_center", "invoice", "shipping"]
 UNDO_OF = {"payment": "refund_payment", "stock": "release_stock",

@@ -3,11 +3,11 @@ after MAESTRO_MAX_CRASHES deaths it fails with an incident, while the other inst
 complete with each handler called once."""
 import shutil
 
-from engine.durable import Maestro
-
 from cli_helpers import ROOT
 from test_crash_recovery import read_log
 from test_leases import WORKERS, spawn, worker_env  # noqa: F401 (spawn is a fixture)
+
+from engine.durable import Maestro
 
 
 def test_a_step_that_kills_its_worker_fails_after_three_deaths_and_harms_no_other(tmp_path, spawn):

@@ -2,12 +2,11 @@
 import os
 
 import pytest
-
-from engine.durable import Maestro
-
 from cli_helpers import ROOT
 from postgres_server import PostgresServer
 from test_crash_recovery import assert_each_step_ran_once, processes_folder, read_log, worker
+
+from engine.durable import Maestro
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,12 @@
 compensation activities with sequence flows, cancel end events outside a transaction, error end events
 throwing no error code, and execution or task listeners (which Maestro does not run)."""
 import pytest
+from cli_helpers import maestro as maestro_cli
+from conftest import FIXTURES
 
 import engine
 from engine.durable import Maestro
 from webapp import create_app
-
-from cli_helpers import maestro as maestro_cli
-from conftest import FIXTURES
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -190,10 +189,10 @@ def test_lint_deploy_and_the_api_refuse_them_alike(tmp_path, xml, element):
 
 def test_a_version_deployed_before_a_check_refused_it_runs_on(tmp_path, recorder):
     """Checks grow stricter between releases; a stored version is built as it was accepted."""
+    from durable_helpers import drain
     from sqlalchemy import update
 
-    from engine.store.models import Definition
-    from durable_helpers import drain
+    from engine.durable.store.models import Definition
 
     waits = HEAD + """
   <bpmn:process id="p" isExecutable="true">

@@ -1,21 +1,20 @@
 """Takeovers: a worker that dies or loses its lease mid-run, and the worker that carries on.
 
 Between snapshots a worker logs each step as its handlers' outcomes; the next
-worker rebuilds the instance by replaying them (engine/replay.py).
+worker rebuilds the instance by replaying them (engine/durable/replay.py).
 """
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from durable_helpers import DURABLE, drain, fresh_maestro
 from sqlalchemy import func, select, update
 
 from engine import Handlers
 from engine.durable import Maestro
-from engine.store.models import HistoryEntry, InstanceStep, Job
-from engine.timers import next_timer_due
-from engine.worker_stop import StepAbandoned
-
-from durable_helpers import DURABLE, drain, fresh_maestro
+from engine.durable.store.models import HistoryEntry, InstanceStep, Job
+from engine.run.interruptions import StepAbandoned
+from engine.run.timers import next_timer_due
 
 
 class WorkerDied(StepAbandoned):

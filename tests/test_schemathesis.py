@@ -8,8 +8,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
-
 from serve_helpers import running_serve
+
 from webapp.openapi import document
 
 EXAMPLES_PER_OPERATION = 60

@@ -11,14 +11,13 @@ import time
 from xml.sax.saxutils import escape
 
 import pytest
-
-import engine
-from engine import script_process
-from engine.durable import Maestro
-from engine.scripts import ScriptError, compile_script
-
 from cli_helpers import ROOT
 from test_crash_recovery import worker
+
+import engine
+from engine.durable import Maestro
+from engine.sandbox import script_process
+from engine.sandbox.scripts import ScriptError, compile_script
 
 HUGE = "r = 'x' * 1000000\n"  # a 1 MB string: one operation may make at most this much
 ATTACKS = {  # script -> which limit it exceeds

@@ -1,11 +1,11 @@
-"""engine.scripts: script tasks run as restricted Python with size, step and memory limits."""
+"""engine.sandbox.scripts: script tasks run as restricted Python with size, step and memory limits."""
 import datetime
 import time
 
 import pytest
 
-import engine.scripts as scripts
-from engine.scripts import CompiledScript, ScriptError, compile_script
+import engine.sandbox.scripts as scripts
+from engine.sandbox.scripts import CompiledScript, ScriptError, compile_script
 
 
 def run(text, variables=None):

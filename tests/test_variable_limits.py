@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from engine.durable import Maestro
-from engine.durable_cli import load_processes
-from engine.variable_limits import DEFAULT_MAX_BYTES
-from webapp import create_app
-
 from cli_helpers import ROOT
+
+from engine.cli.durable_commands import load_processes
+from engine.durable import Maestro
+from engine.run.variable_limits import DEFAULT_MAX_BYTES
+from webapp import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 LIMIT = 1000

@@ -2,7 +2,6 @@
 import io
 
 import pytest
-
 from corpus_outcomes import CORPUS
 from durable_helpers import drain
 from web_helpers import SAGA, WEB, web_app

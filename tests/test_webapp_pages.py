@@ -2,10 +2,10 @@
 import re
 
 import pytest
-
-from webapp.progress import element_states
 from durable_helpers import drain
 from web_helpers import SAGA, WEB, web_app
+
+from webapp.progress import element_states
 
 
 @pytest.fixture

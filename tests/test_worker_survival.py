@@ -17,16 +17,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
-from engine.durable import Maestro
-from engine.store.models import Job
-from engine.worker_health import WorkerHealth
-from webapp.serve import supervise
-
 from cli_helpers import ROOT
 from postgres_server import PostgresServer
 from postgres_server import _free_port as free_port
+from sqlalchemy import select
+
+from engine.durable import Maestro
+from engine.durable.store.models import Job
+from engine.durable.worker_health import WorkerHealth
+from webapp.serve import supervise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 PRODUCE = "the handler for topic 'produce' (task 'Produce values')"
@@ -349,7 +348,7 @@ def test_a_dead_worker_loop_is_restarted_and_health_says_so_meanwhile():
 
 def test_a_stopping_worker_releases_its_leases_even_if_ctrl_c_is_pressed_again(tmp_path):
     """The release runs with SIGTERM and SIGINT ignored: a further Ctrl-C cannot leave leases held."""
-    from engine.durable_cli import _release_leases
+    from engine.cli.durable_commands import _release_leases
 
     maestro = Maestro(f"sqlite:///{tmp_path / 'maestro.db'}")
     interrupted_release = maestro.release_leases

@@ -43,7 +43,7 @@ def test_absurdly_deep_nesting_is_refused_as_malformed():
 
 
 def test_oversized_files_are_refused_before_parsing():
-    from engine.parser import MAX_XML_BYTES
+    from engine.read.parser import MAX_XML_BYTES
     huge = b"<a>" + b" " * (MAX_XML_BYTES + 1) + b"</a>"
     with pytest.raises(engine.DeployError) as raised:
         engine.load(huge)
@@ -89,7 +89,7 @@ LATIN_1_PROCESS = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
 
 @pytest.mark.parametrize("declared, codec", ENCODINGS, ids=[codec for _, codec in ENCODINGS])
 def test_a_file_in_any_encoding_is_stored_as_the_same_document_in_utf8(declared, codec):
-    from engine.untrusted_xml import as_utf8
+    from engine.read.untrusted_xml import as_utf8
     stored = as_utf8(LATIN_1_PROCESS.replace("ISO-8859-1", declared).encode(codec))
     assert stored.decode("utf-8").splitlines()[1:] == LATIN_1_PROCESS.splitlines()[1:]
     assert stored.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')

@@ -4,9 +4,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.durable import Busy, NotFound
-from engine.instance import InstanceError
 from engine.problems import DeployError
-from engine.variable_limits import VariablesRefused
+from engine.run.instance import InstanceError
+from engine.run.variable_limits import VariablesRefused
 
 from . import browser_safety, progress, request_input, uploads
 from .openapi import STATUSES, document

@@ -5,8 +5,8 @@ from datetime import datetime
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from engine.durable import Busy, NotFound
-from engine.instance import InstanceError
 from engine.problems import DeployError
+from engine.run.instance import InstanceError
 
 from . import progress, request_input, uploads
 from .api import definitions_with_counts
@@ -40,7 +40,9 @@ def home():
 
 @blueprint.get("/processes")
 def processes(problems=None, status=200):
-    return render_template("processes.html", processes=definitions_with_counts(), statuses=STATUSES, problems=problems), status
+    page = render_template("processes.html", processes=definitions_with_counts(), statuses=STATUSES,
+                           problems=problems)
+    return page, status
 
 
 @blueprint.post("/processes")

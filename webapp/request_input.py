@@ -10,7 +10,7 @@ import json
 import math
 import re
 
-from engine.store.models import Instance
+from engine.durable.store.models import Instance
 
 MAX_JSON_DEPTH = 100  # arrays and objects inside each other; real variables are a few levels deep
 MAX_DATABASE_INTEGER = 2 ** 63 - 1  # BIGINT; versions and limits never come near it

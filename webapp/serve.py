@@ -1,6 +1,6 @@
 """`maestro serve`: the web app, the JSON API and a worker in one process.
 
-The worker runs in the main thread, where SIGTERM and Ctrl-C reach it (engine.worker_stop),
+The worker runs in the main thread, where SIGTERM and Ctrl-C reach it (engine.durable.worker_stop),
 under a supervisor that restarts its loop, with backoff, if it ever dies; the web server
 runs in a thread beside it and reports the worker's health at /api/health.
 """
@@ -8,9 +8,9 @@ import os
 import sys
 import threading
 
-from engine.durable_cli import UserError, deploy_folder, load_processes, open_engine, run_worker
-from engine.worker_health import WorkerHealth
-from engine.worker_stop import StopSignals
+from engine.cli.durable_commands import UserError, deploy_folder, load_processes, open_engine, run_worker
+from engine.durable.worker_health import WorkerHealth
+from engine.durable.worker_stop import StopSignals
 
 FIRST_RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
 

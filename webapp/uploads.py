@@ -1,10 +1,10 @@
 """Uploaded BPMN files, made fit to deploy: BPMN documents, as UTF-8 text, under names a database keeps."""
 from lxml import etree
 
+from engine.durable.store.models import Definition
 from engine.namespaces import NSMAP
 from engine.problems import DeployError, Problem
-from engine.store.models import Definition
-from engine.untrusted_xml import UnsafeXml, as_utf8, parse_untrusted
+from engine.read.untrusted_xml import UnsafeXml, as_utf8, parse_untrusted
 
 from .request_input import BadRequest, check_text
 

@@ -1,0 +1,228 @@
+"""Reading and writing instance state: the instance row, its task rows, its logged steps, its history.
+
+All table-level SQL: on the worker's hot path the ORM's bookkeeping would
+cost more than the writes themselves.
+"""
+import json
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from engine.durable.replay import MAX_LOGGED_STEPS, TimerWatch
+from engine.run import messages
+from engine.run.serializer import SERIALIZER
+from engine.run.spiff import state_changes
+
+from .fast_insert import FastInsert
+from .history import HistoryRecorder
+from .jobs import now
+from .models import AwaitedMessage, HistoryEntry, InstanceStep, InstanceTask
+from .models import Instance as InstanceRow
+from .task_rows import assemble, skeleton
+
+INSTANCES, TASKS, HISTORY = InstanceRow.__table__, InstanceTask.__table__, HistoryEntry.__table__
+STEPS, AWAITED = InstanceStep.__table__, AwaitedMessage.__table__
+
+# Built once: building SQLAlchemy statements costs more than running them on this path.
+_STATE_VALUES = dict(state=bindparam("state"), variables=bindparam("variables"), updated_at=bindparam("updated_at"),
+                     status=bindparam("status"), error=bindparam("error"), ended_at=bindparam("ended_at"))
+UPDATE_STATE = update(INSTANCES).where(INSTANCES.c.id == bindparam("instance")).values(**_STATE_VALUES)
+UPDATE_STATUS = update(INSTANCES).where(INSTANCES.c.id == bindparam("instance")) \
+    .values(**{name: value for name, value in _STATE_VALUES.items() if name != "state"})
+DELETE_TASKS = delete(TASKS).where(TASKS.c.instance_id == bindparam("instance"),
+                                   TASKS.c.task_id.in_(bindparam("ids", expanding=True)))
+INSERT_HISTORY = FastInsert(HISTORY)
+INSERT_STEP = FastInsert(STEPS)
+SELECT_STEPS = select(STEPS.c.instance_id, STEPS.c.outcomes) \
+    .where(STEPS.c.instance_id.in_(bindparam("ids", expanding=True))).order_by(STEPS.c.instance_id, STEPS.c.seq)
+DELETE_STEPS = delete(STEPS).where(STEPS.c.instance_id == bindparam("instance"))
+INSERT_AWAITED = insert(AWAITED)
+DELETE_AWAITED = delete(AWAITED).where(AWAITED.c.instance_id == bindparam("instance"))
+
+
+def _upsert_tasks(dialect_insert):
+    statement = dialect_insert(TASKS)
+    return statement.on_conflict_do_update(
+        index_elements=[TASKS.c.instance_id, TASKS.c.task_id],
+        set_={"body": statement.excluded.body, "workflow": statement.excluded.workflow},
+    )
+
+
+UPSERT_TASKS = {"postgresql": _upsert_tasks(postgres_insert), "sqlite": _upsert_tasks(sqlite_insert)}
+
+
+def read_steps(connection, instance_ids):
+    """{instance id: the handler outcomes of each step logged since its snapshot, in order}."""
+    logged = {}
+    for instance_id, outcomes in connection.execute(SELECT_STEPS, {"ids": instance_ids}):
+        logged.setdefault(instance_id, []).append(json.loads(outcomes))
+    return logged
+
+
+def read_state(connection, instance_id, skeleton_text):
+    """The saved workflow in SpiffWorkflow's format, ready for SERIALIZER.from_dict."""
+    rows = connection.execute(
+        select(TASKS.c.workflow, TASKS.c.task_id, TASKS.c.body).where(TASKS.c.instance_id == instance_id)
+    ).all()
+    saved = assemble(skeleton_text, rows)
+    SERIALIZER.migrate(saved)
+    return saved
+
+
+class InstanceWriter:
+    """Writes what changed in one loaded (or new) instance since the last write.
+
+    A write is a snapshot (the changed tasks, the instance row; the step log is
+    folded in and emptied) or, while the instance runs on, one logged step
+    (the outcomes of its handler calls: see engine.durable.replay).
+    """
+
+    def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False, start_data=None):
+        self.instance = instance
+        # An instance never snapshotted is rebuilt from the start data in its row: they must stay.
+        self.start_data = start_data
+        self.delta = delta  # the tasks as the snapshot holds them
+        self.recorder = HistoryRecorder(instance)
+        self.timers = TimerWatch(instance.workflow)
+        self.logged_steps = logged_steps  # steps logged since the snapshot
+        self.snapshot_due = snapshot_due  # the next write must be a snapshot (the tree changed outside a step)
+        self.awaited = awaited  # the messages the awaited_messages rows name (as of the last write)
+        state_changes.track(instance.workflow)
+
+    def write(self, connection, actor, status, error=None, ended_at=None):
+        """Writes a snapshot of the instance (the caller holds its lease, see jobs)."""
+        write_round(connection, [self.prepare(actor, status, error, ended_at)])
+
+    def prepare(self, actor, status, error=None, ended_at=None, changed=None):
+        """A snapshot: what changed since the last one, ready for `write_round`."""
+        if changed is None:
+            changed, _ = self._take_changes()
+        upserts, removed, written = self.delta.changes()
+        self.instance.workflow.script_engine.take_outcomes()  # the snapshot holds their effects
+        clear_steps, self.logged_steps, self.snapshot_due = self.logged_steps > 0, 0, False
+        self.start_data = None  # from now on the instance is rebuilt from this snapshot
+        return Prepared(
+            awaited=self._awaited_now(messages.awaited(self.instance.workflow)),
+            instance_id=self.instance.id,
+            values={"instance": self.instance.id,
+                    "state": skeleton(self.instance.workflow, self.instance.task_ids),
+                    "variables": self.instance.data, "updated_at": now(), "status": status, "error": error,
+                    "ended_at": ended_at},
+            upserts=[{"instance_id": self.instance.id, **row} for row in upserts],
+            removed=removed,
+            history=self.recorder.changes(actor, [*changed, *written]),
+            clear_steps=clear_steps,
+        )
+
+    def prepare_step(self, actor):
+        """A step of an instance that runs on: logged, unless a snapshot is due (engine.durable.replay)."""
+        changed, timer_involved = self._take_changes()
+        if self._snapshot_due() or timer_involved:
+            return self.prepare(actor, "running", changed=changed)
+        return self._logged(actor, changed)
+
+    def prepare_end(self, actor, ended_at):
+        """The last step of a completed instance: logged, and the row says completed.
+
+        No snapshot is written: nothing will run the instance again, and reading
+        it back (`show`) replays its logged steps.
+        """
+        changed, _ = self._take_changes()
+        if self._snapshot_due():
+            return self.prepare(actor, "completed", ended_at=ended_at, changed=changed)
+        prepared = self._logged(actor, changed)
+        nothing_awaited = self._awaited_now([])
+        if nothing_awaited is not None:  # else the rows say so already (maybe since this very step)
+            prepared.awaited = nothing_awaited
+        variables = self.instance.data if self.start_data is None else self.start_data
+        prepared.status = {"instance": self.instance.id, "variables": variables, "updated_at": now(),
+                           "status": "completed", "error": None, "ended_at": ended_at}
+        return prepared
+
+    def _awaited_now(self, names):
+        """The messages to record as awaited, or None when the rows already say so."""
+        if names == self.awaited:
+            return None
+        self.awaited = names
+        return names
+
+    def _snapshot_due(self):
+        return self.snapshot_due or self.logged_steps >= MAX_LOGGED_STEPS
+
+    def _take_changes(self):
+        """(tasks whose state changed since the last write, whether a timer waited before or after)."""
+        changed = state_changes.take(self.instance.workflow)
+        return changed, self.timers.step_involves_timer(changed)
+
+    def _logged(self, actor, changed):
+        self.logged_steps += 1
+        outcomes = self.instance.workflow.script_engine.take_outcomes()
+        return Prepared(
+            instance_id=self.instance.id,
+            history=self.recorder.changes(actor, changed),
+            step={"instance_id": self.instance.id, "seq": self.logged_steps, "outcomes": json.dumps(outcomes)},
+            awaited=self._awaited_after_step(changed),
+        )
+
+    def _awaited_after_step(self, changed):
+        """The messages awaited after a logged step, when it may have changed them (else None).
+
+        A catch can start or stop waiting while the instance runs on (a parallel
+        branch): `publish` must find it after every commit, not only when the
+        instance settles. Only a step that changed a task waiting for a message,
+        or cancelled one (a whole activity, with what it ran), is looked at.
+        """
+        if not any(task.state == TaskState.CANCELLED or messages.waits_for_a_message(task.task_spec)
+                   for task in changed):
+            return None
+        return self._awaited_now(messages.awaited(self.instance.workflow))
+
+
+@dataclass
+class Prepared:
+    instance_id: str
+    values: dict | None = None  # the instance row, for a snapshot
+    status: dict | None = None  # the instance row's status alone, for a logged last step
+    upserts: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    clear_steps: bool = False
+    step: dict | None = None  # the step row, for a logged step
+    awaited: list | None = None  # the messages the instance now waits for, when that changed
+
+
+def write_round(connection, prepared):
+    """Writes several instances' changes with one statement per table (a group commit's writes).
+
+    The caller holds the instances' leases in the same transaction (jobs.Lease).
+    """
+    snapshots = [p.values for p in prepared if p.values is not None]
+    if snapshots:
+        connection.execute(UPDATE_STATE, snapshots)
+    statuses = [p.status for p in prepared if p.status is not None]
+    if statuses:
+        connection.execute(UPDATE_STATUS, statuses)
+    cleared = [{"instance": p.instance_id} for p in prepared if p.clear_steps]
+    if cleared:
+        connection.execute(DELETE_STEPS, cleared)
+    for p in prepared:
+        if p.removed:
+            connection.execute(DELETE_TASKS, {"instance": p.instance_id, "ids": p.removed})
+    upserts = [row for p in prepared for row in p.upserts]
+    if upserts:
+        connection.execute(UPSERT_TASKS[connection.dialect.name], upserts)
+    rewritten = [p for p in prepared if p.awaited is not None]
+    if rewritten:
+        connection.execute(DELETE_AWAITED, [{"instance": p.instance_id} for p in rewritten])
+        awaited = [{"instance_id": p.instance_id, "name": name} for p in rewritten for name in p.awaited]
+        if awaited:
+            connection.execute(INSERT_AWAITED, awaited)
+    steps = [p.step for p in prepared if p.step is not None]
+    if steps:
+        INSERT_STEP(connection, steps)
+    history = [entry for p in prepared for entry in p.history]
+    if history:
+        INSERT_HISTORY(connection, history)

@@ -1,0 +1,44 @@
+"""The tasks whose state changed since the last look, for instances that are being tracked.
+
+A worker writes history rows for the tasks a step changed and checks them for
+waiting timers (engine.durable.replay). Rescanning the whole task tree for that at
+every step would make a step's cost grow with the length of the process;
+instead every state change (SpiffWorkflow makes them all in Task._set_state)
+is noted on the instance's top workflow while a writer tracks it.
+"""
+import logging
+import time
+
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.task import logger as spiff_task_logger
+
+_CHANGED = "maestro_state_changes"
+_set_state = Task._set_state
+
+
+def _noting_set_state(task, value):
+    if value == task._state:
+        return _set_state(task, value)
+    changed = getattr(task.workflow.top_workflow, _CHANGED, None)
+    if changed is not None:
+        changed[task.id] = task
+    if spiff_task_logger.isEnabledFor(logging.INFO):
+        return _set_state(task, value)
+    # What SpiffWorkflow's own does, less building a log record nobody reads (paid at every change).
+    task.last_state_change = time.time()
+    task._state = value
+
+
+Task._set_state = _noting_set_state
+
+
+def track(top):
+    """Starts noting the state changes of the instance whose top workflow is `top`."""
+    setattr(top, _CHANGED, {})
+
+
+def take(top):
+    """The tasks (still in the tree) whose state changed since the last call or `track`."""
+    changed = getattr(top, _CHANGED)
+    setattr(top, _CHANGED, {})
+    return [task for task in changed.values() if task.workflow.tasks.get(task.id) is task]
