@@ -5,7 +5,7 @@ sections 1.8-1.10 and 1.23): `${approved == 'true'}` is true when `approved`
 is the Boolean true, `${count == '1'}` when `count` is the number 1, and
 `${2 < '10'}` compares numbers, not text. Python's operators would answer
 differently and silently send the token down another path, so the JUEL
-dialect of engine.sandbox.expressions compiles its comparisons and its boolean
+dialect of engine.sandbox.expressions (juel.py) compiles its comparisons and its boolean
 operators to the functions here. Where EL raises an error (a string that is
 not a number compared with a number, a number used as a boolean), so do they:
 the diagram would fail in Camunda too.
