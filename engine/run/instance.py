@@ -9,18 +9,24 @@ import functools
 import json
 import traceback
 import uuid
+from collections.abc import Callable, Mapping
 from copy import deepcopy
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, Self, TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.handlers import BpmnError
+from engine.handlers import BpmnError, Handlers
 from engine.run.spiff.task_ids import TaskIds, issuing, start_issuing, stop_issuing
+from engine.sources import BpmnSources
 
 from . import compensation, event_subprocesses, instance_limits
 from .boundary_events import leave_subprocess
@@ -38,15 +44,51 @@ from .spiff import (  # noqa: F401  (make SpiffWorkflow's logging and search for
 FORMAT_VERSION = 1
 FAILURES = "maestro_failures"  # how often the task failed: what retry policies count
 
+Status = Literal["running", "waiting", "completed", "failed", "cancelled"]  # DESIGN.md, "Statuses"
+
+
+class ProcessLibrary(Protocol):
+    """What an instance is created from: parsed BPMN (engine.read.Library), typed here so that
+    running does not depend on reading."""
+
+    def main_process_id(self, process_id: str | None = None) -> str: ...
+
+    def build(self, process_id: str) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]: ...
+
+
+class StartOptions(TypedDict, total=False):
+    """The keyword arguments `Instance.start` and `engine.run` pass on to `Instance.create`."""
+    instance_id: str | None
+    business_key: str | None
+
+
+class TaskDescription(TypedDict):
+    """A task as `tasks()` and `waiting_tasks()` show it (the CLI, the web app and the JSON API print these)."""
+    id: str
+    bpmn_id: str
+    name: str
+    type: str
+    state: str
+    compensated: bool
+    undo_of: str | None
+    error: dict[str, str] | None
+    form: dict[str, Any] | None
+
 
 class InstanceError(Exception):
     """A request an instance cannot honour in its current state (e.g. retry when not failed)."""
 
 
-def _numbering_tasks(method):
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+_InstanceT = TypeVar("_InstanceT", bound="Instance")
+
+
+def _numbering_tasks(method: Callable[Concatenate[_InstanceT, _Params], _Result]
+                     ) -> Callable[Concatenate[_InstanceT, _Params], _Result]:
     """Tasks the method creates get the instance's numbered ids (see task_ids)."""
     @functools.wraps(method)
-    def numbered(self, *args, **kwargs):
+    def numbered(self: _InstanceT, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
         token = start_issuing(self.task_ids)
         try:
             return method(self, *args, **kwargs)
@@ -56,28 +98,35 @@ def _numbering_tasks(method):
 
 
 class Instance:
+    """One process instance in memory: run it, answer its waits, save it, restore it."""
 
-    def __init__(self, workflow, handlers, instance_id, business_key=None, task_ids=None):
+    def __init__(self, workflow: BpmnWorkflow, handlers: Handlers, instance_id: str,
+                 business_key: str | None = None, task_ids: TaskIds | None = None) -> None:
         self.workflow = workflow
         self.handlers = handlers
         self.id = instance_id
         self.business_key = business_key
         self.task_ids = task_ids or TaskIds.restore(None)
-        self.error = None
+        # The failure an operator sees (task, bpmn_id, message, type, traceback, and business when not retried)
+        self.error: dict[str, Any] | None = None
         self.cancelled = False
-        self.latest_task = None  # the task completed last: its data are the current variables
+        self.latest_task: Task | None = None  # the task completed last: its data are the current variables
         self.budget = instance_limits.StepBudget()  # steps it may run before it waits again
         workflow.script_engine = MaestroRuntime(handlers, instance_id, business_key)
 
     # -- creating ----------------------------------------------------------
 
     @classmethod
-    def create(cls, library, handlers, data=None, process_id=None, instance_id=None, business_key=None):
+    def create(cls, library: ProcessLibrary, handlers: Handlers, data: Mapping[str, Any] | None = None,
+               process_id: str | None = None, instance_id: str | None = None, business_key: str | None = None) -> Self:
+        """A new instance of the library's process (`process_id`, or its only top-level one), not yet run."""
         spec, subprocess_specs = library.build(library.main_process_id(process_id))
         return cls.from_specs(spec, subprocess_specs, handlers, data, instance_id, business_key)
 
     @classmethod
-    def from_specs(cls, spec, subprocess_specs, handlers, data=None, instance_id=None, business_key=None):
+    def from_specs(cls, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec], handlers: Handlers,
+                   data: Mapping[str, Any] | None = None, instance_id: str | None = None,
+                   business_key: str | None = None) -> Self:
         instance_id = instance_id or str(uuid.uuid4())
         task_ids = TaskIds.for_new_instance(instance_id)
         with issuing(task_ids):
@@ -86,7 +135,9 @@ class Instance:
         return cls(workflow, handlers, instance_id, business_key, task_ids)
 
     @classmethod
-    def start(cls, sources, handlers, data=None, process_id=None, **kwargs):
+    def start(cls, sources: BpmnSources, handlers: Handlers, data: Mapping[str, Any] | None = None,
+              process_id: str | None = None, **kwargs: Unpack[StartOptions]) -> Self:
+        """Reads the BPMN, creates an instance and runs it (see `run`)."""
         from engine.read import load  # the one call from running back to reading: a convenience for callers with files
         instance = cls.create(load(sources), handlers, data, process_id, **kwargs)
         return instance.run()
@@ -94,7 +145,7 @@ class Instance:
     # -- state -------------------------------------------------------------
 
     @property
-    def status(self):
+    def status(self) -> Status:
         if self.cancelled:
             return "cancelled"
         if self.error is not None:
@@ -106,12 +157,12 @@ class Instance:
         return "running"
 
     @property
-    def ended(self):
+    def ended(self) -> bool:
         """Complete: the process reached its end and no undo it set off is still to run."""
         return self.workflow.completed and not compensation.running(self.workflow)
 
     @property
-    def data(self):
+    def data(self) -> dict[str, Any]:
         """The process variables: the end event's once the process ended, else the latest completed task's.
 
         A cancelled workflow counts as completed but reached no end event (its own data stay empty), so a
@@ -123,26 +174,27 @@ class Instance:
             self.latest_task = self._latest_completed()
         return self.latest_task.data if self.latest_task else self.workflow.task_tree.data
 
-    def _latest_completed(self):
+    def _latest_completed(self) -> Task | None:
         finished = [t for t in self._all_tasks() if t.state == TaskState.COMPLETED]
         return max(finished, key=lambda t: t.internal_data.get("maestro_seq", 0)) if finished else None
 
-    def _all_tasks(self):
+    def _all_tasks(self) -> list[Task]:
         return list(self.workflow.get_tasks())
 
-    def tasks(self):
+    def tasks(self) -> list[TaskDescription]:
         """The BPMN tasks of the instance, in the order they ran (then the pending ones)."""
         visible = [t for t in self._all_tasks() if _is_visible(t)]
         visible.sort(key=lambda t: (t.internal_data.get("maestro_seq", float("inf")), t.last_state_change))
         return [describe_task(t) for t in visible]
 
-    def waiting_tasks(self):
+    def waiting_tasks(self) -> list[TaskDescription]:
+        """The user tasks, receive tasks, timers and message events the instance waits on."""
         return [describe_task(t) for t in self._all_tasks()
                 if t.state in (TaskState.READY, TaskState.WAITING) and _is_visible(t)]
 
     # -- running -------------------------------------------------------------
 
-    def run(self):
+    def run(self) -> Self:
         """Runs until the instance ends, waits for the outside world, or fails."""
         try:
             self.run_until()
@@ -150,14 +202,14 @@ class Instance:
             self.fail_from_engine(error)
         return self
 
-    def fail_from_engine(self, error):
+    def fail_from_engine(self, error: Exception) -> None:
         """A fault of the engine itself (not of a handler, which `_run_task` keeps) fails the
         instance like any technical failure: the operator sees it, nobody gets a traceback."""
         task = self.latest_task or self.workflow.task_tree
         self._fail(task, error, f"{type(error).__name__}: {error}")
 
     @_numbering_tasks
-    def run_until(self, pause=None):
+    def run_until(self, pause: Callable[[Task], bool] | None = None) -> bool:
         """Like run(), but stops after a task for which `pause(task)` is true; True if it stopped there."""
         if self.error is not None or self.cancelled:
             return False
@@ -180,7 +232,7 @@ class Instance:
             if pause is not None and pause(task):
                 return True
 
-    def _within_budget(self, task):
+    def _within_budget(self, task: Task) -> bool:
         """False, the instance failed, if running `task` would go past a cap (see instance_limits)."""
         if self.workflow.script_engine.replaying is not None:
             return True  # retracing steps it took within its budget before
@@ -191,7 +243,7 @@ class Instance:
             return False
         return True
 
-    def _ready_task(self):
+    def _ready_task(self) -> Task | None:
         top = self.workflow
         workflows = sorted(top.get_active_subprocesses(), key=lambda w: w.depth, reverse=True) + [top]
         for workflow in workflows:
@@ -211,7 +263,7 @@ class Instance:
         return compensation.pending_undo(top)
 
     @_numbering_tasks
-    def _run_task(self, task):
+    def _run_task(self, task: Task) -> bool:
         if isinstance(task.task_spec, BoundaryEvent):
             leave_subprocess(task)
         event_subprocesses.fire(task)  # a start event of an event subprocess that just fired
@@ -221,8 +273,8 @@ class Instance:
             if route_error(task, error):
                 _mark_interrupted(task, error)
                 return True
-            self._fail(task, error, f"uncaught BPMN error {error.code}: {error.message}")
-            self.error["business"] = True  # not retried: the same input gives the same answer
+            # final: not retried, the same input gives the same answer
+            self._fail(task, error, f"uncaught BPMN error {error.code}: {error.message}", final=True)
             return False
         except Exception as error:  # any handler failure is kept for the operator, not raised
             if task.state != TaskState.ERROR:
@@ -234,8 +286,8 @@ class Instance:
             self.latest_task = task
         return True
 
-    def _fail(self, task, error, message, final=False):
-        """Keeps the failure for the operator; a `final` one is not retried by itself (a cap was hit)."""
+    def _fail(self, task: Task, error: BaseException, message: str, final: bool = False) -> None:
+        """Keeps the failure for the operator; a `final` one (a business error, a cap hit) is not retried by itself."""
         original = getattr(error, "exception", None) or error
         self.error = {
             "task": str(task.id),
@@ -249,7 +301,7 @@ class Instance:
         if final:
             self.error["business"] = True  # what the retry policy skips: retrying would hit the cap again
 
-    def _wake_finished_subprocesses(self):
+    def _wake_finished_subprocesses(self) -> bool:
         woke = False
         for task_id, subprocess in list(self.workflow.subprocesses.items()):
             parent = self._task_or_none(task_id)
@@ -258,7 +310,7 @@ class Instance:
                 woke = woke or parent.state == TaskState.READY
         return woke
 
-    def _task_or_none(self, task_id):
+    def _task_or_none(self, task_id: UUID) -> Task | None:
         try:
             return self.workflow.get_task_from_id(task_id)
         except TaskNotFoundException:  # the task that ran the subprocess was dropped (interrupted)
@@ -266,7 +318,7 @@ class Instance:
 
     # -- operator actions ------------------------------------------------------
 
-    def retry(self, data=None):
+    def retry(self, data: Mapping[str, Any] | None = None) -> Self:
         """Runs the failed task again (its handler sees attempt + 1) and continues.
 
         `data`, if given, is merged into the failed task's variables first: an
@@ -275,18 +327,18 @@ class Instance:
         self.prepare_retry(data)
         return self.run()
 
-    def prepare_retry(self, data=None):
+    def prepare_retry(self, data: Mapping[str, Any] | None = None) -> None:
         """Makes the failed task ready to run again (see retry)."""
         if self.error is None:
             raise InstanceError("the instance has not failed: nothing to retry")
-        task = self.failed_task()
+        task = self.workflow.get_task_from_id(UUID(self.error["task"]))
         task.data.update(deepcopy(data or {}))
         self.error = None
         task.internal_data.pop("maestro_error", None)
         task._set_state(TaskState.READY)
         self.budget.refill()  # an operator's retry lets a capped instance run another budget
 
-    def complete_task(self, reference, data=None):
+    def complete_task(self, reference: str, data: Mapping[str, Any] | None = None) -> Self:
         """Completes a waiting user task, or triggers a receive task without a message (by task id
         or BPMN element id), then continues."""
         task = self._find_waiting_task(reference)
@@ -295,10 +347,11 @@ class Instance:
             self.run()
         return self
 
-    def failed_task(self):
+    def failed_task(self) -> Task | None:
+        """The task whose failure failed the instance, or None when it has not failed."""
         return self.workflow.get_task_from_id(UUID(self.error["task"])) if self.error else None
 
-    def _find_waiting_task(self, reference):
+    def _find_waiting_task(self, reference: str) -> Task:
         for task in self._all_tasks():
             named = reference in (str(task.id), task.task_spec.bpmn_id)
             if task.state == TaskState.READY and task.task_spec.manual and named:
@@ -306,14 +359,14 @@ class Instance:
         raise InstanceError(f"no user task or receive task '{reference}' is waiting to be completed")
 
     @_numbering_tasks
-    def cancel(self):
+    def cancel(self) -> Self:
         self.workflow.cancel()
         self.cancelled = True
         return self
 
     # -- saving ----------------------------------------------------------------
 
-    def serialize(self):
+    def serialize(self) -> str:
         """The instance as JSON text: its state, not its process spec (see `restore`)."""
         return json.dumps({
             "format": FORMAT_VERSION,
@@ -327,7 +380,7 @@ class Instance:
         })
 
     @classmethod
-    def restore(cls, text, sources, handlers):
+    def restore(cls, text: str | bytes, sources: BpmnSources, handlers: Handlers) -> Self:
         """Loads a saved instance; `sources` are the BPMN files it was started from."""
         saved = json.loads(text)
         if saved.get("format") != FORMAT_VERSION:
@@ -338,7 +391,9 @@ class Instance:
         return cls.from_state(saved, spec, subprocess_specs, handlers)
 
     @classmethod
-    def from_state(cls, saved, spec, subprocess_specs, handlers):
+    def from_state(cls, saved: Mapping[str, Any], spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec],
+                   handlers: Handlers) -> Self:
+        """An instance from its saved state (the parsed JSON of `serialize`) and the specs it runs."""
         workflow = load_workflow(saved["workflow"], spec, subprocess_specs)
         task_ids = TaskIds.restore(saved.get("task_ids"))
         instance = cls(workflow, handlers, saved["id"], saved.get("business_key"), task_ids)
@@ -347,7 +402,7 @@ class Instance:
         return instance
 
 
-def _mark_interrupted(task, error):
+def _mark_interrupted(task: Task, error: BpmnError) -> None:
     """A task whose BPMN error was caught did not complete: it is cancelled, not failed."""
     touched.mark(task)
     task._set_state(TaskState.CANCELLED)
@@ -355,13 +410,26 @@ def _mark_interrupted(task, error):
     task.internal_data["maestro_error"] = {"message": f"{error.code}: {error.message} (caught)", "type": "BpmnError"}
 
 
-def _message_of(error):
+def _message_of(error: Exception) -> str:
     """The message an operator reads: Maestro's own errors as they are, others with their type."""
     original = getattr(error, "exception", None)
     if original is not None and original is not error:
         return f"{type(original).__name__}: {original}"
-    looping = isinstance(error, WorkflowDataException) and isinstance(getattr(error.task, "task_spec", None),
-                                                                         MultiInstanceTask)
+    if isinstance(error, WorkflowDataException):
+        missing = _declared_data_message(error)
+        if missing is not None:
+            return missing
+    if isinstance(error, SpiffWorkflowException):
+        return str(error).removesuffix(". ")  # SpiffWorkflow joins its (often no) notes after ". "
+    if isinstance(error, (HandlerError, instance_limits.LimitExceeded)):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _declared_data_message(error: WorkflowDataException) -> str | None:
+    """What is wrong with the variable an activity's declared data input or output names (missing, or no
+    collection for a multi-instance activity), in the diagram's words; None when the error names neither."""
+    looping = isinstance(getattr(error.task, "task_spec", None), MultiInstanceTask)
     if looping and error.data_input is not None:
         spec = error.task.task_spec
         name = spec.bpmn_name or spec.bpmn_id
@@ -370,19 +438,15 @@ def _message_of(error):
                    f"'{error.data_input.bpmn_id}', which is not set"
         return f"the multi-instance activity '{name}' takes its items from the variable " \
                f"'{error.data_input.bpmn_id}', which is not a list or a map: {error}"
-    declared = isinstance(error, WorkflowDataException) and (error.data_input or error.data_output)
+    declared = error.data_input or error.data_output
     if declared:
         direction = "input" if error.data_input else "output"
         return (f"the activity declares the data {direction} '{declared.bpmn_name or declared.bpmn_id}' "
                 f"(ioSpecification), but no variable '{declared.bpmn_id}' is set")
-    if isinstance(error, SpiffWorkflowException):
-        return str(error).removesuffix(". ")  # SpiffWorkflow joins its (often no) notes after ". "
-    if isinstance(error, (HandlerError, instance_limits.LimitExceeded)):
-        return str(error)
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return None
 
 
-def _element_of(task):
+def _element_of(task: Task | None) -> str | None:
     """The diagram element a task stands for: an internal one (the split choosing an activity's
     conditional flows) stands for the element before it."""
     while task is not None and getattr(task.task_spec, "bpmn_id", None) is None:
@@ -390,12 +454,12 @@ def _element_of(task):
     return task.task_spec.bpmn_id if task is not None else None
 
 
-def _is_visible(task):
+def _is_visible(task: Task) -> bool:
     """Tasks of diagram elements (SpiffWorkflow's own Start, joins and splits have no bpmn_id)."""
     return getattr(task.task_spec, "bpmn_id", None) is not None
 
 
-def describe_task(task):
+def describe_task(task: Task) -> TaskDescription:
     spec = task.task_spec
     return {
         "id": str(task.id),
@@ -410,6 +474,6 @@ def describe_task(task):
     }
 
 
-def element_type(spec):
+def element_type(spec: TaskSpec) -> str:
     """The BPMN element the task runs (serviceTask, intermediateThrowEvent, ...)."""
     return maestro_info(spec).get("element") or type(spec).__name__
