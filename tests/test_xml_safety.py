@@ -43,7 +43,7 @@ def test_absurdly_deep_nesting_is_refused_as_malformed():
 
 
 def test_oversized_files_are_refused_before_parsing():
-    from engine.read.parser import MAX_XML_BYTES
+    from engine.read.untrusted_xml import MAX_XML_BYTES
     huge = b"<a>" + b" " * (MAX_XML_BYTES + 1) + b"</a>"
     with pytest.raises(engine.DeployError) as raised:
         engine.load(huge)

@@ -17,8 +17,8 @@ from engine.sandbox.expressions import ExpressionError, compile_expression
 from engine.sandbox.scripts import ScriptError, compile_script
 
 from . import timer_values
+from .elements import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .hostile_diagrams import check_hostile
-from .parser import compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .topics import explicit_topic, fallback_topics
 
 UNSUPPORTED = {

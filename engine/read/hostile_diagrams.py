@@ -17,7 +17,7 @@ from engine.problems import Problem
 from engine.run import instance_limits
 
 from . import timer_values
-from .parser import FLOW_NODES
+from .elements import FLOW_NODES
 
 BPMN = NSMAP["bpmn"]
 

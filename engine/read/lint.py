@@ -1,12 +1,9 @@
 """`maestro lint`: every problem in a set of files, each with file, line and element."""
-from .checks import check_bindings
-from .loader import inspect
+from .pipeline import read_bpmn
 
 
 def lint_files(paths, handlers=None, force_executable=False):
-    library, problems = inspect([str(path) for path in paths], force_executable)
-    if handlers is not None:
-        problems.extend(check_bindings(library.roots, handlers))
+    _, problems = read_bpmn([str(path) for path in paths], force_executable, handlers=handlers)
     return _unique(problems)
 
 

@@ -5,6 +5,9 @@ files, compensation boundary events with their `isForCompensation`
 activities, compensation throw and end events, and gives event subprocesses
 their BPMN meaning (an error-start event subprocess waits for an error
 instead of running at process start, as SpiffWorkflow 3.2 would have it).
+
+It reads files already parsed and normalised (engine.read.pipeline hands
+them over): its specs are built lazily, process by process.
 """
 import copy
 
@@ -32,13 +35,8 @@ from SpiffWorkflow.bpmn.specs.defaults import NoneTask, ReceiveTask, SubWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinition, NoneEventDefinition
 from SpiffWorkflow.util.event import Event
 
-from engine.namespaces import ACTIVITIES, NSMAP, event_definitions, local_name
-from engine.read.exports.activiti import read_activiti_as_camunda
-from engine.read.exports.data_plumbing import drop_documentation_only_data
-from engine.read.exports.element_ids import bpmn_element, name_unnamed_flows, original_id, spec_safe_copy
-from engine.read.exports.event_definition_refs import inline_event_definition_refs
-from engine.read.exports.misplaced_elements import put_misplaced_elements_back
-from engine.read.exports.multi_instance_collections import read_camunda_collections
+from engine.namespaces import NSMAP, event_definitions, local_name
+from engine.read.exports.element_ids import bpmn_element, original_id, spec_safe_copy
 from engine.run import conditional_flows
 from engine.run.error_events import error_facts
 from engine.run.handler_limits import declared_limit
@@ -57,75 +55,18 @@ from engine.run.specs import (
 )
 
 from . import timer_values
+from .elements import FLOW_NODES, compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .forms import form_of
 from .long_flows import ParsesLongFlows
 from .topics import explicit_topic, fallback_topics
-from .untrusted_xml import MAX_XML_BYTES, UnsafeXml, parse_untrusted  # noqa: F401 (re-exported)
+from .validation_problems import UNTIMED_TIMER
 
 COMPENSATION_SUFFIX = ".compensation"
-FLOW_NODES = ACTIVITIES | {
-    "startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "endEvent",
-    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
-}
-UNTIMED_TIMER = "timer event without a time"  # loader says it in full (SpiffWorkflow would append a period)
 
 
 def _is_link(node):
     """Link events are joined to each other, not started or ended at."""
     return node.find(full_tag("linkEventDefinition")) is not None
-
-
-def is_compensation_boundary(node):
-    return local_name(node) == "boundaryEvent" and node.find(full_tag("compensateEventDefinition")) is not None
-
-
-def compensation_handler_of(boundary):
-    """The id of the activity associated with a compensation boundary event, or None."""
-    root = boundary.getroottree().getroot()
-    boundary_id = boundary.get("id")
-    for association in root.iter(full_tag("association")):
-        source, target = association.get("sourceRef"), association.get("targetRef")
-        if source == boundary_id:
-            return target
-        if target == boundary_id:  # drawn the other way round
-            return source
-    return None
-
-
-def mark_associated_compensation_handlers(root):
-    """Marks, in place, activities a compensation boundary event is associated with as isForCompensation.
-
-    Some tools (OMNITRACKER) draw the association but leave the flag out. An
-    activity with no sequence flows of its own, reached only through that
-    association, can only be the undo; one with flows stays unmarked and is
-    refused by engine.read.checks.
-    """
-    flows = root.iter(full_tag("sequenceFlow"))
-    connected = {ref for flow in flows for ref in (flow.get("sourceRef"), flow.get("targetRef"))}
-    for boundary in root.iter(full_tag("boundaryEvent")):
-        handler_id = is_compensation_boundary(boundary) and compensation_handler_of(boundary)
-        if not handler_id or handler_id in connected:
-            continue
-        handler = bpmn_element(root, handler_id)
-        if handler is not None and local_name(handler) in ACTIVITIES and handler.get("isForCompensation") != "true":
-            handler.set("isForCompensation", "true")
-
-
-def event_subprocess_trigger(node, errors):
-    """(kind, code) of an event subprocess's start event: kind is error, compensation, ..."""
-    start = node.find(full_tag("startEvent"))
-    if start is None:
-        return None, None
-    for definition in start:
-        kind = local_name(definition).replace("EventDefinition", "")
-        if kind == "error":
-            error = errors.get(definition.get("errorRef") or "", {})
-            return "error", error.get("error_code")
-        if kind == "compensate":
-            return "compensation", None
-        if kind in ("escalation", "message", "signal", "timer", "conditional"):
-            return kind, None
-    return "none", None
 
 
 class MaestroProcessParser(ParsesLongFlows, ProcessParser):
@@ -430,18 +371,10 @@ class MaestroParser(BpmnParser):
             node_parser = _with_maestro_specs(node_parser)
         return node_parser, spec_class
 
-    def add_bpmn_bytes(self, data, filename):
-        """Parses untrusted XML and adds it; raises UnsafeXml, or etree.XMLSyntaxError with a line."""
-        root = parse_untrusted(data)
-        read_activiti_as_camunda(root)
-        read_camunda_collections(root)
-        name_unnamed_flows(root)
-        drop_documentation_only_data(root)
-        inline_event_definition_refs(root)
-        put_misplaced_elements_back(root)
-        mark_associated_compensation_handlers(root)
+    def add_document(self, root: etree._Element, filename: str) -> None:
+        """Adds a parsed file whose exports are normalised (engine.read.exports), through a copy
+        SpiffWorkflow can name its specs from (element_ids.spec_safe_copy); raises ValidationException."""
         self.add_bpmn_xml(etree.ElementTree(spec_safe_copy(root)), filename)
-        return root
 
     def untimed_timers(self, file_name):
         """Ids of the file's timers without a time, which --force-executable made never fire."""

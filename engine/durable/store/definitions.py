@@ -7,9 +7,8 @@ from sqlalchemy import bindparam, func, select
 
 from engine.namespaces import NSMAP
 from engine.problems import DeployError
-from engine.read.loader import inspect
-from engine.read.parser import UnsafeXml, parse_untrusted
-from engine.read.untrusted_xml import as_utf8
+from engine.read.pipeline import read_bpmn
+from engine.read.untrusted_xml import UnsafeXml, as_utf8, parse_untrusted
 
 from . import locks
 from .models import Definition
@@ -56,7 +55,7 @@ def deploy(session, files, force_executable=False):
     live in files deployed earlier are checked against their newest version.
     Returns [{key, version, name, new}] for every executable process in the files.
     """
-    library, problems = inspect(files + _called_elsewhere(session, files), force_executable)
+    library, problems = read_bpmn(files + _called_elsewhere(session, files), force_executable)
     if problems:
         raise DeployError(problems)
     deployed, numbering = [], False
@@ -186,7 +185,7 @@ class SpecCache:
                 files.append((row.file_name, row.xml.encode("utf-8")))
         # Deployed once (maybe with --force-executable): build it as it was accepted, without the
         # document checks, which a newer Maestro may have made stricter since.
-        library, problems = inspect(files, force_executable=True, check=False)
+        library, problems = read_bpmn(files, force_executable=True, check=False)
         if problems:
             raise DeployError(problems)
         specs = library.build(rows[definition_id].key)

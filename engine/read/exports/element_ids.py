@@ -24,6 +24,7 @@ from copy import deepcopy
 from lxml import etree
 
 from engine.namespaces import BPMN, NSMAP, local_name
+from engine.read.elements import FLOW_NODES
 
 # Task spec names SpiffWorkflow or Maestro's parser give their own tasks.
 RESERVED = frozenset({"Start", "End", "Root", "StartEventSplit", "StartEventJoin"})
@@ -74,8 +75,6 @@ def original_id(spec_name: str | None) -> str | None:
 def spec_safe_copy(root: etree._Element) -> etree._Element:
     """The tree SpiffWorkflow may read: `root` itself, or, when a flow element's id is a
     reserved task name, a copy in which it and every reference to it are renamed."""
-    from engine.read.parser import FLOW_NODES  # the parser imports this module
-
     reserved = {node.get("id") for node in root.iter(f"{{{BPMN}}}*")
                 if is_reserved(node.get("id")) and local_name(node) in FLOW_NODES | {"boundaryEvent"}}
     if not reserved:
