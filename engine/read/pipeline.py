@@ -24,18 +24,19 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from engine.handlers import Handlers
 from engine.namespaces import NSMAP
 from engine.problems import Problem
+from engine.sources import BpmnSources
 
 from .checks import check_bindings, check_document
 from .exports import normalise_exports
 from .hostile_diagrams import calls_that_recurse
 from .library import Library
 from .parser import MaestroParser
-from .sources import Sources, read_sources
+from .sources import read_sources
 from .untrusted_xml import UnsafeXml, parse_untrusted
 from .validation_problems import problem_from_validation
 
 
-def read_bpmn(sources: Sources, force_executable: bool = False, check: bool = True,
+def read_bpmn(sources: BpmnSources, force_executable: bool = False, check: bool = True,
               handlers: Handlers | None = None) -> tuple[Library, list[Problem]]:
     """(library, problems): the files as far as they read, and everything wrong with them.
 

@@ -1,18 +1,17 @@
 """What callers hand over to be read (paths, (name, bytes) pairs, XML text), as (name, bytes) pairs."""
-from collections.abc import Iterable
+import os
 from pathlib import Path
 
 from engine.problems import DeployError, Problem
+from engine.sources import BpmnSources
 
-Sources = str | bytes | Path | Iterable[str | Path | tuple[str, str | bytes]]
 
-
-def read_sources(sources: Sources) -> list[tuple[str, bytes]]:
+def read_sources(sources: BpmnSources) -> list[tuple[str, bytes]]:
     """(name, bytes) pairs from a path, a list of paths or of (name, bytes) pairs, or XML text."""
     if isinstance(sources, (str, bytes)) and _looks_like_xml(sources):
         data = sources.encode() if isinstance(sources, str) else sources
         return [("<string>", data)]
-    if isinstance(sources, (str, Path)):
+    if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     pairs = []
     for source in sources:
