@@ -21,6 +21,7 @@ from .summaries import instance_summary
 
 
 class Context:
+    """Shared by the jobs of one Maestro object; its attributes are Maestro's own (see maestro._Shared)."""
 
     def __init__(self, database_url=None, handlers=None, actor=None, lease_seconds=None, batch_size=32):
         self.observers = []

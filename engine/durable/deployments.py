@@ -12,6 +12,7 @@ from .summaries import definition_summary
 
 
 class Deployments:
+    """Maestro's deployment and definition methods, over its Context."""
 
     def __init__(self, context, instances):
         self.context = context

@@ -15,6 +15,7 @@ from .summaries import history_entry, incident_summary, instance_summary, iso
 
 
 class Instances:
+    """Maestro's instance methods, over its Context."""
 
     def __init__(self, context):
         self.context = context

@@ -38,6 +38,7 @@ class _Shared:
 
 
 class Maestro:
+    """The durable engine's public face (DESIGN.md): every method hands over to one job."""
 
     # The database (a SQLAlchemy engine and session factory), this object's settings, and what it tells:
     engine = _Shared()

@@ -8,6 +8,7 @@ from .store import definitions, instance_rows, jobs
 
 
 class Messages:
+    """Maestro's publish, over its Context."""
 
     def __init__(self, context, instances):
         self.context = context

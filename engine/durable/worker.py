@@ -16,6 +16,7 @@ from .store.instances import read_steps, write_round
 
 
 class Worker:
+    """Maestro's worker methods (work_batch, release_leases, next_due), over its Context."""
 
     def __init__(self, context):
         self.context = context
