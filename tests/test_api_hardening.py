@@ -11,8 +11,8 @@ import pytest
 from postgres_server import PostgresServer
 from web_helpers import SAGA, processes_folder
 
-from engine.cli.durable_commands import load_processes
 from engine.durable import Maestro
+from engine.durable.startup import load_processes
 from webapp import create_app
 
 START = "/api/definitions/order_fulfillment/instances"

@@ -5,7 +5,7 @@ from conftest import FIXTURES, make_recorder
 from durable_helpers import drain, fresh_maestro
 
 import engine
-from engine.durable import maestro as durable
+from engine.durable import context as durable
 from engine.durable.store import jobs
 from engine.run.instance import Instance
 
@@ -34,7 +34,7 @@ def record(topics, item_key=None):
 def crash_after_every_commit(monkeypatch):
     """A worker dies right after each commit: a loaded instance runs one round, then its
     worker is gone (before any further handler runs) and the next job reloads it."""
-    load, run_until = durable.Maestro._load, Instance.run_until
+    load, run_until = durable.Context.load, Instance.run_until
 
     def load_once(self, session, row, logged=None):
         instance, writer = load(self, session, row, logged)
@@ -48,7 +48,7 @@ def crash_after_every_commit(monkeypatch):
             self.rounds_left -= 1
         return run_until(self, pause)
 
-    monkeypatch.setattr(durable.Maestro, "_load", load_once)
+    monkeypatch.setattr(durable.Context, "load", load_once)
     monkeypatch.setattr(Instance, "run_until", one_round)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import ROOT
 
-from engine.cli.durable_commands import load_processes
 from engine.durable import Maestro
+from engine.durable.startup import load_processes
 from engine.run.variable_limits import DEFAULT_MAX_BYTES
 from webapp import create_app
 

@@ -348,7 +348,7 @@ def test_a_dead_worker_loop_is_restarted_and_health_says_so_meanwhile():
 
 def test_a_stopping_worker_releases_its_leases_even_if_ctrl_c_is_pressed_again(tmp_path):
     """The release runs with SIGTERM and SIGINT ignored: a further Ctrl-C cannot leave leases held."""
-    from engine.cli.durable_commands import _release_leases
+    from engine.durable.worker_loop import _release_leases
 
     maestro = Maestro(f"sqlite:///{tmp_path / 'maestro.db'}")
     interrupted_release = maestro.release_leases

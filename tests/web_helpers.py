@@ -2,8 +2,8 @@
 import shutil
 from pathlib import Path
 
-from engine.cli.durable_commands import load_processes
 from engine.durable import Maestro
+from engine.durable.startup import load_processes
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine.cli.durable_commands import UserError
+from engine.durable.startup import UserError
 
 from . import api, assets, browser_safety, hosts, metrics, pages
 from .api import json_error

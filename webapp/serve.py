@@ -8,8 +8,9 @@ import os
 import sys
 import threading
 
-from engine.cli.durable_commands import UserError, deploy_folder, load_processes, open_engine, run_worker
+from engine.durable.startup import UserError, deploy_folder, load_processes, open_engine
 from engine.durable.worker_health import WorkerHealth
+from engine.durable.worker_loop import run_worker
 from engine.durable.worker_stop import StopSignals
 
 FIRST_RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0

@@ -5,6 +5,7 @@ import signal
 import sys
 from importlib.metadata import entry_points
 
+from engine.durable.startup import UserError
 from engine.handlers import HandlerModuleError, load_handler_module
 from engine.problems import DeployError
 from engine.read.lint import lint_files
@@ -12,7 +13,7 @@ from engine.read.loader import load
 from engine.run import instance_limits
 from engine.run.instance import Instance
 
-from .durable_commands import UserError, durable_commands
+from .durable_commands import durable_commands
 
 EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 1, "waiting": 3, "running": 3}
 EXIT_BAD_INPUT = 2

@@ -1,9 +1,14 @@
 """The durable engine: deployments and instances in a database, advanced by workers.
 
-Owns the Maestro API (maestro), replaying logged steps (replay), the worker's
-health, stop and poison-pill handling, and the store: the schema, its Alembic
-migrations and the reads and writes of definitions, instances, history and
-due work (store/).
+The Maestro class (maestro) is its one public face, a thin one over its jobs:
+deployments, instances, messages and worker (one batch of due work), which
+share a Context (the database, the handlers, the settings). Beside them:
+settling an instance after it ran (settling), what observers are told
+(observer_events), the API's dicts (summaries), replaying logged steps
+(replay), the worker's loop (worker_loop) with its health, stop and
+poison-pill handling, and getting an engine ready for a worker or server
+(startup). The store (store/) owns the schema, its Alembic migrations and
+every query: definitions, instances, history, incidents and due work.
 
 May import every other wing of the engine except the command line. The web app
 and the command line are thin layers over it.

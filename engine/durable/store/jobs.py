@@ -224,6 +224,11 @@ def release(session, instance_ids, worker_id):
         session.connection().execute(RELEASE, {"ids": list(instance_ids), "worker": worker_id})
 
 
+def held_by(session, worker_id):
+    """Ids of the instances whose leases this worker holds."""
+    return session.scalars(select(Job.instance_id).where(Job.locked_by == worker_id)).all()
+
+
 def next_due(session):
     """When a worker could next claim a job (None when there is none): how long it may sleep.
 

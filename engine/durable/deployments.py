@@ -1,0 +1,82 @@
+"""The deployments job: deploying BPMN files as new versions of their processes, and reading
+what is deployed (definitions, versions, their XML, the start form)."""
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.util.task import TaskState
+
+from engine.run.specs import maestro_info
+
+from .errors import NotFound
+from .store import definitions, instance_rows
+from .store.models import Definition
+from .summaries import definition_summary
+
+
+class Deployments:
+    """Maestro's deployment and definition methods, over its Context."""
+
+    def __init__(self, context, instances):
+        self.context = context
+        self.instances = instances  # a deployment starts (and cancels) instances of timer-started processes
+
+    def deploy(self, files, force_executable=False):
+        """Deploys (name, bytes) files; see store.definitions.deploy.
+
+        A new version of a process with a timer start event is started at once
+        (its instance waits for the timer), and the older versions' instances
+        still waiting for their start timer are cancelled: the newest version's
+        timer is the one that holds.
+        """
+        with self.context.Session() as session:
+            deployed = definitions.deploy(session, list(files), force_executable)
+            session.commit()
+            timed = [item for item in deployed
+                     if item["new"] and definitions.has_timer_start(session.get(Definition, item["id"]))]
+        for item in timed:
+            for waiting in self._waiting_for_start_timer(item["key"], below_version=item["version"]):
+                self.instances.cancel(waiting)
+            item["started"] = self.instances.start(item["key"], started_by="timer")["id"]
+        return deployed
+
+    def _waiting_for_start_timer(self, key, below_version):
+        with self.context.Session() as session:
+            rows = instance_rows.started_by_timer_below(session, key, below_version)
+            return [row.id for row in rows if not self.context.load(session, row)[0].workflow.get_tasks(
+                state=TaskState.COMPLETED, spec_class=StartEvent)]
+
+    def deploy_paths(self, paths, force_executable=False):
+        return self.deploy([(str(path), open(path, "rb").read()) for path in paths], force_executable)
+
+    def definitions(self):
+        with self.context.Session() as session:
+            return [definition_summary(d) for d in definitions.latest_of_each(session)]
+
+    def versions(self, key):
+        with self.context.Session() as session:
+            found = definitions.versions(session, key)
+            if not found:
+                raise NotFound(f"no process '{key}' is deployed")
+            return [definition_summary(d) for d in found]
+
+    def xml(self, key, version=None):
+        """The BPMN file a version (the newest by default) was deployed from, as text."""
+        return self._definition(key, version).xml
+
+    def start_form(self, key):
+        """The form of the newest version's start event ({"fields": [...]} etc., see forms), or None."""
+        with self.context.Session() as session:
+            definition = definitions.latest_head(session.connection(), key)
+            if definition is None:
+                raise NotFound(f"no process '{key}' is deployed")
+            spec, _ = self.context.specs.specs(session, definition.id,
+                                               definitions.pinned_calls(session.connection(), definition))
+        for start_event in spec.start.outputs:
+            if maestro_info(start_event).get("form"):
+                return maestro_info(start_event)["form"]
+        return None
+
+    def _definition(self, key, version=None):
+        with self.context.Session() as session:
+            found = definitions.latest(session, key) if version is None else definitions.version(session, key, version)
+            if found is None:
+                raise NotFound(f"no process '{key}'" + (f" version {version}" if version else "") + " is deployed")
+            return found

@@ -1,0 +1,137 @@
+"""The instances job: starting instances, listing and showing them, and the user's actions on one
+(retry, cancel, complete a task). Workers run them on from there (worker.py)."""
+import uuid
+from datetime import datetime
+
+from engine.run import variable_limits
+from engine.run.instance import InstanceError
+
+from . import observer_events
+from .errors import NotFound
+from .settling import reschedule, settle
+from .store import definitions, incidents, instance_rows, jobs
+from .store.history import read_history
+from .summaries import history_entry, incident_summary, instance_summary, iso
+
+
+class Instances:
+    """Maestro's instance methods, over its Context."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def start(self, key, data=None, business_key=None, started_by="user"):
+        """Creates an instance of the newest version of `key`; a worker runs it."""
+        data = variable_limits.checked(data or {}, "the start data")
+        # A plain connection, not an ORM session: a start is three statements, often many a second.
+        with self.context.engine.begin() as connection:
+            instance_id = self.insert(connection, key, data, business_key, started_by)
+            jobs.add(connection, instance_id, "start")
+        self.context.notify({"event": "instance_started", "key": key})
+        return {"id": instance_id, "status": "running"}
+
+    def insert(self, connection, key, data, business_key, started_by):
+        """Adds an instance of the newest version of `key` (not yet due: the caller says when); its id."""
+        definition = definitions.latest_head(connection, key)
+        if definition is None:
+            raise NotFound(f"no process '{key}' is deployed")
+        called = definitions.pinned_calls(connection, definition)
+        specs = self.context.specs
+        if not specs.cached(definition.id, called):
+            with self.context.Session() as session:  # parsed once per version, before the first start is accepted
+                specs.specs(session, definition.id, called)
+        instance_id = str(uuid.uuid4())
+        # Only the start data is stored: the worker that runs it builds the task tree.
+        instance_rows.add(connection, dict(
+            id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
+            called_definitions=called, status="running", business_key=business_key, started_by=started_by,
+            variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
+        return instance_id
+
+    def page(self, status=None, key=None, business_key=None, limit=50, after=None):
+        """{"instances": [...], "next": cursor of the following page or None}."""
+        with self.context.Session() as session:
+            rows = instance_rows.page(session, status, key, business_key, limit, _cursor(after) if after else None)
+            more, rows = len(rows) > limit, rows[:limit]
+            return {"instances": [instance_summary(row) for row in rows],
+                    "next": f"{iso(rows[-1].created_at)}|{rows[-1].id}" if more else None}
+
+    def counts(self):
+        """{process key: {status: number of instances}}."""
+        with self.context.Session() as session:
+            return instance_rows.counts(session)
+
+    def show(self, instance_id):
+        """Everything about an instance: tasks, history, open incident."""
+        with self.context.Session() as session:
+            row = self.context.row(session, instance_id)
+            instance, _ = self.context.load(session, row)
+            history = read_history(session, instance_id)
+            incident = incidents.open_incident(session, instance_id)
+            return {
+                **instance_summary(row),
+                "data": instance.data,
+                "error": row.error,
+                "tasks": instance.tasks(),
+                "waiting": instance.waiting_tasks(),
+                "history": [history_entry(entry) for entry in history],
+                "incident": incident_summary(incident) if incident else None,
+            }
+
+    def retry(self, instance_id):
+        """Resumes a failed instance from its failed task (a worker runs it)."""
+        with self.context.Session() as session:
+            row = self.context.row(session, instance_id)
+            if row.status != "failed":
+                raise InstanceError(f"instance {instance_id} is {row.status}, not failed: nothing to retry")
+            self.context.lock_for_user(session, row.id)
+            incident = incidents.open_incident(session, instance_id)
+            if incident is not None:
+                incident.resolved_at = jobs.now()
+            row.status = "running"
+            jobs.schedule(session, row.id, "manual_retry")
+            session.commit()
+            return instance_summary(row)
+
+    def cancel(self, instance_id):
+        context = self.context
+        with context.Session() as session:
+            row = context.row(session, instance_id)
+            if row.status in ("completed", "cancelled"):
+                raise InstanceError(f"instance {instance_id} is already {row.status}")
+            context.lock_for_user(session, row.id)
+            instance, writer = context.load(session, row)
+            instance.cancel()
+            writer.write(session.connection(), f"user@{context.actor}", status="cancelled",
+                         error=instance.error, ended_at=jobs.now())
+            jobs.unschedule(session, row.id)
+            session.commit()
+            context.notify(observer_events.ended(instance, "cancelled"))
+            return context.summary(session, instance_id)
+
+    def complete_task(self, instance_id, task_ref, data=None):
+        """Completes a waiting user task; a worker carries the instance on from there."""
+        data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
+        context = self.context
+        with context.Session() as session:
+            row = context.row(session, instance_id)
+            context.lock_for_user(session, row.id)
+            instance, writer = context.load(session, row)
+            task = instance._find_waiting_task(task_ref)
+            task.data.update(data or {})
+            if instance._run_task(task):
+                fields, next_job = {"status": "running"}, ("continue", None)
+            else:
+                fields, next_job = settle(session, row.id, instance)
+            writer.write(session.connection(), f"user@{context.actor}", **fields)
+            reschedule(session, row.id, next_job)
+            session.commit()
+            return context.summary(session, instance_id)
+
+
+def _cursor(text):
+    try:
+        moment, instance_id = text.split("|", 1)
+        return datetime.fromisoformat(moment), instance_id
+    except ValueError as error:
+        raise InstanceError(f"not a page cursor: {text!r}") from error

@@ -1,0 +1,48 @@
+"""Getting a durable engine ready for a worker or a server: opening the database, loading a processes
+folder's handlers and deploying its diagrams. UserError is what the user must fix (said in one line)."""
+import sys
+from pathlib import Path
+
+from engine.handlers import HandlerModuleError, Handlers, load_handler_module
+from engine.problems import DeployError
+
+from .maestro import Maestro
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def open_engine(handlers: Handlers | None = None, **options) -> Maestro:
+    try:
+        return Maestro(handlers=handlers, **options)
+    except Exception as error:  # a bad URL or an unreachable database: say so in one line
+        raise UserError(f"cannot open the database: {type(error).__name__}: {error}") from error
+
+
+def load_processes(folder) -> tuple[Handlers, list[Path]]:
+    """(handlers, bpmn paths) of a processes folder: every *.py is a handler module."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"processes folder {folder} does not exist")
+    handlers = Handlers()
+    try:
+        for module in sorted(folder.rglob("*.py")):
+            handlers.merge(load_handler_module(module))
+    except HandlerModuleError as error:
+        raise UserError(str(error)) from error
+    return handlers, sorted(folder.rglob("*.bpmn"))
+
+
+def deploy_folder(engine: Maestro, diagrams) -> bool:
+    """Deploys a processes folder's diagrams, saying what it did; False (problems printed) if refused."""
+    if not diagrams:
+        return True
+    try:
+        for item in engine.deploy_paths(diagrams):
+            print(f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)"))
+    except DeployError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return False
+    return True

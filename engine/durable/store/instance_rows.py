@@ -1,0 +1,70 @@
+"""The instances table as the API sees it: adding an instance, finding, paging and counting instances.
+
+The worker's writes of a running instance's state are in instances.py.
+"""
+from sqlalchemy import bindparam, func, insert, or_, select, update
+
+from .jobs import now
+from .models import AwaitedMessage
+from .models import Instance as InstanceRow
+
+INSERT_INSTANCE = insert(InstanceRow.__table__)
+SELECT_INSTANCES = select(InstanceRow.__table__).where(InstanceRow.id.in_(bindparam("ids", expanding=True)))
+
+
+def add(connection, values):
+    """Inserts a new instance row (`values`: its columns)."""
+    connection.execute(INSERT_INSTANCE, values)
+
+
+def by_ids(connection, instance_ids):
+    """The rows of these instances (table rows, not ORM objects), in no particular order."""
+    return connection.execute(SELECT_INSTANCES, {"ids": list(instance_ids)}).all()
+
+
+def page(session, status, key, business_key, limit, after):
+    """Up to `limit` + 1 instances, newest first, filtered; `after` is (created_at, id) of the last one seen.
+
+    Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
+    """
+    query = select(InstanceRow)
+    if status:
+        query = query.where(InstanceRow.status == status)
+    if key:
+        query = query.where(InstanceRow.key == key)
+    if business_key:
+        query = query.where(InstanceRow.business_key == business_key)
+    if after:
+        created_at, instance_id = after
+        # The first condition alone is a range an index can seek to; the second breaks ties.
+        query = query.where(InstanceRow.created_at <= created_at,
+                            or_(InstanceRow.created_at < created_at, InstanceRow.id < instance_id))
+    query = query.order_by(InstanceRow.created_at.desc(), InstanceRow.id.desc()).limit(limit + 1)
+    return session.scalars(query).all()
+
+
+def counts(session):
+    """{process key: {status: number of instances}}."""
+    found = {}
+    by_status = select(InstanceRow.key, InstanceRow.status, func.count()).group_by(InstanceRow.key,
+                                                                                  InstanceRow.status)
+    for key, status, number in session.execute(by_status):
+        found.setdefault(key, {})[status] = number
+    return found
+
+
+def started_by_timer_below(session, key, below_version):
+    """Running or waiting instances of `key`'s versions below `below_version` that a start timer began."""
+    return session.scalars(select(InstanceRow).where(
+        InstanceRow.key == key, InstanceRow.version < below_version, InstanceRow.started_by == "timer",
+        InstanceRow.status.in_(("running", "waiting")))).all()
+
+
+def waiting_for_message(session, name):
+    """Ids of the instances whose rows say they wait for message `name`."""
+    return session.scalars(select(AwaitedMessage.instance_id).where(AwaitedMessage.name == name)).all()
+
+
+def mark_failed(connection, instance_id):
+    connection.execute(update(InstanceRow.__table__).where(InstanceRow.id == instance_id)
+                       .values(status="failed", updated_at=now()))

@@ -1,0 +1,203 @@
+"""The worker job: claiming due instances in a batch and advancing them together, one commit per
+round, under leases a heartbeat keeps alive (DESIGN.md, "Durability model").
+
+The loop that calls it until stopped is worker_loop.py.
+"""
+import time
+import traceback
+
+from engine.run.instance import FAILURES
+
+from . import observer_events, poison_pills
+from .replay import commit_point
+from .settling import settle
+from .store import incidents, instance_rows, jobs
+from .store.instances import read_steps, write_round
+
+
+class Worker:
+    """Maestro's worker methods (work_batch, release_leases, next_due), over its Context."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def work_batch(self, size=None):
+        """Claims up to `size` due jobs and advances their instances; returns how many it claimed.
+
+        The instances advance together, one activity each per round, and every
+        round is one transaction (a group commit): each task is committed
+        before its instance's next task runs, so a crash re-runs at most one
+        task per instance, while commits are shared by the whole batch. A
+        heartbeat keeps the batch's leases alive meanwhile (jobs.Lease).
+        """
+        context = self.context
+        with context.Session() as session:
+            taken_at = time.monotonic()
+            claimed = jobs.claim(session, context.actor, context.lease_seconds, size or context.batch_size)
+            if not claimed:
+                return 0
+            with jobs.Lease(context.engine, context.actor, context.lease_seconds,
+                            [job.instance_id for job in claimed], taken_at) as lease:
+                try:
+                    self._advance(session, self._open(session, claimed, lease), lease)
+                except BaseException:
+                    session.rollback()  # its row locks would keep the heartbeat (joined next) waiting
+                    raise
+            return len(claimed)
+
+    def release_leases(self):
+        """Gives up every lease this worker holds (it stopped, or its batch failed): others claim at once."""
+        with self.context.Session() as session:
+            held = jobs.held_by(session, self.context.actor)
+            if held:
+                jobs.release(session, held, self.context.actor)
+                session.commit()
+            return len(held)
+
+    def next_due(self):
+        with self.context.Session() as session:
+            return jobs.next_due(session)
+
+    def _open(self, session, claimed, lease):
+        """The claimed instances, loaded, in the order they fell due; those that cannot run are let go."""
+        batch = []
+        jobs_by_id = {job.instance_id: job for job in claimed}
+        rows = instance_rows.by_ids(session.connection(), jobs_by_id)
+        logged = read_steps(session.connection(), list(jobs_by_id))
+        order = {instance_id: position for position, instance_id in enumerate(jobs_by_id)}
+        rows.sort(key=lambda row: order[row.id])  # the order they fell due
+        for row in rows:
+            job = jobs_by_id[row.id]
+            if row.status in ("completed", "cancelled", "failed"):
+                lease.drop([row.id])  # before writing its row: the heartbeat must not wait on this transaction
+                jobs.unschedule(session, row.id)
+                continue
+            try:
+                instance, writer = self.context.load(session, row, logged.get(row.id, []))
+            except Exception as error:  # one unreadable instance must not stop the worker
+                lease.drop([row.id])
+                incidents.add(session, row.id, {
+                    "task": "", "bpmn_id": None, "message": f"{type(error).__name__}: {error}",
+                    "type": type(error).__name__, "traceback": "".join(traceback.format_exception(error))})
+                self._mark_failed(session, row.id)
+                continue
+            if job.crashes >= self.context.max_crashes:
+                lease.drop([row.id])
+                self._fail_poison_pill(session, instance, writer, job.crashes)
+                continue
+            if job.reason in ("retry", "manual_retry") and instance.error is not None:
+                if job.reason == "manual_retry":  # an operator's retry gives a fresh set of tries
+                    failed = instance.failed_task()
+                    failed.internal_data["maestro_retry_base"] = failed.internal_data.get(FAILURES, 0)
+                instance.prepare_retry()
+                writer.snapshot_due = True  # a replay starts from the snapshot, which holds the failure
+            batch.append(_Claimed(row.id, writer, settle_only=instance.error is not None,
+                                  suspected=job.crashes > 0))
+        session.commit()
+        return batch
+
+    def _mark_failed(self, session, instance_id):
+        instance_rows.mark_failed(session.connection(), instance_id)
+        jobs.unschedule(session, instance_id)
+
+    def _fail_poison_pill(self, session, instance, writer, crashes):
+        """Fails an instance whose step killed `crashes` workers in a row: an incident, no more tries."""
+        error = poison_pills.worker_deaths(instance, crashes)
+        instance.error = error
+        incidents.add(session, instance.id, error)
+        writer.write(session.connection(), f"worker@{self.context.actor}", status="failed", error=error)
+        jobs.unschedule(session, instance.id)
+
+    def _advance(self, session, batch, lease):
+        context = self.context
+        actor = f"worker@{context.actor}"
+        while batch:
+            round_started = time.monotonic()
+            prepared, next_jobs, still_running, events, unreached, dropped = {}, {}, [], [], [], []
+            for position, item in enumerate(batch):
+                if context.stop_requested():  # the worker is stopping: hand back the instances not yet run
+                    unreached = batch[position:]
+                    break
+                if item.id in lease.lost:
+                    continue  # another worker has it now: leave it alone
+                status = None
+                try:
+                    stepped = not item.settle_only and _run_one_step(item.instance)
+                except jobs.LeaseLost:
+                    dropped.append(item.id)  # the step found out itself: drop it, let the instance go
+                    continue
+                if stepped:
+                    prepared[item.id] = item.writer.prepare_step(actor)
+                    still_running.append(item)
+                else:
+                    fields, next_job = settle(session, item.id, item.instance)
+                    status = fields["status"]
+                    if status == "completed":
+                        prepared[item.id] = item.writer.prepare_end(actor, fields["ended_at"])
+                    else:
+                        prepared[item.id] = item.writer.prepare(actor, **fields)
+                    next_jobs[item.id] = next_job
+                if context.observers:  # building events costs a scan of the tree at the end: only when watched
+                    events += [(item.id, event)
+                               for event in observer_events.round_events(item.instance, item.writer, status)]
+                if time.monotonic() - round_started > context.round_seconds:
+                    # A slow round: commit what is done now, and let another worker (or this one's
+                    # next claim) take the instances this round has not reached.
+                    unreached = batch[position + 1:]
+                    break
+            held = self._commit_round(session, lease, prepared, next_jobs, [item.id for item in unreached] + dropped,
+                                      suspected=any(item.suspected for item in batch))
+            for instance_id, event in events:
+                if instance_id in held:
+                    context.notify(event)
+            for item in batch:
+                item.suspected = False  # its progress is committed: the crash count is cleared
+            batch = [item for item in still_running if item.id in held]
+            if batch and context.stop_requested():
+                # Every finished step is committed; the rest go back at once, for another worker.
+                with lease.writing:
+                    jobs.release(session, [item.id for item in batch], context.actor)
+                    session.commit()
+                    lease.drop([item.id for item in batch])
+                return
+
+    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected):
+        """Commits a round's steps ({instance id: prepared}) and settled instances' next jobs ({id: job}),
+        and releases `let_go`; the ids whose leases the worker still held (only their work is written)."""
+        with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
+            held = lease.hold(session, list(prepared), suspected)
+            incidents.forget_pending(session, keep=held)  # a settled instance whose lease was lost
+            write_round(session.connection(), [step for instance_id, step in prepared.items() if instance_id in held])
+            settled = [instance_id for instance_id in next_jobs if instance_id in held]
+            jobs.unschedule(session, *(instance_id for instance_id in settled if next_jobs[instance_id] is None))
+            for instance_id in settled:
+                if next_jobs[instance_id] is not None:
+                    jobs.schedule(session, instance_id, *next_jobs[instance_id])
+            jobs.release(session, let_go, self.context.actor)
+            session.commit()
+            lease.drop(settled + let_go)
+        return held
+
+
+class _Claimed:
+    """An instance a worker holds in its batch."""
+
+    def __init__(self, instance_id, writer, settle_only=False, suspected=False):
+        self.id, self.writer, self.settle_only = instance_id, writer, settle_only
+        self.suspected = suspected  # a worker died holding it: its next commit clears that
+        self.instance = writer.instance
+
+
+def _run_one_step(instance):
+    """Runs an instance to its next commit point; True if it has more to do.
+
+    A fault of the engine itself (not of a handler, which Instance handles)
+    fails this instance like any technical failure, not the worker's batch.
+    """
+    try:
+        return instance.run_until(commit_point)
+    except jobs.LeaseLost:
+        raise  # the worker's problem, not the instance's
+    except Exception as error:
+        instance.fail_from_engine(error)
+        return False
