@@ -17,8 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.sandbox import script_process  # noqa: E402
-from engine.sandbox.scripts import compile_script, current_limits  # noqa: E402
+from engine.sandbox.scripts import compile_script, current_limits, process_pool  # noqa: E402
 
 SMALL = ("total = price * quantity\n"
          "discount = 0.1 if customer['tier'] == 'gold' else 0\n"
@@ -48,7 +47,7 @@ def measure_start(times):
     durations = []
     for _ in range(times):
         started = time.perf_counter()
-        sandbox = script_process._Sandbox(limits.memory_bytes)
+        sandbox = process_pool._Sandbox(limits.memory_bytes)
         durations.append(time.perf_counter() - started)
         sandbox.stop()
     return statistics.median(durations)

@@ -16,8 +16,7 @@ from test_crash_recovery import worker
 
 import engine
 from engine.durable import Maestro
-from engine.sandbox import script_process
-from engine.sandbox.scripts import ScriptError, compile_script
+from engine.sandbox.scripts import ScriptError, compile_script, process_pool
 
 HUGE = "r = 'x' * 1000000\n"  # a 1 MB string: one operation may make at most this much
 ATTACKS = {  # script -> which limit it exceeds
@@ -68,7 +67,7 @@ def gone(pid):
 def test_each_attack_fails_its_script_task_naming_the_limit_and_leaves_no_process(limits, attack):
     script, limit = ATTACKS[attack]
     compile_script("warm = 1").run({})
-    sandbox, = script_process.idle_sandbox_pids()
+    sandbox, = process_pool.idle_sandbox_pids()
     started = time.monotonic()
     instance = engine.run(diagram("p", script), engine.Handlers())
     assert time.monotonic() - started < 10
@@ -91,10 +90,10 @@ def test_the_memory_limit_is_the_same_after_20_runs(limits):
 
     assert refused()
     assert compile_script(fits).run({}) == {"n": 8}
-    sandbox, = script_process.idle_sandbox_pids()
+    sandbox, = process_pool.idle_sandbox_pids()
     for _ in range(19):
         assert compile_script(fits).run({}) == {"n": 8}
-    assert script_process.idle_sandbox_pids() == [sandbox], "one sandbox served the 20 runs"
+    assert process_pool.idle_sandbox_pids() == [sandbox], "one sandbox served the 20 runs"
     assert refused()
     assert gone(sandbox)
 
@@ -150,10 +149,10 @@ def test_what_scripts_print_reaches_the_scripts_log(caplog):
 
 def test_a_dead_idle_sandbox_is_replaced():
     compile_script("warm = 1").run({})
-    sandbox, = script_process.idle_sandbox_pids()
+    sandbox, = process_pool.idle_sandbox_pids()
     os.kill(sandbox, 9)
     assert compile_script("y = 1").run({}) == {"y": 1}
-    assert script_process.idle_sandbox_pids() != [sandbox]
+    assert process_pool.idle_sandbox_pids() != [sandbox]
 
 
 def test_a_bad_setting_fails_the_task_naming_it(monkeypatch):

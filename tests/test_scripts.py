@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-import engine.sandbox.scripts as scripts
+import engine.sandbox.scripts.limits as script_limits
 from engine.sandbox.scripts import CompiledScript, ScriptError, compile_script
 
 
@@ -356,13 +356,13 @@ def test_step_limit_allows_ordinary_loops():
 
 
 def test_memory_growth_is_limited(monkeypatch):
-    monkeypatch.setattr(scripts, "MAX_MEMORY_GROWTH", 64 * 1024 * 1024)
+    monkeypatch.setattr(script_limits, "MAX_MEMORY_GROWTH", 64 * 1024 * 1024)
     with pytest.raises(ScriptError, match="too much memory"):
         run("keep = []\nwhile True:\n    keep.append('a' * 900000 + str(len(keep)))")
 
 
 def test_wall_clock_limit(monkeypatch):
-    monkeypatch.setattr(scripts, "MAX_SECONDS", 0.2)
+    monkeypatch.setattr(script_limits, "MAX_SECONDS", 0.2)
     started = time.monotonic()
     with pytest.raises(ScriptError, match="too long"):
         run("x = sorted(range(10**6))\nwhile True:\n    y = sorted(x)")

@@ -1,4 +1,4 @@
-"""The script sandbox process (started by engine.sandbox.script_process): it limits itself with OS
+"""The script sandbox process (started by process_pool): it limits itself with OS
 limits, then runs one script per request until the worker closes the connection.
 
 Memory: RLIMIT_AS, the address space it has when ready plus the memory limit, set once; a
@@ -15,9 +15,10 @@ import resource
 import signal
 import socket
 
-from . import script_wire as wire
-from .script_limits import MB, ScriptLimits
-from .scripts import ScriptError, compile_script
+from . import wire
+from .compiling import compile_script
+from .errors import ScriptError
+from .limits import MB, ScriptLimits
 
 RETIRE_AFTER_GROWTH = 16 * MB  # address space a run may leave behind before the sandbox is replaced
 CPU_MARGIN_SECONDS = 2
@@ -128,7 +129,7 @@ class _Lines(logging.Handler):
 
 
 def _collect_prints():
-    """What scripts print (engine.sandbox.scripts logs it): sent back for the worker to log."""
+    """What scripts print (namespace logs it): sent back for the worker to log."""
     lines = []
     log = logging.getLogger("maestro.scripts")
     log.setLevel(logging.DEBUG)

@@ -2,7 +2,7 @@
 against work done inside C functions (`pow(3, 10**25000, m)`, `list(map(list, [r] * 300))`),
 which the sandbox's own checks between Python steps never see.
 
-A sandbox is a long-lived Python process (engine.sandbox.script_sandbox) that runs one script at a
+A sandbox is a long-lived Python process (sandbox_process) that runs one script at a
 time under an address-space limit, with a CPU-time limit, and that the worker kills when a run
 outlives its wall-clock deadline. Starting one costs about 0.1 s, so each worker process keeps
 a small pool and reuses them; one that hit a limit, grew, or ran RUNS_PER_SANDBOX scripts is
@@ -22,9 +22,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import script_wire as wire
-from .script_limits import MB, ScriptLimits
-from .scripts import CompiledScript, ScriptError
+from . import wire
+from .errors import ScriptError
+from .limits import MB, ScriptLimits
+from .running import CompiledScript
 
 RUNS_PER_SANDBOX = 1000
 MAX_IDLE_SANDBOXES = 4
@@ -43,7 +44,7 @@ sys.path[:] = settings["path"]
 engine = types.ModuleType("engine")
 engine.__path__ = [settings["engine"]]
 sys.modules["engine"] = engine
-from engine.sandbox.script_sandbox import serve
+from engine.sandbox.scripts.sandbox_process import serve
 serve(settings["memory"])
 """
 # glibc: big blocks always get their own mapping, so freeing one returns it to the system
@@ -110,7 +111,7 @@ class _Sandbox:
         self.memory_bytes = memory_bytes
         self.runs = 0
         ours, theirs = socket.socketpair()
-        settings = {"path": sys.path, "engine": str(Path(__file__).resolve().parent.parent),
+        settings = {"path": sys.path, "engine": str(Path(__file__).resolve().parent.parent.parent),
                     "memory": memory_bytes}
         try:
             self.process = subprocess.Popen(
