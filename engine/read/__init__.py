@@ -4,7 +4,7 @@ One pipeline reads every file, for `load`, lint and deploy alike
 (pipeline.read_bpmn, whose module docstring lists the passes): parse the
 untrusted bytes (untrusted_xml) → normalise what modeling tools export
 (exports/) → hand the document to SpiffWorkflow's parser (parser, long_flows)
-→ check the document (checks, hostile_diagrams) → build and check the specs →
+→ check the document (checks/) → build and check the specs →
 check handler bindings (lint only). Around it: what callers hand over
 (sources), the result (library: Library), SpiffWorkflow's refusals as located
 problems (validation_problems), the element facts several passes read

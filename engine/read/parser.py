@@ -336,7 +336,7 @@ def compensate_definition(parser):
     node = found[0]
     parser.event_nodes.append(node)
     activity_ref = node.get("activityRef")
-    # engine.read.checks says which scopes it may name; here it must at least be an element of the file.
+    # engine.read.checks.compensation says which scopes it may name; here it must at least be an element of the file.
     if activity_ref and bpmn_element(node.getroottree().getroot(), activity_ref) is None:
         raise ValidationException(
             f"compensation activityRef '{activity_ref}' names no activity of this file",

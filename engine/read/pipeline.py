@@ -5,15 +5,16 @@ Each file, in the order given:
   2. normalise what modeling tools export (exports),
   3. hand it to SpiffWorkflow's parser (parser), which indexes its processes
      and refuses some files already,
-  4. check the document (checks).
+  4. check the document (checks.check_document).
 A file refused by one of steps 1-3 gets that one problem and no more steps:
 its later steps would read a tree that is not what it means.
 Then, across the files:
-  5. check that no process calls itself (hostile_diagrams),
+  5. check that no process calls itself (checks.calls_that_recurse),
   6. when nothing is wrong so far, check that the files have processes to
      run, then build every process's specs (SpiffWorkflow builds lazily:
      building now reports at deploy what would otherwise fail at start),
-  7. with handlers (lint), check they bind the service tasks and nothing else.
+  7. with handlers (lint), check they bind the service tasks and nothing else
+     (checks.check_bindings).
 
 `load`, `inspect` (loader), `maestro lint` (lint) and deploy
 (engine.durable.store.definitions) all read through `read_bpmn`.
@@ -26,9 +27,8 @@ from engine.namespaces import NSMAP
 from engine.problems import Problem
 from engine.sources import BpmnSources
 
-from .checks import check_bindings, check_document
+from .checks import calls_that_recurse, check_bindings, check_document
 from .exports import normalise_exports
-from .hostile_diagrams import calls_that_recurse
 from .library import Library
 from .parser import MaestroParser
 from .sources import read_sources

@@ -1,7 +1,7 @@
 """Caps that keep one instance from holding a worker forever (issue 11, item 5).
 
 What a diagram does with its data cannot all be known at deploy time
-(engine.read.hostile_diagrams refuses what can): a loop through a service task
+(engine.read.checks.hostile refuses what can): a loop through a service task
 that never succeeds, a collection of a billion items, subprocesses nested
 without end. These caps bound it while running; exceeding one fails the
 instance with an incident naming the element and the cap, and the failure is

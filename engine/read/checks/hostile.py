@@ -14,10 +14,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from engine.namespaces import NSMAP, event_definitions, local_name
 from engine.problems import Problem
+from engine.read import timer_values
+from engine.read.elements import FLOW_NODES
 from engine.run import instance_limits
 
-from . import timer_values
-from .elements import FLOW_NODES
+from .located import problem_at
 
 BPMN = NSMAP["bpmn"]
 
@@ -34,10 +35,6 @@ def check_hostile(root, file_name: str) -> Iterator[Problem]:
     yield from _loops_without_way_out(root, file_name)
     yield from _zero_timer_cycles(root, file_name)
     yield from _oversized_cardinalities(root, file_name)
-
-
-def _problem(file_name, node, message):
-    return Problem(file_name, node.sourceline or 0, node.get("id", ""), message)
 
 
 # -- calls -------------------------------------------------------------------
@@ -58,9 +55,9 @@ def calls_that_recurse(roots: dict) -> Iterator[Problem]:
     for file_name, call, caller, called in calls:
         if called == caller or (called in component_of and component_of[called] == component_of[caller]):
             cycle = " → ".join([caller] + _call_path(successors, called, caller))
-            yield _problem(file_name, call, f"this call activity makes process '{caller}' call itself ({cycle}): "
-                                            "the calls would never end; call another process, or loop inside "
-                                            "the process with a gateway")
+            yield problem_at(file_name, call, f"this call activity makes process '{caller}' call itself ({cycle}): "
+                                              "the calls would never end; call another process, or loop inside "
+                                              "the process with a gateway")
 
 
 def _call_path(successors, start, goal):
@@ -101,15 +98,15 @@ def _loops_without_way_out(root, file_name):
         ordered = sorted(cycle, key=lambda node_id: nodes[node_id].sourceline or 0)
         names = " → ".join(ordered[:6]) + (" → …" if len(ordered) > 6 else "")
         if all(_passes_at_once(nodes[node_id]) for node_id in cycle):
-            yield _problem(file_name, nodes[ordered[0]],
-                           f"this loop ({names}) never waits and nothing chooses to leave it: it would run "
-                           "forever and hold a worker; let a gateway's condition lead out of it, or put a user "
-                           "task, receive task, timer or message catch event on it")
+            yield problem_at(file_name, nodes[ordered[0]],
+                             f"this loop ({names}) never waits and nothing chooses to leave it: it would run "
+                             "forever and hold a worker; let a gateway's condition lead out of it, or put a user "
+                             "task, receive task, timer or message catch event on it")
         else:
-            yield _problem(file_name, nodes[ordered[0]],
-                           f"this loop ({names}) has no way out: no gateway or condition on it leads out of it "
-                           "(a boundary event or parallel split does not count), and Maestro cannot run a loop "
-                           "that never ends; let an exclusive or event-based gateway on it lead out")
+            yield problem_at(file_name, nodes[ordered[0]],
+                             f"this loop ({names}) has no way out: no gateway or condition on it leads out of it "
+                             "(a boundary event or parallel split does not count), and Maestro cannot run a loop "
+                             "that never ends; let an exclusive or event-based gateway on it lead out")
 
 
 def _reachable(successors):
@@ -199,12 +196,12 @@ def _zero_timer_cycles(root, file_name):
             continue  # an expression: its value is checked when the timer starts waiting
         try:
             _, _, interval = TimerEventDefinition.parse_iso_recurring_interval(value)
-        except Exception:  # checks._timers reports cycles that do not read
+        except Exception:  # timers.timers reports cycles that do not read
             continue
         if interval.total_seconds() <= 0:
-            yield _problem(file_name, cycle.getparent().getparent(),
-                           f"timer cycle {value!r} repeats with no time between repetitions: it would fire "
-                           "without end and hold a worker; give it an interval (e.g. R/PT1M)")
+            yield problem_at(file_name, cycle.getparent().getparent(),
+                             f"timer cycle {value!r} repeats with no time between repetitions: it would fire "
+                             "without end and hold a worker; give it an interval (e.g. R/PT1M)")
 
 
 # -- multi-instance ------------------------------------------------------------
@@ -216,9 +213,9 @@ def _oversized_cardinalities(root, file_name):
         text = (cardinality.text or "").strip() if cardinality is not None else ""
         number = _literal_number(text)
         if number is not None and number > cap:
-            yield _problem(file_name, characteristics.getparent(),
-                           f"multi-instance cardinality {text} is above the cap of {cap} iterations "
-                           f"({instance_limits.MAX_ITERATIONS}): lower it, or raise the cap")
+            yield problem_at(file_name, characteristics.getparent(),
+                             f"multi-instance cardinality {text} is above the cap of {cap} iterations "
+                             f"({instance_limits.MAX_ITERATIONS}): lower it, or raise the cap")
 
 
 def _literal_number(text):

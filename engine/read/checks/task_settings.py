@@ -1,0 +1,24 @@
+"""What a task's extension properties set for running it: its retry cycle and its time limit."""
+from engine.namespaces import NSMAP, local_name
+from engine.run.handler_limits import PROPERTY, parse_limit
+from engine.run.retries import parse_cycle
+
+from .located import problem_at
+
+
+def retry_cycles(root, file_name):
+    for cycle in root.iter(f"{{{NSMAP['camunda']}}}failedJobRetryTimeCycle"):
+        if (cycle.text or "").strip() and parse_cycle(cycle.text) is None:
+            task = cycle.getparent().getparent()
+            yield problem_at(file_name, task, f"failedJobRetryTimeCycle '{cycle.text.strip()}' is not of the form "
+                                              "R<tries>/<ISO 8601 duration>, e.g. R5/PT10S")
+
+
+def time_limits(root, file_name):
+    for prop in root.iter(f"{{{NSMAP['camunda']}}}property", f"{{{NSMAP['zeebe']}}}property"):
+        text = (prop.get("value") or "").strip()
+        if prop.get("name") == PROPERTY and parse_limit(text) is None:
+            task = next((node for node in prop.iterancestors(f"{{{NSMAP['bpmn']}}}*")
+                         if local_name(node) != "extensionElements"), prop)
+            yield problem_at(file_name, task, f"{PROPERTY} '{text}' is not a time limit: give seconds above 0 "
+                                              "(e.g. 10) or an ISO 8601 duration (e.g. PT10S)")
