@@ -1,5 +1,7 @@
 """The deployments job: deploying BPMN files as new versions of their processes, and reading
 what is deployed (definitions, versions, their XML, the start form)."""
+from pathlib import Path
+
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
@@ -44,7 +46,7 @@ class Deployments:
                 state=TaskState.COMPLETED, spec_class=StartEvent)]
 
     def deploy_paths(self, paths, force_executable=False):
-        return self.deploy([(str(path), open(path, "rb").read()) for path in paths], force_executable)
+        return self.deploy([(str(path), Path(path).read_bytes()) for path in paths], force_executable)
 
     def definitions(self):
         with self.context.Session() as session:

@@ -10,9 +10,9 @@ may do is in limits; what goes wrong is a ScriptError (errors).
 
 Layers, each importing only those above it: errors; limits; operators; guards; namespace;
 running; compiling (with policy, which imports none of them); this module. wire stands alone;
-sandbox_process and process_pool sit on top. process_pool is imported when a script first
-runs, never by this module: the sandbox process imports this package too, and must not start
-a pool of its own."""
+sandbox_process and process_pool sit on top (running imports process_pool only inside
+CompiledScript.run, when a script first runs). This module never imports process_pool: the
+sandbox process imports this package too, and must not start a pool of its own."""
 from __future__ import annotations
 
 from .compiling import compile_script
