@@ -44,20 +44,19 @@ class Drafts:
     def save(self, key, xml, saved_by, based_on_version=None):
         """Saves the draft of `key`, replacing the one there was; InvalidDraft says what is wrong."""
         text = _checked_xml(key, xml)
-        for attempt in (1, 2):  # two first saves of one key at once: the second finds the row and replaces it
-            with self.context.Session() as session:
-                if based_on_version is not None and definitions.version(session, key, based_on_version) is None:
-                    raise InvalidDraft(f"the draft says it is based on version {based_on_version} of '{key}', "
-                                       "which is not deployed")
-                try:
-                    draft = stored.save(session, key, text, saved_by[:SAVED_BY_LENGTH], based_on_version)
-                    session.commit()
-                except IntegrityError:
-                    if attempt == 2:
-                        raise
-                    continue
-                return {**_summary(draft), "xml": draft.xml}
-        raise AssertionError("unreachable")
+        try:
+            return self._save(key, text, saved_by[:SAVED_BY_LENGTH], based_on_version)
+        except IntegrityError:  # two first saves of one key at once: this one finds the other's row now
+            return self._save(key, text, saved_by[:SAVED_BY_LENGTH], based_on_version)
+
+    def _save(self, key, text, saved_by, based_on_version):
+        with self.context.Session() as session:
+            if based_on_version is not None and definitions.version(session, key, based_on_version) is None:
+                raise InvalidDraft(f"the draft says it is based on version {based_on_version} of '{key}', "
+                                   "which is not deployed")
+            draft = stored.save(session, key, text, saved_by, based_on_version)
+            session.commit()
+            return {**_summary(draft), "xml": draft.xml}
 
     def delete(self, key, if_xml=None):
         """Deletes the draft of `key`; with `if_xml`, only while it still holds that XML (a draft saved

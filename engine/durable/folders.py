@@ -48,46 +48,65 @@ class FolderDeploys:
         deployed as), "newest" ({key: newest version})}. DeployError when a
         changed file has problems: nothing is deployed or remembered then.
         """
-        identity, root = folder_identity(folder), Path(folder).absolute()
-        files = [(Path(os.path.relpath(Path(path).absolute(), root)).as_posix(), str(path), Path(path).read_bytes())
-                 for path in paths]
+        identity, files = folder_identity(folder), _read(folder, paths)
+        outcomes, changed = self._skipped(identity, files)
+        outcomes.update(self._deployed(changed))
+        self._remember(identity, [(relative, _digest(data), outcomes[relative]["versions"])
+                                  for relative, _, data in files if outcomes[relative]["skipped"] != "unchanged"])
+        with self.context.Session() as session:
+            newest = memory.newest_versions(session, {key for item in outcomes.values() for key in item["versions"]})
+        return [{**outcomes[relative], "newest": {key: newest.get(key) for key in outcomes[relative]["versions"]}}
+                for relative, _, _ in files]
+
+    def _skipped(self, identity, files):
+        """({file: outcome} of the files not to deploy, [the other files])."""
         outcomes, changed = {}, []
         with self.context.Session() as session:
             last = memory.remembered(session, identity)
             for relative, name, data in files:
-                digest = hashlib.sha256(data).hexdigest()
-                known = {} if relative in last else memory.deployed_as(session, digest)
-                if relative in last and last[relative].content_hash == digest:
-                    outcomes[relative] = _outcome(relative, "unchanged", last[relative].versions)
-                elif known:
+                if relative in last:
+                    if last[relative].content_hash == _digest(data):
+                        outcomes[relative] = _outcome(relative, "unchanged", last[relative].versions)
+                        continue
+                elif known := memory.deployed_as(session, _digest(data)):
                     outcomes[relative] = _outcome(relative, "known", known)
-                else:
-                    changed.append((relative, name, data, digest))
-        deployed = self.deployments.deploy([(name, data) for _, name, data, _ in changed]) if changed else []
-        for relative, _, data, _ in changed:
+                    continue
+                changed.append((relative, name, data))
+        return outcomes, changed
+
+    def _deployed(self, changed):
+        """{file: outcome} of deploying the changed files together (as they call each other's processes)."""
+        deployed = self.deployments.deploy([(name, data) for _, name, data in changed]) if changed else []
+        outcomes = {}
+        for relative, _, data in changed:
             keys = definitions.calls_and_processes(data)[1]
             mine = [item for item in deployed if item["key"] in keys]
             outcomes[relative] = {**_outcome(relative, None, {item["key"]: item["version"] for item in mine}),
                                   "deployed": mine}
-        self._remember(identity, [(relative, hashlib.sha256(data).hexdigest(), outcomes[relative]["versions"])
-                                  for relative, _, data in files if outcomes[relative]["skipped"] != "unchanged"])
-        with self.context.Session() as session:
-            keys = {key for outcome in outcomes.values() for key in outcome["versions"]}
-            newest = memory.newest_versions(session, keys)
-        return [{**outcomes[relative], "newest": {key: newest.get(key) for key in outcomes[relative]["versions"]}}
-                for relative, _, _ in files]
+        return outcomes
 
     def _remember(self, identity, remembered):
-        for attempt in (1, 2):  # two workers starting together: the second finds the rows and writes over them
-            with self.context.Session() as session:
-                try:
-                    for relative, digest, versions in remembered:
-                        memory.remember(session, identity, relative, digest, versions)
-                    session.commit()
-                    return
-                except IntegrityError:
-                    if attempt == 2:
-                        raise
+        try:
+            self._write_memory(identity, remembered)
+        except IntegrityError:  # two workers starting together: this one finds the other's rows now
+            self._write_memory(identity, remembered)
+
+    def _write_memory(self, identity, remembered):
+        with self.context.Session() as session:
+            for relative, digest, versions in remembered:
+                memory.remember(session, identity, relative, digest, versions)
+            session.commit()
+
+
+def _read(folder, paths):
+    """(name relative to the folder, with "/"; name as given; content) of each file."""
+    root = Path(folder).absolute()
+    return [(Path(os.path.relpath(Path(path).absolute(), root)).as_posix(), str(path), Path(path).read_bytes())
+            for path in paths]
+
+
+def _digest(data):
+    return hashlib.sha256(data).hexdigest()  # as store.definitions hashes a deployed file
 
 
 def _outcome(relative, skipped, versions):

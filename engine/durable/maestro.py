@@ -1,8 +1,9 @@
 """Maestro's durable engine API: deployments and instances in a database, advanced by workers.
 
 The CLI and the web app are thin layers over this class, and this class is a
-thin face over the jobs it delegates to: deployments, instances, messages and
-the worker, which share one Context. State lives in the database: a worker
+thin face over the jobs it delegates to: deployments, instances, messages,
+drafts, folders (deploying a processes folder at start) and the worker, which
+share one Context. State lives in the database: a worker
 loads an instance, runs it, and commits its progress after every completed
 task, holding a lease on the instance's due-work row so that no other worker
 advances it at the same time (DESIGN.md, "Durability model").
