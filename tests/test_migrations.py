@@ -28,7 +28,8 @@ def test_migrations_create_the_schema_on_an_empty_database(tmp_path):
         assert MigrationContext.configure(connection).get_current_revision() == head_revision(engine)
     tables = {row[0] for row in sqlite3.connect(tmp_path / "empty.db").execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"definitions", "instances", "history", "incidents", "jobs", "alembic_version"} <= tables
+    assert {"definitions", "instances", "history", "incidents", "jobs", "drafts", "folder_deployments",
+            "alembic_version"} <= tables
 
 
 def test_migrating_an_existing_database_keeps_its_data(tmp_path):
@@ -84,3 +85,24 @@ def test_an_instance_saved_by_revision_0001_runs_on_after_the_upgrade(tmp_path, 
     while maestro.work_once():
         pass
     assert maestro.show(waiting.id)["status"] == "completed" and calls == ["ship"]
+
+
+def test_a_database_of_revision_0007_gets_drafts_and_folder_memory(tmp_path):
+    """0008 adds the drafts and what each processes folder deployed; what was deployed before stays."""
+    from alembic import command
+
+    from engine.durable import Maestro
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    command.upgrade(alembic_config(old), "0007")
+    old.dispose()
+    maestro = Maestro(url)  # connecting migrates 0007 -> head
+    maestro.deploy_paths([DURABLE / "approval.bpmn"])
+    xml = (DURABLE / "approval.bpmn").read_text()
+    assert maestro.save_draft("approval", xml, "ana", based_on_version=1)["saved_by"] == "ana"
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    (folder / "approval.bpmn").write_text(xml)
+    assert maestro.deploy_folder(folder, [folder / "approval.bpmn"])[0]["skipped"] == "known"
+    assert [d["version"] for d in maestro.definition_versions("approval")] == [1]

@@ -35,7 +35,7 @@ def _refused_variables(error):
 
 
 @blueprint.errorhandler(DeployError)
-def _invalid_diagram(error):
+def invalid_diagram(error):
     response = jsonify(error="invalid_diagram", message=f"{len(error.problems)} problem(s); nothing was deployed",
                        errors=[problem.as_dict() for problem in error.problems])
     response.status_code = 422
@@ -54,7 +54,7 @@ def json_error(status, error, message):
 def upload_definitions():
     """One or several .bpmn files as multipart "file" fields, or one file as the raw request body."""
     force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
-    deployed = maestro().deploy(uploads.prepared(uploaded_files()), force_executable=force)
+    deployed = uploads.deploy(maestro(), uploaded_files(), force_executable=force)
     first = deployed[0] if deployed else {}
     return jsonify({**first, "deployed": deployed}), 201
 

@@ -101,6 +101,28 @@ def document():
                     "type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string", "minLength": 1}, "correlation": _JSON_OBJECT,
                         "data": _JSON_OBJECT}}}}})},
+            "/api/drafts": {"get": _operation(
+                "Every draft (a diagram saved without deploying it), without its XML",
+                {"200": _json({"type": "object", "properties": {"drafts": {"type": "array",
+                                                                           "items": _ref("DraftSummary")}}})})},
+            "/api/drafts/{key}": {
+                "get": _operation("The draft of a process, with its XML", {"200": _json(_ref("Draft"))}, [key]),
+                "put": _operation(
+                    "Save the draft of a process (replacing the one there was): well-formed, safe XML whose "
+                    "executable process's id is `key`; lint problems are allowed (400 otherwise)",
+                    {"200": _json(_ref("Draft"))}, [key],
+                    {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["xml"], "properties": {
+                            "xml": {"type": "string", "minLength": 1},
+                            "based_on_version": {"type": ["integer", "null"], "minimum": 1,
+                                                 "maximum": MAX_DATABASE_INTEGER}}}}}}),
+                "delete": _operation("Delete the draft of a process", {"204": {"description": "deleted"}}, [key]),
+            },
+            "/api/drafts/{key}/deploy": {"post": _operation(
+                "Deploy the draft as a new version (as an upload named KEY.bpmn) and delete it",
+                {"201": _json(_JSON_OBJECT, "deployed"),
+                 "422": _json(_ref("Invalid"), "the draft has problems; nothing was deployed, the draft is kept")},
+                [key])},
             "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
                 "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
@@ -118,6 +140,12 @@ def document():
                 "key": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": ["string", "null"]},
                 "file_name": {"type": "string"}, "deployed_at": {"type": "string"},
                 "instances": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+            "DraftSummary": {"type": "object", "properties": {
+                "key": {"type": "string"}, "saved_by": {"type": "string"}, "saved_at": {"type": "string"},
+                "based_on_version": {"type": ["integer", "null"]}}},
+            "Draft": {"type": "object", "properties": {
+                "key": {"type": "string"}, "xml": {"type": "string"}, "saved_by": {"type": "string"},
+                "saved_at": {"type": "string"}, "based_on_version": {"type": ["integer", "null"]}}},
             "Started": {"type": "object", "properties": {"id": {"type": "string"}, "status": {"type": "string"}}},
             "InstanceSummary": {"type": "object", "properties": {
                 "id": {"type": "string"}, "key": {"type": "string"}, "version": {"type": "integer"},

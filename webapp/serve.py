@@ -37,7 +37,7 @@ def serve_command(args):
     folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
     handlers, diagrams = load_processes(folder)
     maestro = open_engine(handlers)
-    if not deploy_folder(maestro, diagrams):
+    if not deploy_folder(maestro, folder, diagrams):
         return 1
     app = create_app(maestro, listen_host=args.host)
     if not is_loopback(args.host):

@@ -1,4 +1,8 @@
-"""Uploaded BPMN files, made fit to deploy: BPMN documents, as UTF-8 text, under names a database keeps."""
+"""Uploaded BPMN files, made fit to deploy: BPMN documents, as UTF-8 text, under names a database keeps.
+
+`deploy` is the one way the web app deploys (the upload page, POST
+/api/definitions, deploying a draft), so that all of them refuse the same.
+"""
 from lxml import etree
 
 from engine.durable.store.models import Definition
@@ -11,6 +15,11 @@ from .request_input import BadRequest, check_text
 FILE_NAME_LENGTH = Definition.__table__.c.file_name.type.length
 DEFINITIONS = f"{{{NSMAP['bpmn']}}}definitions"
 PROCESS = f"{{{NSMAP['bpmn']}}}process"
+
+
+def deploy(maestro, files: list[tuple[str, bytes]], force_executable: bool = False) -> list[dict]:
+    """Deploys uploaded (name, bytes) files as Maestro.deploy does; DeployError (nothing deployed) or BadRequest."""
+    return maestro.deploy(prepared(files), force_executable=force_executable)
 
 
 def prepared(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

@@ -188,7 +188,7 @@ def worker_command(args):
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
     engine = open_engine(handlers, batch_size=args.batch_size)
-    if not deploy_folder(engine, diagrams):
+    if not deploy_folder(engine, folder, diagrams):
         return 1
     run_worker(engine, until_idle=args.until_idle)
     return 0

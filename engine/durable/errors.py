@@ -7,3 +7,7 @@ class NotFound(Exception):
 
 class Busy(Exception):
     """A worker is advancing the instance right now; try again in a moment."""
+
+
+class InvalidDraft(Exception):
+    """A draft the engine will not keep: XML that is not well-formed or not safe, a key that is not its process's."""

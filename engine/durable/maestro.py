@@ -1,8 +1,9 @@
 """Maestro's durable engine API: deployments and instances in a database, advanced by workers.
 
 The CLI and the web app are thin layers over this class, and this class is a
-thin face over the jobs it delegates to: deployments, instances, messages and
-the worker, which share one Context. State lives in the database: a worker
+thin face over the jobs it delegates to: deployments, instances, messages,
+drafts, folders (deploying a processes folder at start) and the worker, which
+share one Context. State lives in the database: a worker
 loads an instance, runs it, and commits its progress after every completed
 task, holding a lease on the instance's due-work row so that no other worker
 advances it at the same time (DESIGN.md, "Durability model").
@@ -16,12 +17,14 @@ from engine.handlers import Handlers
 
 from .context import Context
 from .deployments import Deployments
-from .errors import Busy, NotFound
+from .drafts import Drafts
+from .errors import Busy, InvalidDraft, NotFound
+from .folders import FolderDeploys
 from .instances import Instances
 from .messages import Messages
 from .worker import Worker
 
-__all__ = ["Busy", "Maestro", "NotFound"]
+__all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound"]
 
 
 class _Shared:
@@ -65,6 +68,8 @@ class Maestro:
         self._instances = Instances(self._context)
         self._deployments = Deployments(self._context, self._instances)
         self._messages = Messages(self._context, self._instances)
+        self._folders = FolderDeploys(self._context, self._deployments)
+        self._drafts = Drafts(self._context)
         self._worker = Worker(self._context)
 
     # -- definitions -----------------------------------------------------
@@ -75,6 +80,12 @@ class Maestro:
 
     def deploy_paths(self, paths: Iterable[str | os.PathLike], force_executable: bool = False) -> list[dict]:
         return self._deployments.deploy_paths(paths, force_executable)
+
+    def deploy_folder(self, folder: str | os.PathLike, paths: Iterable[str | os.PathLike]) -> list[dict]:
+        """Deploys the files among `paths` (under processes folder `folder`) whose content changed since
+        that folder last deployed them: a version deployed from elsewhere since stays the newest.
+        Returns what happened to each file (folders.py)."""
+        return self._folders.deploy_folder(folder, paths)
 
     def definitions(self) -> list[dict]:
         """The newest version of each deployed process."""
@@ -90,6 +101,25 @@ class Maestro:
     def start_form(self, key: str) -> dict | None:
         """The form of the newest version's start event ({"fields": [...]} etc., see forms), or None."""
         return self._deployments.start_form(key)
+
+    # -- drafts: diagrams saved without deploying them --------------------------
+
+    def drafts(self) -> list[dict]:
+        """Every draft, without its XML: [{key, saved_by, saved_at, based_on_version}], by key."""
+        return self._drafts.list()
+
+    def draft(self, key: str) -> dict:
+        """The draft of process `key` with its XML; NotFound when there is none."""
+        return self._drafts.get(key)
+
+    def save_draft(self, key: str, xml: str, saved_by: str, based_on_version: int | None = None) -> dict:
+        """Saves the draft of `key`, replacing the one there was. The XML must be well-formed and safe and
+        `key` the id of its executable process (InvalidDraft otherwise); lint problems are allowed."""
+        return self._drafts.save(key, xml, saved_by, based_on_version)
+
+    def delete_draft(self, key: str, if_xml: str | None = None) -> bool:
+        """Deletes the draft of `key` (with `if_xml`: only while it holds that XML); NotFound when none."""
+        return self._drafts.delete(key, if_xml)
 
     # -- instances -----------------------------------------------------------
 

@@ -34,15 +34,33 @@ def load_processes(folder) -> tuple[Handlers, list[Path]]:
     return handlers, sorted(folder.rglob("*.bpmn"))
 
 
-def deploy_folder(engine: Maestro, diagrams) -> bool:
-    """Deploys a processes folder's diagrams, saying what it did; False (problems printed) if refused."""
+def deploy_folder(engine: Maestro, folder, diagrams) -> bool:
+    """Deploys a processes folder's diagrams that changed since it last deployed them (engine/durable/folders.py),
+    saying what it did with each; False (problems printed) if refused."""
     if not diagrams:
         return True
     try:
-        for item in engine.deploy_paths(diagrams):
-            print(f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)"))
+        outcomes = engine.deploy_folder(folder, diagrams)
     except DeployError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return False
+    for outcome in outcomes:
+        for line in _said(outcome):
+            print(line, flush=True)
     return True
+
+
+def _said(outcome) -> list[str]:
+    """What a folder deploy did with one file, a line per process."""
+    if outcome["skipped"] is None:
+        return [f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)")
+                for item in outcome["deployed"]]
+    why = ("unchanged since this folder last deployed it" if outcome["skipped"] == "unchanged"
+           else "already deployed")
+    lines = []
+    for key, version in outcome["versions"].items():
+        newest = outcome["newest"].get(key)
+        stays = f"; the newest, version {newest}, stays" if newest and newest != version else ""
+        lines.append(f"{outcome['file']}: {why} as {key} version {version}: not deployed again{stays}")
+    return lines

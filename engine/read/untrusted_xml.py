@@ -86,6 +86,15 @@ def as_utf8(data: bytes) -> bytes:
     return _DECLARED_ENCODING.sub(r"\1\2UTF-8\2", text.lstrip("\ufeff"), count=1).encode("utf-8")
 
 
+def utf8_document(text: str) -> bytes:
+    """A document received as text (a JSON string): its UTF-8 bytes, its XML declaration saying so.
+
+    The text was decoded already; an `encoding="ISO-8859-1"` left in its
+    declaration would make the parser misread every non-ASCII character.
+    """
+    return _DECLARED_ENCODING.sub(r"\1\2UTF-8\2", text.lstrip("\ufeff"), count=1).encode("utf-8", "surrogatepass")
+
+
 def _decoded(data, encoding):
     """`data` as text in the encoding libxml2 detected, or None when Python cannot decode it so."""
     for name in _codec_names(data, encoding or "utf-8"):

@@ -141,3 +141,32 @@ class AwaitedMessage(Base):
 
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class Draft(Base):
+    """A process's diagram saved without deploying it: one per process (its key), replaced by each save."""
+    __tablename__ = "drafts"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    xml: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(255))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The deployed version it was edited from (None: a new diagram); deploying it makes the next one anyway.
+    based_on_version: Mapped[int | None]
+
+
+class FolderDeployment(Base):
+    """What a processes folder last deployed from one of its files (or found already deployed).
+
+    Deploying the folder again (at every start of `maestro serve` and `maestro
+    worker`) skips a file whose content has not changed since: a version
+    deployed from elsewhere since then (the editor, an upload) stays the newest.
+    """
+    __tablename__ = "folder_deployments"
+
+    # The folder's name (its last path component), not its path: see engine/durable/folders.py.
+    folder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(1024), primary_key=True)  # relative to the folder, with "/"
+    content_hash: Mapped[str] = mapped_column(String(64))
+    versions: Mapped[dict] = mapped_column(default=dict)  # {process key: version} the content is deployed as
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)

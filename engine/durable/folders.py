@@ -1,0 +1,113 @@
+"""The folder-deploy job: deploying a processes folder at start without undoing deployments made elsewhere.
+
+`maestro serve` and `maestro worker` deploy their folder (bpmn/ by default)
+every time they start. Deploying a file because it differs from the newest
+version would make a new version out of an unchanged file whenever a newer
+one was deployed from the editor or an upload. So a folder deploys a file
+only when its content changed since that folder last deployed it; the first
+time a folder sees a file whose content is deployed already (as any version),
+it only remembers it. `maestro deploy FILES` is explicit and unaffected.
+
+A folder is known by its name (`bpmn`), not its path: the same folder checked
+out at another path, on another machine or in a container, is the same folder,
+so workers on several machines sharing one database agree on what it deployed.
+"""
+import hashlib
+import os
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from .store import definitions
+from .store import folder_deployments as memory
+from .store.models import FolderDeployment
+
+FOLDER_LENGTH = FolderDeployment.__table__.c.folder.type.length
+
+
+def folder_identity(folder):
+    """What a processes folder is known as in the database: its name (see the module's docstring)."""
+    resolved = Path(folder).resolve()
+    return (resolved.name or str(resolved))[:FOLDER_LENGTH]
+
+
+class FolderDeploys:
+    """Maestro's deploy_folder, over its Context and the deployments job."""
+
+    def __init__(self, context, deployments):
+        self.context = context
+        self.deployments = deployments
+
+    def deploy_folder(self, folder, paths):
+        """Deploys the changed files among `paths` (files under `folder`) together.
+
+        Returns per file {"file" (relative to the folder), "deployed" (what
+        Maestro.deploy returned for its processes; [] when skipped), "skipped"
+        (None, "unchanged": since this folder deployed it, or "known": its
+        content is deployed already), "versions" ({key: version} the content is
+        deployed as), "newest" ({key: newest version})}. DeployError when a
+        changed file has problems: nothing is deployed or remembered then.
+        """
+        identity, files = folder_identity(folder), _read(folder, paths)
+        outcomes, changed = self._skipped(identity, files)
+        outcomes.update(self._deployed(changed))
+        self._remember(identity, [(relative, _digest(data), outcomes[relative]["versions"])
+                                  for relative, _, data in files if outcomes[relative]["skipped"] != "unchanged"])
+        with self.context.Session() as session:
+            newest = memory.newest_versions(session, {key for item in outcomes.values() for key in item["versions"]})
+        return [{**outcomes[relative], "newest": {key: newest.get(key) for key in outcomes[relative]["versions"]}}
+                for relative, _, _ in files]
+
+    def _skipped(self, identity, files):
+        """({file: outcome} of the files not to deploy, [the other files])."""
+        outcomes, changed = {}, []
+        with self.context.Session() as session:
+            last = memory.remembered(session, identity)
+            for relative, name, data in files:
+                if relative in last:
+                    if last[relative].content_hash == _digest(data):
+                        outcomes[relative] = _outcome(relative, "unchanged", last[relative].versions)
+                        continue
+                elif known := memory.deployed_as(session, _digest(data)):
+                    outcomes[relative] = _outcome(relative, "known", known)
+                    continue
+                changed.append((relative, name, data))
+        return outcomes, changed
+
+    def _deployed(self, changed):
+        """{file: outcome} of deploying the changed files together (as they call each other's processes)."""
+        deployed = self.deployments.deploy([(name, data) for _, name, data in changed]) if changed else []
+        outcomes = {}
+        for relative, _, data in changed:
+            keys = definitions.calls_and_processes(data)[1]
+            mine = [item for item in deployed if item["key"] in keys]
+            outcomes[relative] = {**_outcome(relative, None, {item["key"]: item["version"] for item in mine}),
+                                  "deployed": mine}
+        return outcomes
+
+    def _remember(self, identity, remembered):
+        try:
+            self._write_memory(identity, remembered)
+        except IntegrityError:  # two workers starting together: this one finds the other's rows now
+            self._write_memory(identity, remembered)
+
+    def _write_memory(self, identity, remembered):
+        with self.context.Session() as session:
+            for relative, digest, versions in remembered:
+                memory.remember(session, identity, relative, digest, versions)
+            session.commit()
+
+
+def _read(folder, paths):
+    """(name relative to the folder, with "/"; name as given; content) of each file."""
+    root = Path(folder).absolute()
+    return [(Path(os.path.relpath(Path(path).absolute(), root)).as_posix(), str(path), Path(path).read_bytes())
+            for path in paths]
+
+
+def _digest(data):
+    return hashlib.sha256(data).hexdigest()  # as store.definitions hashes a deployed file
+
+
+def _outcome(relative, skipped, versions):
+    return {"file": relative, "deployed": [], "skipped": skipped, "versions": dict(versions)}

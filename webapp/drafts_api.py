@@ -1,0 +1,69 @@
+"""The drafts part of the JSON API (/api/drafts): diagrams saved without deploying them, one per process.
+
+Its own blueprint under /api, answering errors in JSON as the rest of the API
+does (webapp/api.py); CSRF and Origin rules are the API's (webapp/app.py).
+"""
+from flask import Blueprint, current_app, jsonify, request
+
+from engine.durable import InvalidDraft, NotFound
+from engine.problems import DeployError
+
+from . import request_input, uploads
+from .api import invalid_diagram, json_error
+from .request_input import MAX_DATABASE_INTEGER, BadRequest
+
+blueprint = Blueprint("drafts_api", __name__)
+blueprint.register_error_handler(NotFound, lambda error: json_error(404, "not_found", str(error)))
+blueprint.register_error_handler(InvalidDraft, lambda error: json_error(400, "bad_request", str(error)))
+blueprint.register_error_handler(DeployError, invalid_diagram)
+
+
+def maestro():
+    return current_app.extensions["maestro"]
+
+
+def who() -> str:
+    """Who saves a draft: the request's user when something in front of Maestro signed them in, else "web"."""
+    return request.remote_user or "web"
+
+
+@blueprint.get("/drafts")
+def list_drafts():
+    return jsonify({"drafts": maestro().drafts()})
+
+
+@blueprint.get("/drafts/<key>")
+def show_draft(key):
+    return jsonify(maestro().draft(key))
+
+
+@blueprint.put("/drafts/<key>")
+def save_draft(key):
+    """{xml, based_on_version?}: replaces the draft of `key` (the id of the diagram's process)."""
+    body = request_input.json_object(request.get_data(cache=False))
+    xml, based_on = body.get("xml"), body.get("based_on_version")
+    if not isinstance(xml, str) or not xml.strip():
+        raise BadRequest('"xml" (the diagram, as text) is required')
+    if based_on is not None and (isinstance(based_on, bool) or not isinstance(based_on, int)
+                                 or not 1 <= based_on <= MAX_DATABASE_INTEGER):
+        raise BadRequest('"based_on_version" must be the number of a deployed version, or null')
+    return jsonify(maestro().save_draft(key, xml, who(), based_on))
+
+
+@blueprint.delete("/drafts/<key>")
+def delete_draft(key):
+    maestro().delete_draft(key)
+    return "", 204
+
+
+@blueprint.post("/drafts/<key>/deploy")
+def deploy_draft(key):
+    """Deploys the draft as an upload named KEY.bpmn would be, then deletes it; 422 (draft kept) if refused."""
+    draft = maestro().draft(key)
+    deployed = uploads.deploy(maestro(), [(f"{key}.bpmn", draft["xml"].encode("utf-8"))])
+    try:
+        maestro().delete_draft(key, if_xml=draft["xml"])  # a draft saved again meanwhile is newer work: kept
+    except NotFound:
+        pass  # deleted meanwhile: nothing left to do
+    first = next((item for item in deployed if item["key"] == key), deployed[0] if deployed else {})
+    return jsonify({**first, "deployed": deployed}), 201
