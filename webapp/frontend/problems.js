@@ -11,6 +11,7 @@ export function createProblemsView(modeler, list, summary) {
   const registry = modeler.get('elementRegistry');
   const selection = modeler.get('selection');
   let marked = [];
+  let shown = 0;  // how many times problems were shown: a check asked before a later show is stale
 
   function clear() {
     overlays.remove({ type: OVERLAY_TYPE });
@@ -61,8 +62,10 @@ export function createProblemsView(modeler, list, summary) {
     return item;
   }
 
-  /** Replaces what is shown by `problems` ([{file, line, element, message, severity}]). */
-  function show(problems) {
+  /** Replaces what is shown by `problems` ([{file, line, element, message, severity}]);
+   * `refused` says they are why a deploy was refused rather than the live check's. */
+  function show(problems, { refused = false } = {}) {
+    shown += 1;
     clear();
     const byElement = new Map();
     problems.forEach((problem) => {
@@ -80,13 +83,13 @@ export function createProblemsView(modeler, list, summary) {
     });
     const errors = problems.filter((problem) => problem.severity !== 'warning').length;
     const warnings = problems.length - errors;
-    summary.textContent = problems.length
-      ? `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`
-      : 'No problems: this server can run it.';
+    const counted = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+    summary.textContent = refused ? `Deploy refused: ${counted}`
+      : problems.length ? counted : 'No problems: this server can run it.';
     summary.className = errors ? 'summary error' : warnings ? 'summary warning' : 'summary ok';
   }
 
-  return { show, clear };
+  return { show, clear, generation: () => shown };
 }
 
 /** Checks the diagram with the server's lint after each change (debounced), newest answer wins. */
@@ -94,12 +97,14 @@ export function startLiveChecks(modeler, api, view, { fileName, onError, delay =
   let timer = null;
   let asked = 0;
 
-  async function check() {
+  // `generation` is taken when the change happened: problems shown since (a refused deploy's)
+  // stay until the next change.
+  async function check(generation = view.generation()) {
     const ticket = ++asked;
     try {
       const { xml } = await modeler.saveXML({ format: true });
       const answer = await api.lint(xml, fileName());
-      if (ticket === asked) view.show(answer.problems || []);
+      if (ticket === asked && generation === view.generation()) view.show(answer.problems || []);
     } catch (error) {
       if (ticket === asked) onError(error);
     }
@@ -107,10 +112,10 @@ export function startLiveChecks(modeler, api, view, { fileName, onError, delay =
 
   function schedule() {
     window.clearTimeout(timer);
-    timer = window.setTimeout(check, delay);
+    timer = window.setTimeout(check, delay, view.generation());
   }
 
   modeler.on('commandStack.changed', schedule);
   modeler.on('import.done', schedule);
-  return { checkNow: check };
+  return { checkNow: () => check() };
 }
