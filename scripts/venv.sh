@@ -1,6 +1,6 @@
 # Sourced by start.sh and test.sh: creates .venv and installs Maestro into it
 # (editable), with the extras given as arguments; reinstalls when pyproject.toml changes.
-# Then installs the web app's npm packages into node_modules.
+# Then installs the web app's npm packages into node_modules and builds the editor's bundle.
 extras="${1:-}"
 python3 -m venv .venv >/dev/null 2>&1 || { echo "python3 with the venv module is required" >&2; exit 1; }
 source .venv/bin/activate
@@ -14,9 +14,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     touch "$stamp"
 fi
-# bpmn-js for the web app's diagrams, from the npm registry (package.json, package-lock.json).
-if [ ! -d node_modules/bpmn-js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# bpmn-js and the editor's packages, from the npm registry (package.json, package-lock.json).
+if [ ! -d node_modules/bpmn-js ] || [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     command -v npm >/dev/null || { echo "npm (Node.js) is required for the web app's diagram viewer" >&2; exit 1; }
-    echo "installing bpmn-js into node_modules (first run only)..."
+    echo "installing the web app's npm packages into node_modules (first run only)..."
     npm ci --no-audit --no-fund --loglevel=error > .venv/npm.log 2>&1 || { cat .venv/npm.log >&2; exit 1; }
+fi
+# The editor's bundle (webapp/frontend/ -> webapp/static/dist/, never committed): built when
+# missing or older than its sources or the installed packages.
+bundle="webapp/static/dist/editor.js"
+if [ ! -f "$bundle" ] || [ package-lock.json -nt "$bundle" ] \
+        || [ -n "$(find webapp/frontend -newer "$bundle" -type f -print -quit)" ]; then
+    echo "building the editor (webapp/frontend) with esbuild..."
+    npm run build > .venv/build.log 2>&1 || { cat .venv/build.log >&2; exit 1; }
 fi

@@ -1,6 +1,7 @@
 """The HTML cockpit: processes, starting them, instances and what happened in each."""
 import json
 from datetime import datetime
+from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
@@ -8,7 +9,7 @@ from engine.durable import Busy, NotFound
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
-from . import progress, request_input, uploads
+from . import editor_templates, progress, request_input, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import STATUSES
@@ -41,7 +42,7 @@ def home():
 @blueprint.get("/processes")
 def processes(problems=None, status=200):
     page = render_template("processes.html", processes=definitions_with_counts(), statuses=STATUSES,
-                           problems=problems)
+                           problems=problems, templates=editor_templates.available())
     return page, status
 
 
@@ -84,6 +85,45 @@ def start(key):
     started = maestro().start(key, data, business_key)
     flash("Instance started.", "success")
     return redirect(url_for("pages.instance", instance_id=started["id"]))
+
+
+# -- the editor (webapp/frontend/, built into static/dist/) -------------------------
+
+EDITOR_BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "editor.js"
+
+
+@blueprint.get("/processes/new")
+def new_process():
+    """The editor on a template; the page saves and deploys through the JSON API."""
+    name = request.args.get("template") or "blank"
+    xml = editor_templates.xml_of(name)
+    if xml is None:
+        choices = ", ".join(template.name for template in editor_templates.available())
+        return error_page(404, "No such template", f"there is no template {name[:40]!r}: choose one of {choices}")
+    return _editor_page(key=None, version=None, version_asked=False, template_xml=xml)
+
+
+@blueprint.get("/processes/<key>/edit")
+def edit_process(key):
+    """The editor on the process's draft when it has one, else on a version (the newest unless ?version=N)."""
+    try:
+        versions = [item["version"] for item in maestro().definition_versions(key)]
+    except NotFound:
+        versions = []  # a new process saved as a draft but never deployed
+    asked = request_input.whole_number("version", request.args.get("version"))
+    if asked is not None and asked not in versions:
+        return error_page(404, "Not found", f"process {key!r} has no version {asked}")
+    return _editor_page(key=key, version=asked or (versions[-1] if versions else None),
+                        version_asked=asked is not None, template_xml=None)
+
+
+def _editor_page(key, version, version_asked, template_xml):
+    if not EDITOR_BUNDLE.is_file():
+        return error_page(503, "The editor is not built",
+                          "webapp/static/dist/editor.js is missing: run `npm ci && npm run build` in Maestro's folder "
+                          "(start.sh and test.sh do)")
+    return render_template("editor.html", key=key, version=version, version_asked=version_asked,
+                           template_xml=template_xml)
 
 
 # -- instances -------------------------------------------------------------------

@@ -1,0 +1,48 @@
+// The bpmn-js Modeler with what Maestro runs editable in the Camunda 7 properties panel.
+import BpmnModeler from 'bpmn-js/lib/Modeler';
+import {
+  BpmnPropertiesPanelModule,
+  BpmnPropertiesProviderModule,
+  CamundaPlatformPropertiesProviderModule
+} from 'bpmn-js-properties-panel';
+import { ElementTemplatesPropertiesProviderModule } from 'bpmn-js-element-templates';
+import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
+import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+import MinimapModule from 'diagram-js-minimap';
+
+import HandlerCatalogModule from './handler-catalog-service.js';
+import UndoActionModule from './undo-action.js';
+
+/**
+ * The Camunda 7 provider edits external topics, conditions, timers, messages, error codes,
+ * isForCompensation, form fields, failedJobRetryTimeCycle and multi-instance: the attributes
+ * Maestro's reader understands. The behaviours keep camunda: extensions consistent when an
+ * element is replaced (e.g. a task turned into a service task). Search (Ctrl+F), keyboard
+ * shortcuts and undo/redo are part of bpmn-js's Modeler; the keyboard listens on the canvas
+ * once it has focus (diagram-js 15 binds it implicitly).
+ */
+export function createModeler({ canvas, propertiesPanel }) {
+  return new BpmnModeler({
+    container: canvas,
+    propertiesPanel: { parent: propertiesPanel },
+    additionalModules: [
+      BpmnPropertiesPanelModule,
+      BpmnPropertiesProviderModule,
+      CamundaPlatformPropertiesProviderModule,
+      ElementTemplatesPropertiesProviderModule,
+      CamundaBehaviorsModule,
+      MinimapModule,
+      HandlerCatalogModule,
+      UndoActionModule
+    ],
+    moddleExtensions: { camunda: camundaModdle },
+    minimap: { open: false }
+  });
+}
+
+/** The executable process of the diagram (its id is the key Maestro deploys it under). */
+export function executableProcess(modeler) {
+  const definitions = modeler.getDefinitions();
+  const processes = (definitions && definitions.rootElements || []).filter((root) => root.$type === 'bpmn:Process');
+  return processes.find((process) => process.isExecutable) || processes[0] || null;
+}
