@@ -53,7 +53,7 @@ def upload():
         return redirect(url_for("pages.processes"))
     try:
         force = bool(request.form.get("force_executable"))
-        deployed = maestro().deploy(uploads.prepared(files), force_executable=force)
+        deployed = maestro().deploy(uploads.prepared(files), force_executable=force, check_handlers=True)
     except DeployError as error:
         return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
     for item in deployed:

@@ -1,8 +1,9 @@
 """The durable engine: deployments and instances in a database, advanced by workers.
 
 The Maestro class (maestro) is its one public face, a thin one over its jobs:
-deployments, instances, messages and worker (one batch of due work), which
-share a Context (the database, the handlers, the settings). Beside them:
+deployments, instances, messages, trials (a diagram tried in memory, nothing
+stored) and worker (one batch of due work), which share a Context (the
+database, the handlers, the settings). Beside them:
 settling an instance after it ran (settling), what observers are told
 (observer_events), the API's dicts (summaries), replaying logged steps
 (replay), the worker's loop (worker_loop) with its health, stop and
