@@ -3,8 +3,10 @@
 A handler may return any variable, and the start data and a message's data may
 hold any: what reads such a name may be right. So these are warnings, never a
 refusal of deploy, and the check stays conservative: every way a diagram can
-set a name counts wherever it is (not only on the path before the read), and a
-diagram whose forms are JSON-schema files (fields unknown here) gets none.
+set a name counts wherever it is (not only on the path before the read), a
+diagram with forms whose fields it does not list (JSON-schema files, user tasks
+without declared fields) gets none, and a name a script only calls is taken
+for a function, not a variable.
 """
 import ast
 import builtins
@@ -45,7 +47,7 @@ _NOT_VARIABLES = set(dir(builtins)) | {"printed"}
 
 def unset_variables(root: etree._Element, file_name: str) -> list[Problem]:
     """A warning per script task and condition that reads names nothing in the document sets."""
-    if _has_json_schema_forms(root):
+    if _has_forms_of_unknown_fields(root):
         return []
     set_names = names_set(root)
     sources = _other_sources(root)
@@ -123,6 +125,12 @@ class _ReadsBeforeWrites(ast.NodeVisitor):
     def __init__(self) -> None:
         self.assigned: set[str] = set()
         self.reads: list[str] = []
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name):  # a called name is a function the sandbox has or lacks
+            self.visit(node.func)
+        for argument in [*node.args, *node.keywords]:
+            self.visit(argument)
 
     def visit_Name(self, node: ast.Name) -> None:
         if not isinstance(node.ctx, ast.Load):
@@ -202,8 +210,14 @@ def _condition_reads(text: str) -> list[str]:
         return []
 
 
-def _has_json_schema_forms(root: etree._Element) -> bool:
-    return bool(root.xpath(".//spiffworkflow:property[@name='formJsonSchemaFilename']", namespaces=NSMAP))
+def _has_forms_of_unknown_fields(root: etree._Element) -> bool:
+    """Whether a form sets names this document does not list: a JSON-schema file (Spiff Arena), or a user
+    task without declared form fields (an embedded or external form, or data given when completing it)."""
+    if root.xpath(".//spiffworkflow:property[@name='formJsonSchemaFilename']", namespaces=NSMAP):
+        return True
+    declared = ("./bpmn:extensionElements/camunda:formData/camunda:formField"
+                " | ./bpmn:extensionElements/camunda:formProperty")
+    return any(not task.xpath(declared, namespaces=NSMAP) for task in root.iter(f"{{{_BPMN}}}userTask"))
 
 
 def _other_sources(root: etree._Element) -> list[str]:
