@@ -92,6 +92,15 @@ def test_lint_warns_of_what_a_script_reads_that_nothing_sets_but_not_of_form_fie
                     "result variable in this diagram sets them: a handler or the start data must"}]
 
 
+def test_lint_does_not_warn_of_what_a_user_task_without_declared_fields_may_set(web):
+    client, _ = web
+    approval = MISSING_CONDITION.replace('<bpmn:sequenceFlow id="to_choice" sourceRef="start" targetRef="choice"/>',
+                                         '<bpmn:sequenceFlow id="to_review" sourceRef="start" targetRef="review"/>'
+                                         '<bpmn:userTask id="review"/>'
+                                         '<bpmn:sequenceFlow id="to_choice" sourceRef="review" targetRef="choice"/>')
+    assert [problem["severity"] for problem in lint(client, approval)] == ["error"]  # the flow without condition
+
+
 def test_lint_of_a_good_diagram_finds_nothing_and_says_nothing_of_handlers_it_does_not_use(web):
     client, _ = web
     assert lint(client, SAGA.read_text(), "saga.bpmn") == []
