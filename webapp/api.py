@@ -22,24 +22,31 @@ def maestro():
 # The engine's refusals, as JSON errors with a 4xx status.
 _REFUSALS = {NotFound: (404, "not_found"), InstanceError: (409, "conflict"), Busy: (409, "busy"),
              BadRequest: (400, "bad_request")}
-for _refusal, (_status, _code) in _REFUSALS.items():
-    blueprint.register_error_handler(
-        _refusal, lambda error, status=_status, code=_code: json_error(status, code, str(error)))
 
 
-@blueprint.errorhandler(VariablesRefused)
+def install_refusals(api_blueprint: Blueprint) -> None:
+    """Answers the engine's refusals with JSON errors in an API blueprint (this one, and modeling_api's)."""
+    for refusal, (status, code) in _REFUSALS.items():
+        api_blueprint.register_error_handler(
+            refusal, lambda error, status=status, code=code: json_error(status, code, str(error)))
+    api_blueprint.register_error_handler(VariablesRefused, _refused_variables)
+    api_blueprint.register_error_handler(DeployError, invalid_diagram)
+
+
 def _refused_variables(error):
     if error.too_large:
         return json_error(413, "too_large", str(error))
     return json_error(400, "bad_variables", str(error))
 
 
-@blueprint.errorhandler(DeployError)
 def invalid_diagram(error):
     response = jsonify(error="invalid_diagram", message=f"{len(error.problems)} problem(s); nothing was deployed",
                        errors=[problem.as_dict() for problem in error.problems])
     response.status_code = 422
     return response
+
+
+install_refusals(blueprint)
 
 
 def json_error(status, error, message):

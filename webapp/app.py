@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.durable.startup import UserError
 
-from . import api, assets, browser_safety, drafts_api, hosts, metrics, pages
+from . import api, assets, browser_safety, drafts_api, hosts, metrics, modeling_api, pages
 from .api import json_error
 from .request_input import BadRequest, check_text
 
@@ -41,10 +41,12 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf = CSRFProtect(app)
     csrf.exempt(api.blueprint)  # API clients send no form token; see _same_origin_only
     csrf.exempt(drafts_api.blueprint)
+    csrf.exempt(modeling_api.blueprint)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
     app.register_blueprint(api.blueprint, url_prefix="/api")
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
+    app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
 from .request_input import MAX_DATABASE_INTEGER
+from .uploads import FILE_NAME_LENGTH
 
 STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -32,6 +33,15 @@ def _query_parameter(name, schema=None, description=None):
     if description:
         parameter["description"] = description
     return parameter
+
+
+def _diagram_body(extra):
+    """A JSON body holding one diagram as text, and the name its problems are reported under."""
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["xml"], "properties": {
+            "xml": {"type": "string", "pattern": "\\S", "description": "the BPMN diagram, as text"},
+            "name": {"type": "string", "maxLength": FILE_NAME_LENGTH, "description": "file name (diagram.bpmn)"},
+            "force_executable": {"type": "boolean"}, **extra}}}}}
 
 
 def document():
@@ -123,6 +133,38 @@ def document():
                 {"201": _json(_JSON_OBJECT, "deployed"),
                  "422": _json(_ref("Invalid"), "the draft has problems; nothing was deployed, the draft is kept")},
                 [key])},
+            "/api/lint": {"post": _operation(
+                "Check a diagram against this server without deploying it: what deploy refuses (errors, service "
+                "tasks no handler of this server binds among them) and names scripts and conditions read that "
+                "nothing in the diagram sets (warnings)",
+                {"200": _json({"type": "object", "required": ["problems"], "properties": {
+                    "problems": {"type": "array", "items": _ref("LintProblem")}}})},
+                body=_diagram_body({})),
+            },
+            "/api/handlers": {"get": _operation(
+                "The handlers this server loaded: topic, function name, docstring (first paragraph), undo",
+                {"200": _json({"type": "object", "properties": {"handlers": {"type": "array", "items": {
+                    "type": "object", "properties": {
+                        "topic": {"type": "string"}, "name": {"type": "string"}, "doc": {"type": "string"},
+                        "undo": {"type": "boolean"}, "undo_doc": {"type": ["string", "null"]}}}}}})})},
+            "/api/element-templates": {"get": _operation(
+                "A Camunda 7 element template per handler: applied to a service task, it sets camunda:type "
+                "\"external\" and camunda:topic (the template id is maestro.handler.<topic>)",
+                {"200": _json({"type": "array", "items": _JSON_OBJECT})})},
+            "/api/try": {"post": _operation(
+                "Run a diagram once in memory with this server's handlers, deploying and storing nothing; per "
+                "service task (by element id) \"handler\" (default), \"nothing\", \"fail\" (a technical "
+                "failure) or \"error:CODE\" (a BPMN error)",
+                {"200": _json({"type": "object", "properties": {
+                    "status": {"enum": STATUSES}, "variables": _JSON_OBJECT,
+                    "path": {"type": "array", "items": {"type": "object", "properties": {
+                        "element": {"type": "string"}, "name": {"type": "string"}, "state": {"type": "string"},
+                        "undo_of": {"type": ["string", "null"]}, "error": {"type": ["object", "null"]}}}},
+                    "elements": _JSON_OBJECT, "error": {"type": ["object", "null"]}}}),
+                 "422": _json(_ref("Invalid"), "the diagram has problems; nothing ran")},
+                body=_diagram_body({"variables": _JSON_OBJECT, "tasks": {"type": "object", "additionalProperties": {
+                    "type": "string", "pattern": "^(handler|nothing|fail|error:.+)$"}}})),
+            },
             "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
                 "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
@@ -136,6 +178,9 @@ def document():
                 "errors": {"type": "array", "items": {"type": "object", "properties": {
                     "file": {"type": "string"}, "line": {"type": ["integer", "null"]},
                     "element": {"type": ["string", "null"]}, "message": {"type": "string"}}}}}},
+            "LintProblem": {"type": "object", "properties": {
+                "file": {"type": "string"}, "line": {"type": "integer"}, "element": {"type": "string"},
+                "message": {"type": "string"}, "severity": {"enum": ["error", "warning"]}}},
             "Definition": {"type": "object", "properties": {
                 "key": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": ["string", "null"]},
                 "file_name": {"type": "string"}, "deployed_at": {"type": "string"},

@@ -16,18 +16,29 @@ def element_states(shown):
     A task cancelled before it ever became ready (a path not taken) colours nothing.
     """
     began = {entry["task_id"] for entry in shown["history"] if entry["state"] in _HAPPENED - {"CANCELLED"}}
+    return states_of(happened(shown["tasks"], began))
+
+
+def happened(tasks, began):
+    """The tasks that happened, in their order: not predicted, and not cancelled before they began
+    (`began`: ids of the tasks that ever became ready)."""
+    return [task for task in tasks
+            if task["state"] in _HAPPENED and (task["state"] != "CANCELLED" or task["id"] in began)]
+
+
+def states_of(tasks):
+    """{bpmn_id: {"state", "count"}} of tasks that happened (see element_states)."""
     states, counts = {}, {}
-    for task in shown["tasks"]:
-        if task["state"] not in _HAPPENED or (task["state"] == "CANCELLED" and task["id"] not in began):
-            continue
+    for task in tasks:
         element = task["bpmn_id"]
         counts[element] = counts.get(element, 0) + 1
-        states.setdefault(element, set()).add(_state_of(task))
+        states.setdefault(element, set()).add(state_of(task))
     return {element: {"state": min(found, key=_PRECEDENCE.index), "count": counts[element]}
             for element, found in states.items()}
 
 
-def _state_of(task):
+def state_of(task):
+    """What one task that happened colours its element with."""
     if task["state"] == "ERROR":
         return "failed"
     if task["state"] in ("READY", "STARTED"):

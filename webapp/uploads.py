@@ -18,8 +18,10 @@ PROCESS = f"{{{NSMAP['bpmn']}}}process"
 
 
 def deploy(maestro, files: list[tuple[str, bytes]], force_executable: bool = False) -> list[dict]:
-    """Deploys uploaded (name, bytes) files as Maestro.deploy does; DeployError (nothing deployed) or BadRequest."""
-    return maestro.deploy(prepared(files), force_executable=force_executable)
+    """Deploys uploaded (name, bytes) files as Maestro.deploy does; DeployError (nothing deployed) or BadRequest.
+
+    This server's worker runs what is deployed here: a service task none of its handlers binds is refused."""
+    return maestro.deploy(prepared(files), force_executable=force_executable, check_handlers=True)
 
 
 def prepared(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

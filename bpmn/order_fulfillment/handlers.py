@@ -62,6 +62,7 @@ def _ref(prefix, ctx):
 
 @handlers.task("checkout")
 def checkout(ctx):
+    """Opens the order for the cart in `items` (a business error ORDER_FAILED when it is empty); sets `order_id`."""
     items = ctx.data.get("items")
     if "items" in ctx.data and not (isinstance(items, list) and items):
         raise BpmnError("ORDER_FAILED", "cart is empty")
@@ -70,27 +71,32 @@ def checkout(ctx):
 
 @handlers.task("payment")
 def payment(ctx):
+    """Charges `amount` (100 by default); sets `payment_id` and `amount_charged`."""
     return _done(ctx, "payment", payment_id=_ref("pay", ctx),
                  amount_charged=ctx.data.get("amount", 100))
 
 
 @handlers.task("stock")
 def stock(ctx):
+    """Reserves the ordered items in stock; sets `reservation_id`."""
     return _done(ctx, "stock", reservation_id=_ref("res", ctx))
 
 
 @handlers.task("distribution_center")
 def distribution_center(ctx):
+    """Allocates the distribution center that ships the order; sets `distribution_center`."""
     return _done(ctx, "distribution_center", distribution_center="DC-EAST")
 
 
 @handlers.task("invoice")
 def invoice(ctx):
+    """Creates the invoice for the order; sets `invoice_id`."""
     return _done(ctx, "invoice", invoice_id=_ref("inv", ctx))
 
 
 @handlers.task("shipping")
 def shipping(ctx):
+    """Hands the order to the carrier; sets `tracking_number`."""
     return _done(ctx, "shipping", tracking_number=_ref("trk", ctx))
 
 
@@ -98,21 +104,25 @@ def shipping(ctx):
 
 @handlers.task("refund_payment")
 def refund_payment(ctx):
+    """Refunds the payment (the undo of Charge payment)."""
     return _undone(ctx, "refund_payment")
 
 
 @handlers.task("release_stock")
 def release_stock(ctx):
+    """Releases the reserved stock (the undo of Reserve stock)."""
     return _undone(ctx, "release_stock")
 
 
 @handlers.task("release_distribution_center")
 def release_distribution_center(ctx):
+    """Releases the allocated distribution center (the undo of its allocation)."""
     return _undone(ctx, "release_distribution_center")
 
 
 @handlers.task("cancel_invoice")
 def cancel_invoice(ctx):
+    """Cancels the invoice (the undo of Create invoice)."""
     return _undone(ctx, "cancel_invoice")
 
 
@@ -120,6 +130,7 @@ def cancel_invoice(ctx):
 
 @handlers.task("notify_customer")
 def notify_customer(ctx):
+    """Tells the customer the order failed; sets `customer_notified`."""
     _check(ctx, "notify_customer", forward=False)
     return {"steps": ctx.data.get("steps", []) + ["notify_customer"],
             "customer_notified": True}

@@ -2,9 +2,9 @@
 
 The Maestro class (maestro) is its one public face, a thin one over its jobs:
 deployments, instances, messages, worker (one batch of due work), drafts
-(diagrams saved without deploying) and folders (deploying a processes folder
-at start), which share a Context (the database, the handlers, the settings).
-Beside them:
+(diagrams saved without deploying), folders (deploying a processes folder
+at start) and trials (a diagram tried in memory, nothing stored), which share
+a Context (the database, the handlers, the settings). Beside them:
 settling an instance after it ran (settling), what observers are told
 (observer_events), the API's dicts (summaries), replaying logged steps
 (replay), the worker's loop (worker_loop) with its health, stop and

@@ -5,6 +5,8 @@ from pathlib import Path
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
+from engine.read.checks import unset_variables
+from engine.read.lint import unique
 from engine.run.specs import maestro_info
 
 from .errors import NotFound
@@ -20,8 +22,9 @@ class Deployments:
         self.context = context
         self.instances = instances  # a deployment starts (and cancels) instances of timer-started processes
 
-    def deploy(self, files, force_executable=False):
-        """Deploys (name, bytes) files; see store.definitions.deploy.
+    def deploy(self, files, force_executable=False, check_handlers=False):
+        """Deploys (name, bytes) files; see store.definitions.deploy. With `check_handlers`, a service
+        task that none of this engine's handlers binds is refused too (the web app: its worker runs them).
 
         A new version of a process with a timer start event is started at once
         (its instance waits for the timer), and the older versions' instances
@@ -29,7 +32,8 @@ class Deployments:
         timer is the one that holds.
         """
         with self.context.Session() as session:
-            deployed = definitions.deploy(session, list(files), force_executable)
+            handlers = self.context.handlers if check_handlers else None
+            deployed = definitions.deploy(session, list(files), force_executable, handlers)
             session.commit()
             timed = [item for item in deployed
                      if item["new"] and definitions.has_timer_start(session.get(Definition, item["id"]))]
@@ -44,6 +48,17 @@ class Deployments:
             rows = instance_rows.started_by_timer_below(session, key, below_version)
             return [row.id for row in rows if not self.context.load(session, row)[0].workflow.get_tasks(
                 state=TaskState.COMPLETED, spec_class=StartEvent)]
+
+    def lint(self, files, force_executable=False):
+        """(problems, warnings) of (name, bytes) files, deploying nothing: problems are what a deploy
+        checking handlers would refuse them for, warnings what scripts and conditions read that nothing
+        in their diagram sets (checks.unset_variables)."""
+        with self.context.Session() as session:
+            library, problems = definitions.read_to_deploy(session, list(files), force_executable,
+                                                           self.context.handlers)
+        warnings = [warning for name, _ in files if name in library.roots
+                    for warning in unset_variables(library.roots[name], name)]
+        return unique(problems), warnings
 
     def deploy_paths(self, paths, force_executable=False):
         return self.deploy([(str(path), Path(path).read_bytes()) for path in paths], force_executable)

@@ -2,8 +2,9 @@
 
 The CLI and the web app are thin layers over this class, and this class is a
 thin face over the jobs it delegates to: deployments, instances, messages,
-drafts, folders (deploying a processes folder at start) and the worker, which
-share one Context. State lives in the database: a worker
+drafts, folders (deploying a processes folder at start), trials (in-memory
+tries of a diagram) and the worker, which share one Context. State lives in
+the database: a worker
 loads an instance, runs it, and commits its progress after every completed
 task, holding a lease on the instance's due-work row so that no other worker
 advances it at the same time (DESIGN.md, "Durability model").
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.handlers import Handlers
+from engine.problems import Problem
 
 from .context import Context
 from .deployments import Deployments
@@ -22,6 +24,7 @@ from .errors import Busy, InvalidDraft, NotFound
 from .folders import FolderDeploys
 from .instances import Instances
 from .messages import Messages
+from .trials import Trials
 from .worker import Worker
 
 __all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound"]
@@ -71,12 +74,31 @@ class Maestro:
         self._folders = FolderDeploys(self._context, self._deployments)
         self._drafts = Drafts(self._context)
         self._worker = Worker(self._context)
+        self._trials = Trials(self._context)
 
     # -- definitions -----------------------------------------------------
 
-    def deploy(self, files: Iterable[tuple[str, bytes]], force_executable: bool = False) -> list[dict]:
-        """Deploys (name, bytes) files: [{key, version, name, new, ...}] per process (deployments.py)."""
-        return self._deployments.deploy(files, force_executable)
+    def deploy(self, files: Iterable[tuple[str, bytes]], force_executable: bool = False,
+               check_handlers: bool = False) -> list[dict]:
+        """Deploys (name, bytes) files: [{key, version, name, new, ...}] per process (deployments.py).
+
+        With `check_handlers`, service tasks none of this engine's handlers binds are refused too:
+        for a server whose worker runs what it deploys (the web app)."""
+        return self._deployments.deploy(files, force_executable, check_handlers)
+
+    def lint(self, files: Iterable[tuple[str, bytes]],
+             force_executable: bool = False) -> tuple[list[Problem], list[Problem]]:
+        """(problems, warnings) of (name, bytes) files, deploying nothing: problems are what
+        deploy(check_handlers=True) refuses, warnings names that scripts and conditions read and
+        nothing in the diagram sets (a handler or the start data may: never a refusal)."""
+        return self._deployments.lint(list(files), force_executable)
+
+    def try_run(self, files: Iterable[tuple[str, bytes]], variables: dict | None = None,
+                choices: dict[str, str] | None = None, force_executable: bool = False) -> dict:
+        """Runs the files' process once in memory with this engine's handlers, each service task
+        doing what `choices` says ({element id: "handler" | "nothing" | "fail" | "error:CODE"}), and
+        writes nothing: {"status", "variables", "tasks", "error"} (trials.py)."""
+        return self._trials.run(list(files), variables, choices, force_executable)
 
     def deploy_paths(self, paths: Iterable[str | os.PathLike], force_executable: bool = False) -> list[dict]:
         return self._deployments.deploy_paths(paths, force_executable)

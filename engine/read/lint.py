@@ -12,10 +12,10 @@ def lint_files(paths: Iterable[str | os.PathLike[str]], handlers: Handlers | Non
                force_executable: bool = False) -> list[Problem]:
     """Every problem of the files, each once (the same pipeline as deploy, plus bindings when handlers are given)."""
     _, problems = read_bpmn([str(path) for path in paths], force_executable, handlers=handlers)
-    return _unique(problems)
+    return unique(problems)
 
 
-def _unique(problems: list[Problem]) -> list[Problem]:
+def unique(problems: list[Problem]) -> list[Problem]:
     """The static checks and the parser may both report one fault; keep the first."""
     seen: set[tuple[str, str, str]] = set()
     unique: list[Problem] = []

@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, func, select
 
 from engine.namespaces import NSMAP
 from engine.problems import DeployError
+from engine.read.checks import unbound_service_tasks
 from engine.read.pipeline import read_bpmn
 from engine.read.untrusted_xml import UnsafeXml, as_utf8, parse_untrusted
 
@@ -48,14 +49,24 @@ def versions(session, key):
     return session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version)).all()
 
 
-def deploy(session, files, force_executable=False):
+def read_to_deploy(session, files, force_executable=False, handlers=None):
+    """(library, problems) of (name, bytes) files as deploy reads them: with the files deployed earlier
+    that hold processes they call (checked against their newest version), and, given `handlers` (those
+    of the server that will run them), every service task of the files must be bound by one."""
+    library, problems = read_bpmn(files + _called_elsewhere(session, files), force_executable)
+    if handlers is not None:
+        problems += unbound_service_tasks({name: library.roots[name] for name, _ in files if name in library.roots},
+                                          handlers)
+    return library, problems
+
+
+def deploy(session, files, force_executable=False, handlers=None):
     """Deploys (name, bytes) files together: a new version for each process whose file changed.
 
-    Nothing is deployed unless every file is valid. Processes they call that
-    live in files deployed earlier are checked against their newest version.
+    Nothing is deployed unless every file is valid (see read_to_deploy).
     Returns [{key, version, name, new}] for every executable process in the files.
     """
-    library, problems = read_bpmn(files + _called_elsewhere(session, files), force_executable)
+    library, problems = read_to_deploy(session, files, force_executable, handlers)
     if problems:
         raise DeployError(problems)
     deployed, numbering = [], False

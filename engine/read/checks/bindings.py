@@ -1,4 +1,5 @@
-"""Handlers against the diagrams (lint only): every service task bound, no topic bound twice, none unused."""
+"""Handlers against the diagrams: every service task bound (deploy through a server, lint), and for lint
+of a processes folder also no topic bound twice and no handler left unused."""
 from collections.abc import Iterator
 
 from lxml import etree
@@ -28,27 +29,49 @@ def compensated_activity(root: etree._Element, handler_node: etree._Element) -> 
     return None
 
 
-def check_bindings(roots: dict[str, etree._Element], handlers: Handlers) -> list[Problem]:
-    """Unbound service tasks, topics bound twice, and handlers no diagram uses, across the files {name: root}."""
+def task_topics(node: etree._Element) -> list[str]:
+    """The topics a task handler may bind `node` by: its explicit topic, else its id then its snake_case name."""
+    topic = explicit_topic(node)
+    return [topic] if topic else fallback_topics(node)
+
+
+def undo_topics(root: etree._Element, node: etree._Element) -> list[str]:
+    """For a compensation activity naming no topic of its own: the topics of the activity it undoes, whose
+    undo handler runs it (engine.run.runtime). Empty for any other node."""
+    if node.get("isForCompensation") != "true" or explicit_topic(node):
+        return []
+    undone = compensated_activity(root, node)
+    return task_topics(undone) if undone is not None else []
+
+
+def unbound_service_tasks(roots: dict[str, etree._Element], handlers: Handlers) -> list[Problem]:
+    """The service tasks and compensation activities of the files {name: root} that no handler binds."""
     problems: list[Problem] = []
-    used: set[str] = set()
     for file_name, root in roots.items():
         for node in service_nodes(root):
-            topic = explicit_topic(node)
-            candidates = [topic] if topic else fallback_topics(node)
-            used.update(candidates)
-            if any(handlers.task_for(t) for t in candidates):
+            if _is_bound(root, node, handlers):
                 continue
-            if node.get("isForCompensation") == "true" and not topic:
-                undone = compensated_activity(root, node)
-                undo_topics = ([explicit_topic(undone)] if undone is not None and explicit_topic(undone) else []) + \
-                              (fallback_topics(undone) if undone is not None else [])
-                used.update(undo_topics)
-                if any(handlers.undo_for(t) for t in undo_topics):
-                    continue
-            shown = topic or " or ".join(f"'{t}'" for t in candidates)
-            shown = f"'{shown}'" if topic else shown
+            topic = explicit_topic(node)
+            shown = f"'{topic}'" if topic else " or ".join(f"'{t}'" for t in fallback_topics(node))
             problems.append(problem_at(file_name, node, f"no handler is bound to topic {shown}"))
+    return problems
+
+
+def _is_bound(root: etree._Element, node: etree._Element, handlers: Handlers) -> bool:
+    return any(handlers.task_for(t) for t in task_topics(node)) or \
+        any(handlers.undo_for(t) for t in undo_topics(root, node))
+
+
+def check_bindings(roots: dict[str, etree._Element], handlers: Handlers) -> list[Problem]:
+    """Unbound service tasks, topics bound twice, and handlers no diagram uses, across the files {name: root}:
+    lint of a processes folder, whose handlers serve those diagrams only."""
+    problems = unbound_service_tasks(roots, handlers)
+    used: set[str] = set()
+    for root in roots.values():
+        for node in service_nodes(root):
+            used.update(task_topics(node))
+            if not any(handlers.task_for(t) for t in task_topics(node)):  # the undo's topics count then only
+                used.update(undo_topics(root, node))
     for first, second in handlers.duplicates:
         file_name, _, line = second.location.rpartition(":")
         problems.append(Problem(file_name, int(line) if line.isdigit() else 0, second.topic,
