@@ -98,7 +98,7 @@ def definition_versions(key):
 
 @blueprint.get("/definitions/<key>/xml")
 def definition_xml(key):
-    version = request_input.whole_number("version", request.args.get("version"))
+    version = request_input.whole_number("version", request.args.get("version"), empty_is_absent=False)
     response = current_app.response_class(maestro().definition_xml(key, version), mimetype="application/xml")
     return browser_safety.as_download(response, f"{key}-v{version}.bpmn" if version else f"{key}.bpmn")
 
@@ -116,7 +116,7 @@ def start_instance(key):
 
 @blueprint.get("/instances")
 def list_instances():
-    limit = request_input.whole_number("limit", request.args.get("limit"), maximum=500) or 50
+    limit = request_input.whole_number("limit", request.args.get("limit"), maximum=500, empty_is_absent=False) or 50
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")

@@ -95,9 +95,13 @@ def business_key(value) -> str | None:
     return value
 
 
-def whole_number(name: str, value: str | None, minimum: int = 1, maximum: int = MAX_DATABASE_INTEGER) -> int | None:
-    """A query parameter that must be a whole number in [minimum, maximum]; None when absent."""
-    if value in (None, ""):
+def whole_number(name: str, value: str | None, minimum: int = 1, maximum: int = MAX_DATABASE_INTEGER,
+                 empty_is_absent: bool = True) -> int | None:
+    """A query parameter that must be a whole number in [minimum, maximum]; None when absent.
+
+    An empty value (`?limit=`) is absent for the pages, whose forms send empty fields; the JSON API
+    passes `empty_is_absent=False` and refuses it, as its OpenAPI document (an integer) says."""
+    if value is None or (value == "" and empty_is_absent):
         return None
     try:
         number = int(value)

@@ -13,16 +13,18 @@ out at another path, on another machine or in a container, is the same folder,
 so workers on several machines sharing one database agree on what it deployed.
 """
 import hashlib
+import logging
 import os
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .store import definitions
 from .store import folder_deployments as memory
 from .store.models import FolderDeployment
 
 FOLDER_LENGTH = FolderDeployment.__table__.c.folder.type.length
+_log = logging.getLogger("maestro.folders")
 
 
 def folder_identity(folder):
@@ -87,9 +89,16 @@ class FolderDeploys:
 
     def _remember(self, identity, remembered):
         try:
-            self._write_memory(identity, remembered)
-        except IntegrityError:  # two workers starting together: this one finds the other's rows now
-            self._write_memory(identity, remembered)
+            try:
+                self._write_memory(identity, remembered)
+            except IntegrityError:  # two workers starting together: this one finds the other's rows now
+                self._write_memory(identity, remembered)
+        except OperationalError as error:
+            # A database locked or gone for a moment must not stop a worker from starting. Nothing is
+            # lost: a file not remembered now is one whose content is deployed, which the next start
+            # finds ("known") and remembers then.
+            _log.warning("folder %s: could not remember what it deployed (%s); the next start will",
+                         identity, type(error.orig).__name__ if error.orig else error)
 
     def _write_memory(self, identity, remembered):
         with self.context.Session() as session:
