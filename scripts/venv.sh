@@ -1,6 +1,6 @@
 # Sourced by start.sh and test.sh: creates .venv and installs Maestro into it
 # (editable), with the extras given as arguments; reinstalls when pyproject.toml changes.
-# Then installs the web app's npm packages into node_modules and builds the editor's bundle.
+# Then installs the web app's npm packages into node_modules and builds the front-end bundles.
 extras="${1:-}"
 python3 -m venv .venv >/dev/null 2>&1 || { echo "python3 with the venv module is required" >&2; exit 1; }
 source .venv/bin/activate
@@ -20,11 +20,16 @@ if [ ! -d node_modules/bpmn-js ] || [ ! -x node_modules/.bin/esbuild ] || [ pack
     echo "installing the web app's npm packages into node_modules (first run only)..."
     npm ci --no-audit --no-fund --loglevel=error > .venv/npm.log 2>&1 || { cat .venv/npm.log >&2; exit 1; }
 fi
-# The editor's bundle (webapp/frontend/ -> webapp/static/dist/, never committed): built when
-# missing or older than its sources or the installed packages.
-bundle="webapp/static/dist/editor.js"
-if [ ! -f "$bundle" ] || [ package-lock.json -nt "$bundle" ] \
-        || [ -n "$(find webapp/frontend -newer "$bundle" -type f -print -quit)" ]; then
-    echo "building the editor (webapp/frontend) with esbuild..."
+# The bundles of the editor and the compare page (webapp/frontend/ -> webapp/static/dist/, never
+# committed): built when one is missing or older than the sources, the packages or the build script.
+stale=""
+for bundle in webapp/static/dist/editor.js webapp/static/dist/compare.js; do
+    if [ ! -f "$bundle" ] || [ package-lock.json -nt "$bundle" ] || [ package.json -nt "$bundle" ] \
+            || [ -n "$(find webapp/frontend -newer "$bundle" -type f -print -quit)" ]; then
+        stale=1
+    fi
+done
+if [ -n "$stale" ]; then
+    echo "building the editor and the compare page (webapp/frontend) with esbuild..."
     npm run build > .venv/build.log 2>&1 || { cat .venv/build.log >&2; exit 1; }
 fi

@@ -119,11 +119,40 @@ def edit_process(key):
 
 def _editor_page(key, version, version_asked, template_xml):
     if not EDITOR_BUNDLE.is_file():
-        return error_page(503, "The editor is not built",
-                          "webapp/static/dist/editor.js is missing: run `npm ci && npm run build` in Maestro's folder "
-                          "(start.sh and test.sh do)")
+        return _unbuilt("The editor", "editor.js")
     return render_template("editor.html", key=key, version=version, version_asked=version_asked,
                            template_xml=template_xml)
+
+
+# -- comparing versions (webapp/frontend/compare/, built into static/dist/) ----------
+
+COMPARE_BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "compare.js"
+
+
+@blueprint.get("/processes/<key>/compare")
+def compare_versions(key):
+    """Two versions side by side, their differences marked and listed: ?to=M (the newest by default)
+    against ?from=N (by default the version before M). The page's script reads both through the API."""
+    versions = maestro().definition_versions(key)
+    numbers = [item["version"] for item in versions]
+    newer = request_input.whole_number("to", request.args.get("to"))
+    older = request_input.whole_number("from", request.args.get("from"))
+    for asked in (newer, older):
+        if asked is not None and asked not in numbers:
+            return error_page(404, "Not found", f"process {key!r} has no version {asked}")
+    newer = newer or numbers[-1]
+    if older is None:
+        older = max((number for number in numbers if number < newer), default=newer)
+    if not COMPARE_BUNDLE.is_file():
+        return _unbuilt("The compare page", "compare.js")
+    return render_template("compare.html", key=key, versions=versions, older=older, newer=newer,
+                           name=versions[-1]["name"] or key)
+
+
+def _unbuilt(what, bundle_name):
+    return error_page(503, f"{what} is not built",
+                      f"webapp/static/dist/{bundle_name} is missing: run `npm ci && npm run build` in Maestro's "
+                      "folder (start.sh and test.sh do)")
 
 
 # -- instances -------------------------------------------------------------------

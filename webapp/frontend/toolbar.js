@@ -66,6 +66,7 @@ export function createToolbar(modeler, api, page, { problemsView, notify, showDr
       const deployed = await api.deployDraft(draft.key);
       showDraft(null);
       notify(`Deployed ${deployed.key} version ${deployed.version}.`, 'ok');
+      rememberDeploy(deployed);
       window.location.assign(page.processUrl(deployed.key));
     } catch (error) {
       if (error instanceof ApiError && error.status === 422 && Array.isArray(error.body.errors)) {
@@ -97,4 +98,13 @@ export function createToolbar(modeler, api, page, { problemsView, notify, showDr
   });
 
   return { save };
+}
+
+/** A note for the process page the editor opens next: it says what was deployed and links to what changed. */
+function rememberDeploy({ key, version }) {
+  try {
+    window.sessionStorage.setItem('maestro.deployed', JSON.stringify({ key, version }));
+  } catch (error) {
+    // storage refused (private mode): the process page's own compare links remain
+  }
 }

@@ -59,6 +59,19 @@ window.Maestro = window.Maestro || {};
     Maestro.followInstance(follow.dataset.url, follow.dataset.updatedAt, Number(follow.dataset.historyLength));
   }
 
+  // The editor deploys and then opens the process page, leaving a note of what it deployed: the page
+  // says so once, with the way to what changed. sessionStorage keeps it to this tab.
+  var deployed = document.getElementById("just-deployed");
+  if (deployed) {
+    try {
+      var note = JSON.parse(window.sessionStorage.getItem("maestro.deployed") || "null");
+      if (note && note.key === deployed.dataset.key && String(note.version) === deployed.dataset.version) {
+        deployed.hidden = false;
+        window.sessionStorage.removeItem("maestro.deployed");
+      }
+    } catch (error) { /* storage refused (private mode): the page's own links remain */ }
+  }
+
   // Forms whose action cannot be undone ask first (an inline onsubmit would be blocked by the CSP).
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

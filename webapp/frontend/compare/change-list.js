@@ -1,0 +1,90 @@
+// The list beside the diagrams: one entry per changed element (what it is, the kind of change and,
+// for a changed element, each property with its old and new value). Built with DOM calls and
+// textContent: names and values come from the diagrams and are never read as HTML.
+
+const HEADINGS = { changed: 'Changed', added: 'Added', removed: 'Removed', moved: 'Moved (layout only)' };
+
+export function createChangeList(list, summary, { onChoose }) {
+  const entries = new Map();
+
+  function show(changes, { from, to }) {
+    list.replaceChildren();
+    entries.clear();
+    if (!changes.length) {
+      summary.textContent = from === to
+        ? `Both sides show version ${to}: choose another version to compare with.`
+        : `No differences between version ${from} and version ${to}.`;
+      summary.className = 'summary ok';
+      return;
+    }
+    summary.textContent = `${changes.length} element${changes.length === 1 ? '' : 's'} differ between `
+      + `version ${from} and version ${to}.`;
+    summary.className = 'summary';
+    let group = null;
+    for (const change of changes) {
+      if (!group || group.dataset.kind !== change.kind) {
+        group = element('li', 'change-group');
+        group.dataset.kind = change.kind;
+        group.append(element('h3', '', HEADINGS[change.kind]), element('ol', 'changes'));
+        list.append(group);
+      }
+      group.querySelector('ol').append(entry(change));
+    }
+  }
+
+  function entry(change) {
+    const item = element('li', `change ${change.kind}`);
+    item.dataset.elementId = change.id;
+    item.tabIndex = 0;
+    item.title = 'Show it on both diagrams';
+    const head = element('div', 'change-head');
+    head.append(element('span', `kind ${change.kind}`, change.kind));
+    if (change.moved) head.append(element('span', 'kind moved', 'moved'));
+    head.append(element('span', 'name', change.name || change.id), element('span', 'type', change.type));
+    item.append(head, element('code', 'element-id', change.id));
+    if (change.properties.length) {
+      const table = element('table', 'properties');
+      for (const difference of change.properties) {
+        const row = element('tr', 'property');
+        row.dataset.property = difference.property;
+        row.append(element('th', '', difference.property), value('old', difference.old), value('new', difference.new));
+        table.append(row);
+      }
+      item.append(table);
+    }
+    const choose = () => onChoose(change.id);
+    item.addEventListener('click', choose);
+    item.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        choose();
+      }
+    });
+    entries.set(change.id, item);
+    return item;
+  }
+
+  /** Marks the entry of the element chosen (in the list or on a diagram) and scrolls it into view. */
+  function highlight(id) {
+    entries.forEach((item) => item.classList.remove('current'));
+    const item = entries.get(id);
+    if (!item) return;
+    item.classList.add('current');
+    item.scrollIntoView({ block: 'nearest' });
+  }
+
+  return { show, highlight };
+}
+
+function value(side, text) {
+  const cell = element('td', text === null ? `${side} none` : side, text === null ? '(none)' : text);
+  cell.title = side === 'old' ? 'before' : 'after';
+  return cell;
+}
+
+function element(tag, className, text) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
