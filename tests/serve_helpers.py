@@ -17,17 +17,19 @@ def free_port():
 
 
 @contextlib.contextmanager
-def running_serve(folder, *arguments, env=None, host="127.0.0.1"):
-    """Yields {"base", "process", "log"} for `maestro serve` over a fresh SQLite file in `folder`.
+def running_serve(folder, *arguments, env=None, host="127.0.0.1", processes=None):
+    """Yields {"base", "process", "log"} for `maestro serve` over the SQLite file maestro.db in `folder`
+    (fresh the first time: running it again on the same folder is a restart).
 
-    The saga and the web fixtures are deployed at start; `arguments` are added
-    to the command line (e.g. "--no-worker"); `env` adds environment variables.
+    The saga and the web fixtures are deployed at start, unless `processes` names another processes
+    folder; `arguments` are added to the command line (e.g. "--no-worker"); `env` adds environment variables.
     """
     port, log_path = free_port(), folder / "serve.log"
+    processes = processes if processes is not None else processes_folder(folder)
     environment = {**os.environ, "MAESTRO_DATABASE_URL": f"sqlite:///{folder / 'maestro.db'}", **(env or {})}
-    command = [sys.executable, "-m", "engine.cli", "serve", "--processes", str(processes_folder(folder)),
+    command = [sys.executable, "-m", "engine.cli", "serve", "--processes", str(processes),
                "--host", host, "--port", str(port), *arguments]
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

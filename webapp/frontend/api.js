@@ -37,6 +37,7 @@ export function createApi(base) {
     handlers: () => call('GET', '/handlers'),
     elementTemplates: () => call('GET', '/element-templates'),
     definitions: () => call('GET', '/definitions'),
+    tryIt: (xml, name, variables, tasks) => call('POST', '/try', { xml, name, variables, tasks }),
     getDraft: (key) => call('GET', draft(key)),
     saveDraft: (key, xml, basedOnVersion) => call('PUT', draft(key), { xml, based_on_version: basedOnVersion }),
     deleteDraft: (key) => call('DELETE', draft(key)),

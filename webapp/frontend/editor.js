@@ -1,6 +1,6 @@
 // The analyst's editor (/processes/new, /processes/<key>/edit): draws with bpmn-js, checks
 // each change with this server's lint, binds tasks to the server's handlers, saves drafts
-// and deploys them. The page passes what it opens in data attributes (no inline script:
+// and deploys them; "Try it" runs it in memory to show the path it takes. The page passes what it opens in data attributes (no inline script:
 // the Content-Security-Policy runs only this server's files).
 import './editor.css';
 
@@ -10,6 +10,7 @@ import { createModeler } from './modeler.js';
 import { createProcessIdField } from './process-id.js';
 import { createProblemsView, startLiveChecks } from './problems.js';
 import { createToolbar } from './toolbar.js';
+import { createTryPanel } from './try-panel.js';
 
 const root = document.getElementById('editor');
 const api = createApi(root.dataset.api);
@@ -76,6 +77,7 @@ async function start() {
   const catalog = createCatalog(modeler, document.getElementById('catalog'), { notify });
   createToolbar(modeler, api, page, { problemsView, notify, showDraft });
   createProcessIdField(modeler, api, page, { notify });
+  createTryPanel(modeler, api, { problemsView, notify, fileName: () => `${page.key || 'diagram'}.bpmn` });
 
   // The catalog and its element templates load beside the diagram; either may fail alone.
   const handlers = api.handlers().then((answer) => catalog.show(answer.handlers || []))

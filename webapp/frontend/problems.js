@@ -63,8 +63,8 @@ export function createProblemsView(modeler, list, summary) {
   }
 
   /** Replaces what is shown by `problems` ([{file, line, element, message, severity}]);
-   * `refused` says they are why a deploy was refused rather than the live check's. */
-  function show(problems, { refused = false } = {}) {
+   * `refusedBy` names what they refused ("Deploy", "Try") when they are not the live check's. */
+  function show(problems, { refusedBy = null } = {}) {
     shown += 1;
     clear();
     const byElement = new Map();
@@ -84,7 +84,7 @@ export function createProblemsView(modeler, list, summary) {
     const errors = problems.filter((problem) => problem.severity !== 'warning').length;
     const warnings = problems.length - errors;
     const counted = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
-    summary.textContent = refused ? `Deploy refused: ${counted}`
+    summary.textContent = refusedBy ? `${refusedBy} refused: ${counted}`
       : problems.length ? counted : 'No problems: this server can run it.';
     summary.className = errors ? 'summary error' : warnings ? 'summary warning' : 'summary ok';
   }

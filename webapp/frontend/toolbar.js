@@ -70,7 +70,7 @@ export function createToolbar(modeler, api, page, { problemsView, notify, showDr
       window.location.assign(page.processUrl(deployed.key));
     } catch (error) {
       if (error instanceof ApiError && error.status === 422 && Array.isArray(error.body.errors)) {
-        problemsView.show(error.body.errors, { refused: true });
+        problemsView.show(error.body.errors, { refusedBy: 'Deploy' });
         throw new Error(`Not deployed: ${error.body.errors.length} problem(s), marked on the diagram. The draft is kept.`);
       }
       throw error;
