@@ -2,8 +2,9 @@
 against a real `maestro serve` whose processes folder holds handlers only. The analyst draws a new
 process from the palette, binds handlers from the catalog, fixes the conditions the server's check
 asks for, tries the process (once as it runs, once with a BPMN error to watch the compensation),
-saves a draft, deploys, starts and follows an instance, deploys a second version, and finds it still
-the newest after the server restarts. A screenshot of each step goes to artifacts/journey/."""
+saves a draft, deploys, starts and follows an instance, deploys a second version and sees what
+changed, and finds it still the newest after the server restarts with version 1 in its processes
+folder. A screenshot of each step goes to artifacts/journey/."""
 import re
 import shutil
 from pathlib import Path
@@ -150,12 +151,16 @@ def test_an_analyst_draws_checks_tries_deploys_runs_and_versions_a_process(brows
             try_it_twice(analyst, ids)
             deploy_start_and_follow(analyst)
             deploy_a_second_version(analyst, ids)
+            version_1 = analyst.page.request.get("/api/definitions/trip_booking/xml?version=1").body()
         except Exception:
             analyst.screenshot("failed-here")
             raise
         finally:
             analyst.close()
 
+    # The folder now holds version 1 as a file (as if it had been committed to bpmn/ before the analyst
+    # edited it): a restart must not deploy it again over version 2.
+    (processes / "trip_booking.bpmn").write_bytes(version_1)
     with running_serve(folder, processes=processes) as restarted:
         analyst = Analyst(browser, restarted["base"])
         page = analyst.page
@@ -168,7 +173,7 @@ def test_an_analyst_draws_checks_tries_deploys_runs_and_versions_a_process(brows
             assert newest["version"] == 2
             versions = page.request.get("/api/definitions/trip_booking").json()["versions"]
             assert sorted(each["version"] for each in versions) == [1, 2]
-            analyst.screenshot("12-after-restart-v2-is-newest")
+            analyst.screenshot("13-after-restart-v2-is-newest")
         finally:
             analyst.close()
 
@@ -351,3 +356,14 @@ def deploy_a_second_version(analyst, ids):
     expect(page.locator("#versions")).to_contain_text("v2")
     expect(page.locator("#diagram.ready")).to_be_visible(timeout=READY)
     analyst.screenshot("11-version-2-deployed")
+    # What changed: the process page offers the comparison once, right after the editor deployed.
+    page.locator("#just-deployed a").click()
+    expect(page.locator("#compare.ready")).to_be_visible(timeout=READY)
+    expect(page.locator("#change-summary")).to_have_text("1 element differs between version 1 and version 2.")
+    renamed = page.locator(f'#change-list li.change[data-element-id="{ids["charge"]}"]')
+    expect(renamed).to_contain_text("changed")
+    expect(renamed).to_contain_text("Charge card")
+    expect(renamed).to_contain_text("Charge deposit")
+    expect(page.locator(f'#newer-diagram .djs-element[data-element-id="{ids["charge"]}"]')).to_have_class(
+        re.compile(r"\bdiff-changed\b"))
+    analyst.screenshot("12-what-changed-in-version-2")

@@ -17,7 +17,8 @@ export function createChangeList(list, summary, { onChoose }) {
       summary.className = 'summary ok';
       return;
     }
-    summary.textContent = `${changes.length} element${changes.length === 1 ? '' : 's'} differ between `
+    const one = changes.length === 1;
+    summary.textContent = `${changes.length} ${one ? 'element differs' : 'elements differ'} between `
       + `version ${from} and version ${to}.`;
     summary.className = 'summary';
     let group = null;
