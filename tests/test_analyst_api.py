@@ -6,6 +6,8 @@ import re
 import pytest
 from web_helpers import SAGA, web_app
 
+from webapp.app import create_app
+
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
 xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
@@ -161,6 +163,18 @@ def test_the_upload_page_refuses_to_deploy_a_service_task_no_handler_binds(web):
     text = response.get_data(as_text=True).replace("&#39;", "'")
     assert "no handler is bound to topic 'charge_card'" in text and "billing.bpmn" in text
     assert client.get("/api/definitions").json == []
+
+
+def test_a_server_without_a_worker_deploys_what_other_workers_bind_and_only_warns_of_it(tmp_path):
+    """`maestro serve --no-worker`: workers elsewhere run what it deploys, with handlers it may not have."""
+    _, maestro = web_app(tmp_path)
+    client = create_app(maestro, secret_key="test", runs_handlers=False).test_client()
+    assert lint(client, UNBOUND, "billing.bpmn") == [
+        {"file": "billing.bpmn", "line": 6, "element": "charge", "severity": "warning",
+         "message": "no handler is bound to topic 'charge_card' here; the workers that run it must bind it"}]
+    response = client.post("/api/definitions?name=billing.bpmn", data=UNBOUND.encode(),
+                           content_type="application/xml")
+    assert (response.status_code, response.json["key"], response.json["version"]) == (201, "billing", 1)
 
 
 # -- the handler catalog ------------------------------------------------------------

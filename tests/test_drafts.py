@@ -66,7 +66,7 @@ def test_a_new_process_may_be_drafted_with_lint_problems(web):
 def test_a_draft_in_another_declared_encoding_is_kept_as_utf8_text(web):
     client, _ = web
     text = RENAMED.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("Charge the card", "Zahlung für Müller")
-    saved = client.put("/api/drafts/order_fulfillment", json={"xml": text})
+    saved = client.put("/api/drafts/order_fulfillment", json={"xml": text, "based_on_version": 1})
     assert saved.status_code == 200
     assert saved.json["xml"] == text.replace('encoding="ISO-8859-1"', 'encoding="UTF-8"')
     deployed = client.post("/api/drafts/order_fulfillment/deploy")
@@ -123,6 +123,36 @@ def test_deploying_a_draft_makes_the_next_version_and_deletes_the_draft(web):
     assert client.get("/api/definitions/order_fulfillment/xml?version=2").data.decode("utf-8") == RENAMED
     assert client.get("/api/drafts/order_fulfillment").status_code == 404
     assert client.get("/api/drafts").json == {"drafts": []}
+
+
+def test_a_draft_edited_from_an_older_version_deploys_over_a_newer_one_only_when_asked(web):
+    """Version 2 was deployed while a draft edited from version 1 waited: deploying the draft would drop
+    version 2's changes, so it is refused (409, the draft kept) unless the analyst says over_newer."""
+    client, maestro = web
+    client.put("/api/drafts/order_fulfillment", json={"xml": RENAMED, "based_on_version": 1})
+    newer = RENAMED.replace("Charge the card", "Charge the card now")
+    assert maestro.deploy([("elsewhere.bpmn", newer.encode())])[0]["version"] == 2
+    refused = client.post("/api/drafts/order_fulfillment/deploy")
+    assert (refused.status_code, refused.json["error"]) == (409, "newer_version")
+    assert refused.json["message"].startswith(
+        "version 2 of 'order_fulfillment' was deployed after version 1, which this draft was edited from")
+    assert "/processes/order_fulfillment/compare?from=1&to=2" in refused.json["message"]
+    assert client.get("/api/drafts/order_fulfillment").json["xml"] == RENAMED
+    assert [v["version"] for v in maestro.definition_versions("order_fulfillment")] == [1, 2]
+
+    deployed = client.post("/api/drafts/order_fulfillment/deploy?over_newer=true")
+    assert (deployed.status_code, deployed.json["version"]) == (201, 3)
+    assert client.get("/api/definitions/order_fulfillment/xml?version=3").data.decode("utf-8") == RENAMED
+
+
+def test_a_draft_edited_from_no_version_of_a_deployed_process_is_refused_unless_asked(web):
+    client, _ = web
+    client.put("/api/drafts/order_fulfillment", json={"xml": RENAMED})
+    refused = client.post("/api/drafts/order_fulfillment/deploy")
+    assert (refused.status_code, refused.json["error"]) == (409, "newer_version")
+    assert refused.json["message"].startswith(
+        "version 1 of 'order_fulfillment' was deployed after this draft was started")
+    assert client.post("/api/drafts/order_fulfillment/deploy?over_newer=1").status_code == 201
 
 
 def test_a_draft_with_problems_is_refused_like_an_upload_and_kept(web):

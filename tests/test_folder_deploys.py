@@ -67,6 +67,52 @@ def test_a_file_first_seen_whose_content_is_deployed_already_only_is_remembered(
     assert newest(maestro) == 2
 
 
+def test_a_changed_file_deployed_elsewhere_first_is_not_deployed_again_over_newer_work(tmp_path, capsys):
+    """The folder deployed version 1; its file was edited and deployed by hand (`maestro deploy`, version 2);
+    an analyst deployed version 3. A restart finds the file's content deployed after what the folder
+    remembers: it remembers it, and version 3 stays the newest."""
+    maestro, folder = fresh_maestro(tmp_path), a_folder(tmp_path)
+    deploy(maestro, folder, capsys)
+    (folder / "orders" / "approval.bpmn").write_text(EDITED, encoding="utf-8")
+    assert maestro.deploy_paths([folder / "orders" / "approval.bpmn"])[0]["version"] == 2
+    analysts = EDITED.replace('name="Approve the order"', 'name="Approve the order, kindly"')
+    assert maestro.deploy([("from-the-editor.bpmn", analysts.encode())])[0]["version"] == 3
+    assert deploy(maestro, folder, capsys) == (True, [
+        "orders/approval.bpmn: already deployed as approval version 2: not deployed again; "
+        "the newest, version 3, stays"])
+    assert newest(maestro) == 3
+    assert deploy(maestro, folder, capsys)[1][0].startswith("orders/approval.bpmn: unchanged since this folder")
+
+
+def test_a_file_changed_back_to_an_older_versions_content_is_deployed_again(tmp_path, capsys):
+    maestro, folder = fresh_maestro(tmp_path), a_folder(tmp_path)
+    deploy(maestro, folder, capsys)
+    (folder / "orders" / "approval.bpmn").write_text(EDITED, encoding="utf-8")
+    assert deploy(maestro, folder, capsys) == (True, ["deployed approval version 2"])
+    (folder / "orders" / "approval.bpmn").write_text(APPROVAL, encoding="utf-8")  # its author reverts the edit
+    assert deploy(maestro, folder, capsys) == (True, ["deployed approval version 3"])
+    assert maestro.definition_xml("approval") == APPROVAL
+
+
+def test_a_folder_that_could_not_remember_a_deploy_does_not_repeat_it(tmp_path, capsys, monkeypatch):
+    """Remembering fails (the database locked for a moment): the deploy stands, the worker starts, and the
+    next start finds the content deployed instead of deploying it again."""
+    from sqlalchemy.exc import OperationalError
+
+    from engine.durable.folders import FolderDeploys
+    maestro, folder = fresh_maestro(tmp_path), a_folder(tmp_path)
+    remembering = FolderDeploys._write_memory
+
+    def locked(self, identity, remembered):
+        raise OperationalError("INSERT INTO folder_deployments", {}, Exception("database is locked"))
+    monkeypatch.setattr(FolderDeploys, "_write_memory", locked)
+    assert deploy(maestro, folder, capsys) == (True, ["deployed approval version 1"])
+    monkeypatch.setattr(FolderDeploys, "_write_memory", remembering)
+    assert deploy(maestro, folder, capsys)[1] == ["orders/approval.bpmn: already deployed as approval version 1: "
+                                                  "not deployed again"]
+    assert newest(maestro) == 1
+
+
 def test_a_file_first_seen_with_new_content_is_deployed(tmp_path, capsys):
     maestro = fresh_maestro(tmp_path)
     maestro.deploy([("edited.bpmn", EDITED.encode())])

@@ -19,11 +19,15 @@ from .request_input import BadRequest, check_text
 MAX_UPLOAD_BYTES = int(os.environ.get("MAESTRO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
 
 
-def create_app(maestro, secret_key: str | None = None, listen_host: str | None = None) -> Flask:
+def create_app(maestro, secret_key: str | None = None, listen_host: str | None = None,
+               runs_handlers: bool = True) -> Flask:
     """The app over a Maestro engine object (engine.durable.Maestro).
 
     `listen_host` (what `maestro serve --host` listens on) is one more Host
     name the app answers to, besides MAESTRO_ALLOWED_HOSTS or the loopback names.
+    `runs_handlers`: this server's worker runs what it deploys, so a service task none of its
+    handlers binds is refused (False for `maestro serve --no-worker`: workers elsewhere bind them,
+    and the editor's check only warns).
     """
     app = Flask(__name__)
     app.config.update(
@@ -31,6 +35,7 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # a page left open all day still submits
         MAESTRO_ALLOWED_HOSTS=hosts.allowed_hosts(listen_host),
+        MAESTRO_RUNS_HANDLERS=runs_handlers,
     )
     app.extensions["maestro"] = maestro
     proxies = _trusted_proxies()

@@ -22,6 +22,22 @@ def maestro():
     return current_app.extensions["maestro"]
 
 
+def _newer_than_draft(key: str, based_on: int | None) -> str | None:
+    """Why deploying the draft would drop someone's work: a version of `key` newer than the one the draft
+    was edited from (or any version, for a draft edited from none); None when there is none."""
+    try:
+        newest = max(version["version"] for version in maestro().definition_versions(key))
+    except NotFound:
+        return None
+    if based_on is not None and newest <= based_on:
+        return None
+    since = f"version {based_on}, which this draft was edited from" if based_on else "this draft was started"
+    return (f"version {newest} of '{key}' was deployed after {since}: deploying the draft would replace its "
+            f"changes (see what they are at /processes/{key}/compare"
+            + (f"?from={based_on}&to={newest}" if based_on else "") + "). "
+            "Send over_newer=true to deploy it anyway.")
+
+
 def who() -> str:
     """Who saves a draft: the request's user when something in front of Maestro signed them in, else "web"."""
     return request.remote_user or "web"
@@ -58,8 +74,13 @@ def delete_draft(key):
 
 @blueprint.post("/drafts/<key>/deploy")
 def deploy_draft(key):
-    """Deploys the draft as an upload named KEY.bpmn would be, then deletes it; 422 (draft kept) if refused."""
+    """Deploys the draft as an upload named KEY.bpmn would be, then deletes it; 422 (draft kept) if refused,
+    409 when a version newer than the one the draft was edited from is deployed (unless `over_newer`)."""
     draft = maestro().draft(key)
+    if request.args.get("over_newer", "").lower() not in ("1", "true", "yes"):
+        conflict = _newer_than_draft(key, draft["based_on_version"])
+        if conflict:
+            return json_error(409, "newer_version", conflict)
     deployed = uploads.deploy(maestro(), [(f"{key}.bpmn", draft["xml"].encode("utf-8"))])
     try:
         maestro().delete_draft(key, if_xml=draft["xml"])  # a draft saved again meanwhile is newer work: kept

@@ -31,7 +31,8 @@ def lint():
     what deploy refuses (errors) and what scripts and conditions read that nothing sets (warnings)."""
     body = _json_body()
     try:
-        problems, warnings = maestro().lint(_diagram(body), _force_executable(body))
+        problems, warnings = maestro().lint(_diagram(body), _force_executable(body),
+                                            current_app.config.get("MAESTRO_RUNS_HANDLERS", True))
     except DeployError as error:  # no BPMN document at all: said as its problems, as deploy says it
         problems, warnings = error.problems, []
     return jsonify(problems=[{**problem.as_dict(), "severity": "error"} for problem in problems]

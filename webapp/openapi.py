@@ -131,8 +131,11 @@ def document():
             "/api/drafts/{key}/deploy": {"post": _operation(
                 "Deploy the draft as a new version (as an upload named KEY.bpmn) and delete it",
                 {"201": _json(_JSON_OBJECT, "deployed"),
+                 "409": _json(_ref("Error"), "a version newer than the one the draft was edited from is deployed "
+                                           "(error `newer_version`); nothing was deployed, the draft is kept"),
                  "422": _json(_ref("Invalid"), "the draft has problems; nothing was deployed, the draft is kept")},
-                [key])},
+                [key, _query_parameter("over_newer", {"type": "boolean"},
+                                       "deploy even when a newer version than the draft's is deployed")])},
             "/api/lint": {"post": _operation(
                 "Check a diagram against this server without deploying it: what deploy refuses (errors, service "
                 "tasks no handler of this server binds among them) and names scripts and conditions read that "

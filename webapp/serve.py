@@ -39,7 +39,7 @@ def serve_command(args):
     maestro = open_engine(handlers)
     if not deploy_folder(maestro, folder, diagrams):
         return 1
-    app = create_app(maestro, listen_host=args.host)
+    app = create_app(maestro, listen_host=args.host, runs_handlers=not args.no_worker)
     if not is_loopback(args.host):
         print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro, which has no sign-in "
               "yet: anyone who can connect can deploy, start, complete and cancel", file=sys.stderr, flush=True)

@@ -3,6 +3,7 @@
 `deploy` is the one way the web app deploys (the upload page, POST
 /api/definitions, deploying a draft), so that all of them refuse the same.
 """
+from flask import current_app
 from lxml import etree
 
 from engine.durable.store.models import Definition
@@ -20,8 +21,10 @@ PROCESS = f"{{{NSMAP['bpmn']}}}process"
 def deploy(maestro, files: list[tuple[str, bytes]], force_executable: bool = False) -> list[dict]:
     """Deploys uploaded (name, bytes) files as Maestro.deploy does; DeployError (nothing deployed) or BadRequest.
 
-    This server's worker runs what is deployed here: a service task none of its handlers binds is refused."""
-    return maestro.deploy(prepared(files), force_executable=force_executable, check_handlers=True)
+    When this server's worker runs what is deployed here (not `--no-worker`), a service task none of its
+    handlers binds is refused."""
+    return maestro.deploy(prepared(files), force_executable=force_executable,
+                          check_handlers=current_app.config.get("MAESTRO_RUNS_HANDLERS", True))
 
 
 def prepared(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

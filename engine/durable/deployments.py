@@ -1,11 +1,12 @@
 """The deployments job: deploying BPMN files as new versions of their processes, and reading
 what is deployed (definitions, versions, their XML, the start form)."""
+from dataclasses import replace
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine.read.checks import unset_variables
+from engine.read.checks import unbound_service_tasks, unset_variables
 from engine.read.lint import unique
 from engine.run.specs import maestro_info
 
@@ -49,15 +50,19 @@ class Deployments:
             return [row.id for row in rows if not self.context.load(session, row)[0].workflow.get_tasks(
                 state=TaskState.COMPLETED, spec_class=StartEvent)]
 
-    def lint(self, files, force_executable=False):
+    def lint(self, files, force_executable=False, check_handlers=True):
         """(problems, warnings) of (name, bytes) files, deploying nothing: problems are what a deploy
-        checking handlers would refuse them for, warnings what scripts and conditions read that nothing
-        in their diagram sets (checks.unset_variables)."""
+        (checking handlers, with `check_handlers`) would refuse them for, warnings what scripts and
+        conditions read that nothing in their diagram sets (checks.unset_variables) and, without
+        `check_handlers`, the service tasks none of this engine's handlers binds."""
         with self.context.Session() as session:
             library, problems = definitions.read_to_deploy(session, list(files), force_executable,
-                                                           self.context.handlers)
-        warnings = [warning for name, _ in files if name in library.roots
-                    for warning in unset_variables(library.roots[name], name)]
+                                                           self.context.handlers if check_handlers else None)
+        roots = {name: library.roots[name] for name, _ in files if name in library.roots}
+        warnings = [warning for name, root in roots.items() for warning in unset_variables(root, name)]
+        if not check_handlers:
+            warnings = [replace(problem, message=f"{problem.message} here; the workers that run it must bind it")
+                        for problem in unbound_service_tasks(roots, self.context.handlers)] + warnings
         return unique(problems), warnings
 
     def deploy_paths(self, paths, force_executable=False):

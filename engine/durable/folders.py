@@ -4,9 +4,12 @@
 every time they start. Deploying a file because it differs from the newest
 version would make a new version out of an unchanged file whenever a newer
 one was deployed from the editor or an upload. So a folder deploys a file
-only when its content changed since that folder last deployed it; the first
-time a folder sees a file whose content is deployed already (as any version),
-it only remembers it. `maestro deploy FILES` is explicit and unaffected.
+only when its content changed since that folder last deployed it. A file whose
+content is deployed already is only remembered: the first time the folder sees
+it, or when its changed content was deployed (by `maestro deploy`, an upload, or
+this folder when remembering failed) after what the folder remembers. Content
+changed back to an older version's is deployed again. `maestro deploy FILES` is
+explicit and unaffected.
 
 A folder is known by its name (`bpmn`), not its path: the same folder checked
 out at another path, on another machine or in a container, is the same folder,
@@ -66,11 +69,14 @@ class FolderDeploys:
         with self.context.Session() as session:
             last = memory.remembered(session, identity)
             for relative, name, data in files:
-                if relative in last:
-                    if last[relative].content_hash == _digest(data):
-                        outcomes[relative] = _outcome(relative, "unchanged", last[relative].versions)
-                        continue
-                elif known := memory.deployed_as(session, _digest(data)):
+                digest = _digest(data)
+                if relative in last and last[relative].content_hash == digest:
+                    outcomes[relative] = _outcome(relative, "unchanged", last[relative].versions)
+                    continue
+                known = memory.deployed_as(session, digest)
+                if known and (relative not in last or _deployed_since(known, last[relative].versions)):
+                    # Deployed already, by other means (`maestro deploy`, an upload) or by this folder
+                    # when remembering it failed: deploying it again would put it over newer versions.
                     outcomes[relative] = _outcome(relative, "known", known)
                     continue
                 changed.append((relative, name, data))
@@ -112,6 +118,13 @@ def _read(folder, paths):
     root = Path(folder).absolute()
     return [(Path(os.path.relpath(Path(path).absolute(), root)).as_posix(), str(path), Path(path).read_bytes())
             for path in paths]
+
+
+def _deployed_since(known, remembered):
+    """Whether content deployed as `known` ({key: version}) was deployed after the versions the folder
+    remembers for the file: then it is newer than what the folder last deployed, not a return to older
+    content (a file changed back to an earlier version's content is deployed again, as its author meant)."""
+    return any(version > remembered.get(key, 0) for key, version in known.items())
 
 
 def _digest(data):

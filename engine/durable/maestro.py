@@ -86,12 +86,13 @@ class Maestro:
         for a server whose worker runs what it deploys (the web app)."""
         return self._deployments.deploy(files, force_executable, check_handlers)
 
-    def lint(self, files: Iterable[tuple[str, bytes]],
-             force_executable: bool = False) -> tuple[list[Problem], list[Problem]]:
+    def lint(self, files: Iterable[tuple[str, bytes]], force_executable: bool = False,
+             check_handlers: bool = True) -> tuple[list[Problem], list[Problem]]:
         """(problems, warnings) of (name, bytes) files, deploying nothing: problems are what
-        deploy(check_handlers=True) refuses, warnings names that scripts and conditions read and
-        nothing in the diagram sets (a handler or the start data may: never a refusal)."""
-        return self._deployments.lint(list(files), force_executable)
+        deploy(check_handlers=...) refuses, warnings names that scripts and conditions read and
+        nothing in the diagram sets (a handler or the start data may: never a refusal) and, without
+        `check_handlers`, the service tasks none of this engine's handlers binds."""
+        return self._deployments.lint(list(files), force_executable, check_handlers)
 
     def try_run(self, files: Iterable[tuple[str, bytes]], variables: dict | None = None,
                 choices: dict[str, str] | None = None, force_executable: bool = False) -> dict:

@@ -41,7 +41,7 @@ export function createApi(base) {
     getDraft: (key) => call('GET', draft(key)),
     saveDraft: (key, xml, basedOnVersion) => call('PUT', draft(key), { xml, based_on_version: basedOnVersion }),
     deleteDraft: (key) => call('DELETE', draft(key)),
-    deployDraft: (key) => call('POST', `${draft(key)}/deploy`),
+    deployDraft: (key, { overNewer = false } = {}) => call('POST', `${draft(key)}/deploy${overNewer ? '?over_newer=true' : ''}`),
     async versionXml(key, version) {
       // A plain download of the stored file, not JSON.
       const query = version ? `?version=${encodeURIComponent(version)}` : '';

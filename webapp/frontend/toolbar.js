@@ -32,6 +32,8 @@ export function createToolbar(modeler, api, page, { problemsView, notify, showDr
 
   async function save() {
     const key = processKey();
+    // The version the page opened belongs to the key it opened: a renamed process is a new one.
+    if (key !== page.key) page.basedOnVersion = null;
     const draft = await api.saveDraft(key, await currentXml(), page.basedOnVersion);
     unsaved = false;
     page.key = key;
@@ -63,7 +65,18 @@ export function createToolbar(modeler, api, page, { problemsView, notify, showDr
   action(buttons.deploy, async () => {
     const draft = await save();
     try {
-      const deployed = await api.deployDraft(draft.key);
+      let deployed;
+      try {
+        deployed = await api.deployDraft(draft.key);
+      } catch (error) {
+        // Someone deployed a newer version since the one this draft was edited from: deploying it
+        // would drop their changes unless the analyst means to.
+        if (!(error instanceof ApiError && error.status === 409 && error.body.error === 'newer_version')) throw error;
+        if (!window.confirm(`${error.body.message}\n\nDeploy this draft anyway as the newest version?`)) {
+          throw new Error(`Not deployed: ${error.body.message} The draft is kept.`);
+        }
+        deployed = await api.deployDraft(draft.key, { overNewer: true });
+      }
       showDraft(null);
       notify(`Deployed ${deployed.key} version ${deployed.version}.`, 'ok');
       rememberDeploy(deployed);
