@@ -2,6 +2,7 @@
 import html
 import json
 import re
+from pathlib import Path
 
 import pytest
 from web_helpers import SAGA, WEB, web_app
@@ -73,9 +74,18 @@ def test_edit_of_a_version_that_does_not_exist_is_refused(client):
 
 
 def test_edit_of_a_key_never_deployed_opens_for_its_draft(client):
+    blank = (Path(pages.__file__).parent / "templates_bpmn" / "blank.bpmn").read_text(encoding="utf-8")
+    saved = client.put("/api/drafts/only_a_draft", json={"xml": blank.replace('id="new_process"', 'id="only_a_draft"')})
+    assert saved.status_code == 200, saved.json
     page = client.get("/processes/only_a_draft/edit").get_data(as_text=True)
     assert editor_data(page)["key"] == "only_a_draft" and editor_data(page)["version"] == ""
     assert template_xml(page) is None  # the page loads GET /api/drafts/only_a_draft
+
+
+def test_edit_of_a_key_neither_deployed_nor_drafted_is_not_found(client):
+    response = client.get("/processes/nothing_here/edit")
+    assert response.status_code == 404
+    assert "no process &#39;nothing_here&#39; is deployed or drafted" in response.get_data(as_text=True)
 
 
 def test_the_editor_says_how_to_build_it_when_its_bundle_is_missing(client, monkeypatch, tmp_path):

@@ -1,12 +1,12 @@
 """The JSON API the browser's editor works with (issue 13): checking a diagram against this server
 (POST /api/lint), the handlers it can bind (GET /api/handlers, GET /api/element-templates) and
 trying a diagram in memory (POST /api/try). None of them deploys or stores anything."""
-import re
 
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.durable.trials import TrialRefused
 from engine.problems import DeployError
+from engine.read.untrusted_xml import utf8_document
 
 from . import catalog, request_input, tries, uploads
 from .api import install_refusals, json_error
@@ -18,7 +18,6 @@ blueprint.register_error_handler(TrialRefused, lambda error: json_error(400, "ba
 
 DEFAULT_FILE_NAME = "diagram.bpmn"
 # The XML declaration's encoding: the text came as JSON (Unicode), and is handed on as UTF-8.
-_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 
 
 def maestro():
@@ -72,8 +71,7 @@ def _diagram(body: dict) -> list[tuple[str, bytes]]:
         raise BadRequest('"xml" (the BPMN diagram, as text) is required')
     if not isinstance(name, str):
         raise BadRequest('"name" must be a string (the file name problems are reported in)')
-    as_utf8 = _DECLARED_ENCODING.sub(r"\1\2UTF-8\2", xml, count=1).encode("utf-8")
-    return uploads.prepared([(name or DEFAULT_FILE_NAME, as_utf8)])
+    return uploads.prepared([(name or DEFAULT_FILE_NAME, utf8_document(xml))])
 
 
 def _force_executable(body: dict) -> bool:

@@ -110,6 +110,8 @@ def edit_process(key):
         versions = [item["version"] for item in maestro().definition_versions(key)]
     except NotFound:
         versions = []  # a new process saved as a draft but never deployed
+    if not versions and not any(draft["key"] == key for draft in maestro().drafts()):
+        return error_page(404, "Not found", f"no process {key!r} is deployed or drafted")
     asked = request_input.whole_number("version", request.args.get("version"))
     if asked is not None and asked not in versions:
         return error_page(404, "Not found", f"process {key!r} has no version {asked}")
