@@ -16,6 +16,7 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS
 from web_helpers import ROOT, processes_folder
 
 SCREENSHOTS = ROOT / "artifacts" / "editor"
+CAMUNDA8_SCREENSHOTS = ROOT / "artifacts" / "editor-camunda8"
 EDITOR_HANDLERS = Path(__file__).parent / "fixtures" / "editor"
 BUNDLE = ROOT / "webapp" / "static" / "dist" / "editor.js"
 
@@ -63,9 +64,9 @@ def page(browser, server):
     assert errors == [], f"JavaScript errors: {errors}"
 
 
-def screenshot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+def screenshot(page, name, folder=SCREENSHOTS):
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def shape(page, element_id_prefix):
@@ -147,3 +148,58 @@ def test_an_analyst_draws_binds_saves_deploys_and_runs_a_new_process(page):
     expect(page.locator("#editor.ready")).to_be_visible(timeout=20_000)
     expect(page.locator("#draft-info")).to_have_text("Editing version 1.")
     expect(page.locator("#process-id")).to_have_value("room_booking")
+
+
+def test_a_camunda_8_diagram_is_edited_with_the_zeebe_panel_and_binds_its_task_type(page):
+    page.goto("/processes")
+    page.select_option("#template", "blank_camunda8")
+    page.click("#new-process button[type=submit]")
+    expect(page.locator("#editor.ready")).to_be_visible(timeout=20_000)
+    expect(page.locator("#editor")).to_have_attribute("data-platform", "camunda8")
+    expect(page.locator("#problem-list li.problem.error")).to_have_count(0)
+
+    drop_from_palette(page, "create.task", page.locator('#canvas [data-element-id="to_end"]'))
+    task = shape(page, "Activity_")
+    expect(task).to_have_count(1)
+    page.locator('.djs-context-pad [data-action="replace"]').click()
+    page.locator('.djs-popup [data-id="replace-with-service-task"]').click()
+    expect(task).to_have_class(re.compile(r"\bproblem-error\b"), timeout=10_000)
+    # The Camunda 8 panel: a service task has a task definition (its type is the topic), no external topic.
+    expect(page.locator('#properties [data-group-id="group-taskDefinition"]')).to_be_visible()
+    expect(page.locator('#properties [data-group-id="group-CamundaPlatform__Implementation"]')).to_have_count(0)
+    screenshot(page, "01-service-task-without-handler", CAMUNDA8_SCREENSHOTS)
+
+    booking = page.locator('li.handler[data-topic="book_room"]')
+    booking.locator("button.choose").click()
+    expect(task).not_to_have_class(re.compile(r"\bproblem-error\b"), timeout=10_000)
+    expect(page.locator("#problem-list li.problem.error")).to_have_count(0)
+    expect(task).to_contain_text("Book room")
+    expect(booking).to_have_class(re.compile(r"\bbound\b"))
+    definition = page.locator('#properties [data-group-id="group-taskDefinition"]')
+    if not definition.locator("#bio-properties-panel-taskDefinitionType").is_visible():
+        definition.locator(".bio-properties-panel-group-header").click()
+    expect(definition.locator("#bio-properties-panel-taskDefinitionType")).to_have_value("book_room")
+    screenshot(page, "02-bound-to-a-handler", CAMUNDA8_SCREENSHOTS)
+
+    page.fill("#process-id", "room_booking_c8")
+    page.press("#process-id", "Enter")
+    page.click("#save-draft")
+    expect(page.locator("#editor-status")).to_contain_text("Draft of room_booking_c8 saved")
+    draft = page.request.get("/api/drafts/room_booking_c8").json()["xml"]
+    assert re.search(r'<zeebe:taskDefinition type="book_room"\s*/>', draft), draft
+    assert "camunda:topic" not in draft and "camunda:type" not in draft
+    screenshot(page, "03-draft-saved", CAMUNDA8_SCREENSHOTS)
+
+    page.click("#deploy")
+    expect(page).to_have_url(re.compile(r"/processes/room_booking_c8$"), timeout=20_000)
+    expect(page.locator("#diagram.ready")).to_be_visible()
+    page.click("#start-form button[type=submit]")
+    expect(page.locator("#status")).to_have_text("completed", timeout=20_000)
+    expect(page.locator("#variables")).to_contain_text('"room": "booked"')
+    screenshot(page, "04-instance-completed", CAMUNDA8_SCREENSHOTS)
+
+    # Editing the deployed version opens it with the Camunda 8 panel again.
+    page.goto("/processes/room_booking_c8")
+    page.click("#edit-process")
+    expect(page.locator("#editor.ready")).to_be_visible(timeout=20_000)
+    expect(page.locator("#editor")).to_have_attribute("data-platform", "camunda8")

@@ -33,7 +33,7 @@ def template_xml(page):
 
 
 @pytest.mark.parametrize("name, process_id", [("blank", "new_process"), ("saga", "order_fulfillment"),
-                                              ("approval", "approval")])
+                                              ("approval", "approval"), ("blank_camunda8", "new_process")])
 def test_new_process_opens_its_template_with_no_inline_script(client, name, process_id):
     response = client.get(f"/processes/new?template={name}")
     assert response.status_code == 200

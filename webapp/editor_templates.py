@@ -1,6 +1,6 @@
 """The diagrams a new process starts from in the editor (/processes/new?template=NAME).
 
-Blank and approval are this package's files; the saga is the seed process itself
+Blank, blank for Camunda 8 and approval are this package's files; the saga is the seed process itself
 (bpmn/order_fulfillment), read from the checkout so the two never drift apart. A
 template whose file is missing (e.g. an install without bpmn/) is not offered.
 """
@@ -21,6 +21,8 @@ TEMPLATES = (
     Template("saga", "Saga with compensation (the seed, bpmn/order_fulfillment)",
              _HERE.parent / "bpmn" / "order_fulfillment" / "order_fulfillment.bpmn"),
     Template("approval", "Approval by a person (user task with a form)", _HERE / "templates_bpmn" / "approval.bpmn"),
+    Template("blank_camunda8", "Blank for Camunda 8 (start → end; the editor writes zeebe: extensions)",
+             _HERE / "templates_bpmn" / "blank_camunda8.bpmn"),
 )
 
 

@@ -1,9 +1,11 @@
 // The handlers this server loaded, as building blocks: choosing one binds the selected
-// service task to its topic. When the server's element template for the topic is loaded,
-// it is applied (the properties panel then shows the handler's template); otherwise the
-// topic is written directly. Both are one command, so Ctrl+Z unbinds.
+// service task to its topic. In Camunda 7 mode, when the server's element template for the
+// topic is loaded, it is applied (the properties panel then shows the handler's template);
+// otherwise the topic is written directly, as <zeebe:taskDefinition type> in Camunda 8 mode.
+// Each is one command, so Ctrl+Z unbinds.
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
+import { explicitTopic } from './handler-catalog-service.js';
 import { addUndo, canAddUndo } from './undo-action.js';
 
 export const TEMPLATE_PREFIX = 'maestro.handler.';
@@ -25,7 +27,7 @@ function hintFor(task) {
   if (!task) return 'Select a service task, then choose the handler it runs.';
   const businessObject = getBusinessObject(task);
   const label = businessObject.name || task.id;
-  if (businessObject.isForCompensation && !businessObject.get('camunda:topic')) {
+  if (businessObject.isForCompensation && !explicitTopic(task)) {
     return `${label} is an undo task: without a topic, Maestro runs the undo handler of the task it compensates. `
       + 'Choose a handler only to run another one.';
   }
@@ -37,7 +39,8 @@ export function createCatalog(modeler, container, { notify }) {
   const selection = modeler.get('selection');
   const modeling = modeler.get('modeling');
   const commandStack = modeler.get('commandStack');
-  const elementTemplates = modeler.get('elementTemplates');
+  // Absent in Camunda 8 mode: the server's templates are Camunda 7 ones (platform.js).
+  const elementTemplates = modeler.get('elementTemplates', false);
   const list = container.querySelector('.handlers');
   const hint = container.querySelector('.catalog-hint');
 
@@ -52,11 +55,11 @@ export function createCatalog(modeler, container, { notify }) {
       notify('Select a service task on the diagram first, then choose its handler.', 'warning');
       return;
     }
-    const template = elementTemplates.get(TEMPLATE_PREFIX + handler.topic);
+    const template = elementTemplates && elementTemplates.get(TEMPLATE_PREFIX + handler.topic);
     if (template) {
       elementTemplates.applyTemplate(task, template);
     } else {
-      modeling.updateProperties(task, { 'camunda:type': 'external', 'camunda:topic': handler.topic });
+      catalog.bindTopic(task, handler.topic);
     }
     if (!getBusinessObject(task).name) modeling.updateLabel(task, readable(handler.name));
     notify(`${task.id} now runs the handler ${handler.name} (topic ${handler.topic}).`

@@ -1,41 +1,38 @@
-// The bpmn-js Modeler with what Maestro runs editable in the Camunda 7 properties panel.
+// The bpmn-js Modeler with what Maestro runs editable in the properties panel of the
+// diagram's platform (Camunda 7 or Camunda 8, see platform.js).
 import BpmnModeler from 'bpmn-js/lib/Modeler';
-import {
-  BpmnPropertiesPanelModule,
-  BpmnPropertiesProviderModule,
-  CamundaPlatformPropertiesProviderModule
-} from 'bpmn-js-properties-panel';
-import { ElementTemplatesPropertiesProviderModule } from 'bpmn-js-element-templates';
-import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
-import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 import MinimapModule from 'diagram-js-minimap';
 
 import HandlerCatalogModule from './handler-catalog-service.js';
+import { platformModules } from './platform.js';
 import UndoActionModule from './undo-action.js';
 
 /**
  * The Camunda 7 provider edits external topics, conditions, timers, messages, error codes,
- * isForCompensation, form fields, failedJobRetryTimeCycle and multi-instance: the attributes
- * Maestro's reader understands. The behaviours keep camunda: extensions consistent when an
- * element is replaced (e.g. a task turned into a service task). Search (Ctrl+F), keyboard
- * shortcuts and undo/redo are part of bpmn-js's Modeler; the keyboard listens on the canvas
- * once it has focus (diagram-js 15 binds it implicitly).
+ * isForCompensation, form fields, failedJobRetryTimeCycle and multi-instance; the Camunda 8
+ * (Zeebe) provider edits task types and retries, conditions, timers, message correlation
+ * keys, error codes and multi-instance: the attributes Maestro's reader understands. The
+ * behaviours keep the platform's extensions consistent when an element is replaced (e.g. a
+ * task turned into a service task). Search (Ctrl+F), keyboard shortcuts and undo/redo are
+ * part of bpmn-js's Modeler; the keyboard listens on the canvas once it has focus
+ * (diagram-js 15 binds it implicitly).
  */
-export function createModeler({ canvas, propertiesPanel }) {
+export function createModeler({ canvas, propertiesPanel, platform }) {
+  const { modules, moddleExtensions } = platformModules(platform);
   return new BpmnModeler({
     container: canvas,
     propertiesPanel: { parent: propertiesPanel },
     additionalModules: [
       BpmnPropertiesPanelModule,
       BpmnPropertiesProviderModule,
-      CamundaPlatformPropertiesProviderModule,
-      ElementTemplatesPropertiesProviderModule,
-      CamundaBehaviorsModule,
+      ...modules,
       MinimapModule,
       HandlerCatalogModule,
       UndoActionModule
     ],
-    moddleExtensions: { camunda: camundaModdle },
+    moddleExtensions,
+    maestro: { platform },
     minimap: { open: false }
   });
 }

@@ -6,6 +6,7 @@
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
 import { ApiError } from './api.js';
+import { explicitTopic } from './handler-catalog-service.js';
 
 const OVERLAY_TYPE = 'maestro-try';
 const STATES = ['failed', 'active', 'waiting', 'compensation', 'compensated', 'completed', 'cancelled'];
@@ -135,7 +136,7 @@ export function createTryPanel(modeler, api, { problemsView, notify, fileName })
     const handler = catalog.forElement(task);
     if (handler) return `this server's handler ${handler.name}`;
     const businessObject = getBusinessObject(task);
-    if (businessObject.isForCompensation && !businessObject.get('camunda:topic')) {
+    if (businessObject.isForCompensation && !explicitTopic(task)) {
       return "the undo handler of the task it undoes";
     }
     return "this server's handler (none bound: the try is refused)";
