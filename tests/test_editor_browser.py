@@ -181,6 +181,17 @@ def test_a_camunda_8_diagram_is_edited_with_the_zeebe_panel_and_binds_its_task_t
     expect(definition.locator("#bio-properties-panel-taskDefinitionType")).to_have_value("book_room")
     screenshot(page, "02-bound-to-a-handler", CAMUNDA8_SCREENSHOTS)
 
+    # The binding is one command: undoing the label, then the binding, leaves the task unbound; redo binds it.
+    task.click()
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")
+    expect(task).to_have_class(re.compile(r"\bproblem-error\b"), timeout=10_000)
+    expect(booking).not_to_have_class(re.compile(r"\bbound\b"))
+    page.keyboard.press("Control+y")
+    page.keyboard.press("Control+y")
+    expect(task).not_to_have_class(re.compile(r"\bproblem-error\b"), timeout=10_000)
+    expect(task).to_contain_text("Book room")
+
     page.fill("#process-id", "room_booking_c8")
     page.press("#process-id", "Enter")
     page.click("#save-draft")
