@@ -10,12 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from browser_helpers import browser_fixture, page_for, require_built, screenshot
+from playwright.sync_api import expect
 from serve_helpers import running_serve
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 from web_helpers import ROOT
 
-SCREENSHOTS = ROOT / "artifacts" / "journey"
+SCREENSHOTS = "journey"  # artifacts/journey/
+VIEWPORT = {"width": 1500, "height": 1100}
 FIXTURES = Path(__file__).parent / "fixtures"
 BUNDLE = ROOT / "webapp" / "static" / "dist" / "editor.js"
 READY = 20_000  # ms: the editor loads a large bundle and asks the server for its handlers
@@ -25,40 +26,24 @@ READY = 20_000  # ms: the editor loads a large bundle and asks the server for it
 def folder(tmp_path):
     """A processes folder with the handlers the analyst binds (book_room with its undo, charge_card) and
     no diagram: the process is drawn in the browser."""
-    if not BUNDLE.exists():
-        pytest.fail(f"{BUNDLE} is missing: run `npm ci && npm run build` (test.sh does)")
+    require_built(BUNDLE)
     processes = tmp_path / "processes"
     shutil.copytree(FIXTURES / "editor", processes / "booking")
     shutil.copytree(FIXTURES / "journey", processes / "payment")
     return tmp_path
 
 
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+browser = browser_fixture(scope="function")
 
 
 class Analyst:
     """A browser page on one server, with the gestures an analyst makes in the editor."""
 
-    def __init__(self, browser, base):
-        self.context = browser.new_context(base_url=base, viewport={"width": 1500, "height": 1100})
-        self.page = self.context.new_page()
-        self.errors = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def close(self):
-        self.context.close()
-        assert self.errors == [], f"JavaScript errors: {self.errors}"
+    def __init__(self, page):
+        self.page = page
 
     def screenshot(self, name):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        screenshot(self.page, SCREENSHOTS, name)
 
     def shape(self, label):
         """The shape on the canvas whose label is exactly `label`."""
@@ -144,8 +129,8 @@ def touches(connection, shape, slack=6):
 
 def test_an_analyst_draws_checks_tries_deploys_runs_and_versions_a_process(browser, folder):
     processes = folder / "processes"
-    with running_serve(folder, processes=processes) as server:
-        analyst = Analyst(browser, server["base"])
+    with running_serve(folder, processes=processes) as server, page_for(browser, server["base"], VIEWPORT) as page:
+        analyst = Analyst(page)
         try:
             ids = draw_bind_and_check(analyst)
             try_it_twice(analyst, ids)
@@ -155,27 +140,20 @@ def test_an_analyst_draws_checks_tries_deploys_runs_and_versions_a_process(brows
         except Exception:
             analyst.screenshot("failed-here")
             raise
-        finally:
-            analyst.close()
 
     # The folder now holds version 1 as a file (as if it had been committed to bpmn/ before the analyst
     # edited it): a restart must not deploy it again over version 2.
     (processes / "trip_booking.bpmn").write_bytes(version_1)
-    with running_serve(folder, processes=processes) as restarted:
-        analyst = Analyst(browser, restarted["base"])
-        page = analyst.page
-        try:
-            page.goto("/processes/trip_booking")
-            expect(page.locator("#versions")).to_contain_text("v2")
-            expect(page.locator("#diagram.ready")).to_be_visible(timeout=READY)
-            expect(page.locator("#diagram")).to_contain_text("Charge deposit")
-            newest = next(each for each in page.request.get("/api/definitions").json() if each["key"] == "trip_booking")
-            assert newest["version"] == 2
-            versions = page.request.get("/api/definitions/trip_booking").json()["versions"]
-            assert sorted(each["version"] for each in versions) == [1, 2]
-            analyst.screenshot("13-after-restart-v2-is-newest")
-        finally:
-            analyst.close()
+    with running_serve(folder, processes=processes) as restarted, page_for(browser, restarted["base"], VIEWPORT) as page:
+        page.goto("/processes/trip_booking")
+        expect(page.locator("#versions")).to_contain_text("v2")
+        expect(page.locator("#diagram.ready")).to_be_visible(timeout=READY)
+        expect(page.locator("#diagram")).to_contain_text("Charge deposit")
+        newest = next(each for each in page.request.get("/api/definitions").json() if each["key"] == "trip_booking")
+        assert newest["version"] == 2
+        versions = page.request.get("/api/definitions/trip_booking").json()["versions"]
+        assert sorted(each["version"] for each in versions) == [1, 2]
+        screenshot(page, SCREENSHOTS, "13-after-restart-v2-is-newest")
 
 
 def draw_bind_and_check(analyst):

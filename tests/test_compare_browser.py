@@ -3,18 +3,15 @@ Chromium against `maestro serve`. Version 2 of the shipment fixture removes a ta
 changes a task's topic and retry cycle and a flow's condition, and moves the end event; the
 compare page lists exactly that and marks each element on the diagram it shows on.
 A screenshot of each step goes to artifacts/compare/ (CI keeps artifacts/)."""
-import os
 import re
-import subprocess
-import sys
 
 import pytest
+from browser_helpers import browser_fixture, handlers_only, page_fixture, require_built, screenshot, upload
 from playwright.sync_api import expect
-from serve_helpers import free_port, wait_until_it_answers
-from test_browser import browser, upload  # noqa: F401 (browser is a fixture)
-from web_helpers import ROOT, processes_folder
+from serve_helpers import running_serve
+from web_helpers import ROOT
 
-SCREENSHOTS = ROOT / "artifacts" / "compare"
+SCREENSHOTS = "compare"  # artifacts/compare/
 FIXTURES = ROOT / "tests" / "fixtures" / "compare"
 BUNDLE = ROOT / "webapp" / "static" / "dist" / "compare.js"
 
@@ -38,38 +35,14 @@ UNCHANGED = ["start", "f1", "gw", "ship", "reject", "f_reject"]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`maestro serve` with the web fixtures' handlers (the shipment's topics), nothing deployed."""
-    if not BUNDLE.exists():
-        pytest.fail(f"{BUNDLE} is missing: run `npm ci && npm run build` (test.sh does)")
+    require_built(BUNDLE)
     folder = tmp_path_factory.mktemp("compare")
-    handlers_only = processes_folder(folder)
-    for diagram in handlers_only.rglob("*.bpmn"):
-        diagram.unlink()
-    port = free_port()
-    env = {**os.environ, "MAESTRO_DATABASE_URL": f"sqlite:///{folder / 'maestro.db'}"}
-    log = open(folder / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--processes", str(handlers_only),
-                                "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_it_answers(base, process, folder / "serve.log")
-    yield base
-    process.terminate()
-    process.wait(timeout=15)
+    with running_serve(folder, processes=handlers_only(folder)) as serve:
+        yield serve
 
 
-@pytest.fixture
-def page(browser, server):  # noqa: F811 (browser is test_browser's fixture)
-    context = browser.new_context(base_url=server, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
-
-
-def screenshot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+browser = browser_fixture()
+page = page_fixture({"width": 1400, "height": 900})
 
 
 def listed_changes(page):
@@ -106,7 +79,7 @@ def test_the_compare_page_lists_and_marks_what_changed_between_two_versions(page
     expect(page.locator("#change-summary")).to_have_text("10 elements differ between version 1 and version 2.")
     assert listed_changes(page) == [(kind, element_id, name, kind_of_element, [list(row) for row in rows])
                                     for kind, element_id, name, kind_of_element, rows in CHANGES_1_TO_2]
-    screenshot(page, "01-version-1-to-2")
+    screenshot(page, SCREENSHOTS, "01-version-1-to-2")
 
     # Added on the newer diagram, removed on the older, changed and moved on both.
     assert (markers(page, "older", "notify"), markers(page, "newer", "notify")) == (None, ["diff-added"])
@@ -131,7 +104,7 @@ def test_the_compare_page_lists_and_marks_what_changed_between_two_versions(page
     page.click('#change-list li.change[data-element-id="partner"]')
     expect(page.locator('#older-diagram .djs-element[data-element-id="partner"]')).to_have_class(re.compile(r"\bselected\b"))
     expect(page.locator('#newer-diagram .djs-element.selected')).to_have_count(0)
-    screenshot(page, "02-removed-task-chosen")
+    screenshot(page, SCREENSHOTS, "02-removed-task-chosen")
     # ...and clicking an element on a diagram finds its entry.
     page.locator('#newer-diagram .djs-element[data-element-id="check"]').click()
     expect(page.locator('#change-list li.change[data-element-id="check"]')).to_have_class(re.compile(r"\bcurrent\b"))
@@ -146,7 +119,7 @@ def test_the_compare_page_lists_and_marks_what_changed_between_two_versions(page
     assert (kinds["partner"], kinds["f3"], kinds["notify"], kinds["f7"]) == ("added", "added", "removed", "removed")
     assert listed_changes(page)[0][4] == [["camunda:failedJobRetryTimeCycle", "R5/PT1M", "R3/PT1M"],
                                           ["camunda:topic", "call_partner", "record"]]
-    screenshot(page, "03-version-2-to-1")
+    screenshot(page, SCREENSHOTS, "03-version-2-to-1")
 
 
 def test_after_deploying_from_the_editor_the_process_page_links_to_what_changed(page):
@@ -159,11 +132,11 @@ def test_after_deploying_from_the_editor_the_process_page_links_to_what_changed(
     deployed = page.locator("#just-deployed")
     expect(deployed).to_be_visible()
     expect(deployed).to_contain_text("Deployed version 3 from the editor. See what changed since version 2.")
-    screenshot(page, "04-deployed-from-the-editor")
+    screenshot(page, SCREENSHOTS, "04-deployed-from-the-editor")
     deployed.locator("a").click()
     expect(page.locator("#compare.ready")).to_be_visible(timeout=20_000)
     expect(page.locator("#change-summary")).to_have_text("No differences between version 2 and version 3.")
     expect(page.locator("#change-list li")).to_have_count(0)
-    screenshot(page, "05-no-differences")
+    screenshot(page, SCREENSHOTS, "05-no-differences")
     page.goto("/processes/shipment")
     expect(page.locator("#just-deployed")).to_be_hidden()  # said once
