@@ -165,22 +165,14 @@ class _FeelParser(Parser):
             tests = items
         return call("@in", [value, at(ast.List(elts=tests, ctx=ast.Load()), pos)], pos)
 
-    def _binary_level(self, table, operand):
-        left = operand()
-        while self.tok.kind == "op" and self.tok.value in table:
-            tok = self.advance()
-            right = operand()
-            left = at(ast.BinOp(left=left, op=table[tok.value](), right=right), tok.pos)
-        return left
-
     def additive(self):
-        return self._binary_level(_ADDITIVE, self.multiplicative)
+        return self.binary_level(_ADDITIVE, self.multiplicative)
 
     def multiplicative(self):
-        return self._binary_level(_MULTIPLICATIVE, self.power)
+        return self.binary_level(_MULTIPLICATIVE, self.power)
 
     def power(self):
-        return self._binary_level(_POWER, self.unary)
+        return self.binary_level(_POWER, self.unary)
 
     def unary(self):
         tok = self.tok

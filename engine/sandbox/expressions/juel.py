@@ -79,29 +79,17 @@ class _JuelParser(Parser):
                 return left
             left = boolop(ast.And(), _el_boolean(left), _el_boolean(self.equality()), tok.pos)
 
-    def _binary_level(self, table, operand):
-        left = operand()
-        while self.tok.kind in ("op", "name") and self.tok.value in table:
-            tok = self.advance()
-            right = operand()
-            op = table[tok.value]
-            if isinstance(op, str):  # a comparison: EL's coercing function
-                left = call(op, [left, right], tok.pos)
-            else:
-                left = at(ast.BinOp(left=left, op=op(), right=right), tok.pos)
-        return left
-
     def equality(self):
-        return self._binary_level(_EQUALITY, self.relational)
+        return self.binary_level(_EQUALITY, self.relational)
 
     def relational(self):
-        return self._binary_level(_RELATIONAL, self.additive)
+        return self.binary_level(_RELATIONAL, self.additive)
 
     def additive(self):
-        return self._binary_level(_ADDITIVE, self.multiplicative)
+        return self.binary_level(_ADDITIVE, self.multiplicative)
 
     def multiplicative(self):
-        return self._binary_level(_MULTIPLICATIVE, self.unary)
+        return self.binary_level(_MULTIPLICATIVE, self.unary)
 
     def unary(self):
         tok = self.tok

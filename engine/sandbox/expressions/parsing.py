@@ -184,6 +184,22 @@ class Parser:
             return self.advance()
         return None
 
+    def binary_level(self, table, operand):
+        """One precedence level of left-associative binary operators: `table` maps an operator (a
+        symbol, or a word such as JUEL's `div`) to the ast operator class it builds, or to the name of
+        the function a comparison calls (JUEL's coercing comparisons); `operand` parses the next
+        tighter level."""
+        left = operand()
+        while self.tok.kind in ("op", "name") and self.tok.value in table:
+            tok = self.advance()
+            right = operand()
+            op = table[tok.value]
+            if isinstance(op, str):
+                left = call(op, [left, right], tok.pos)
+            else:
+                left = at(ast.BinOp(left=left, op=op(), right=right), tok.pos)
+        return left
+
     def expect_op(self, op):
         if not self.is_op(op):
             self.fail(f"expected '{op}'")
