@@ -5,17 +5,11 @@
 // Each is one command, so Ctrl+Z unbinds.
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
+import { textElement } from './dom.js';
 import { explicitTopic } from './handler-catalog-service.js';
 import { addUndo, canAddUndo } from './undo-action.js';
 
 export const TEMPLATE_PREFIX = 'maestro.handler.';
-
-function textElement(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  element.textContent = text;
-  return element;
-}
 
 /** A handler's function name as a task label: charge_payment -> "Charge payment". */
 function readable(name) {

@@ -6,6 +6,7 @@
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil';
 
 import { ApiError } from './api.js';
+import { textElement } from './dom.js';
 import { explicitTopic } from './handler-catalog-service.js';
 
 const OVERLAY_TYPE = 'maestro-try';
@@ -15,13 +16,6 @@ const STATE_WORDS = {
   compensated: 'undone', completed: 'completed', cancelled: 'cancelled'
 };
 const OTHER_CODE = 'error:*';  // the select's "a code of my own" entry; its text field holds the code
-
-function textElement(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  element.textContent = text;
-  return element;
-}
 
 function labelOf(element) {
   const name = getBusinessObject(element).name;

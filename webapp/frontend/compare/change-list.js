@@ -2,6 +2,8 @@
 // for a changed element, each property with its old and new value). Built with DOM calls and
 // textContent: names and values come from the diagrams and are never read as HTML.
 
+import { textElement } from '../dom.js';
+
 const HEADINGS = { changed: 'Changed', added: 'Added', removed: 'Removed', moved: 'Moved (layout only)' };
 
 export function createChangeList(list, summary, { onChoose }) {
@@ -24,9 +26,9 @@ export function createChangeList(list, summary, { onChoose }) {
     let group = null;
     for (const change of changes) {
       if (!group || group.dataset.kind !== change.kind) {
-        group = element('li', 'change-group');
+        group = textElement('li', 'change-group');
         group.dataset.kind = change.kind;
-        group.append(element('h3', '', HEADINGS[change.kind]), element('ol', 'changes'));
+        group.append(textElement('h3', '', HEADINGS[change.kind]), textElement('ol', 'changes'));
         list.append(group);
       }
       group.querySelector('ol').append(entry(change));
@@ -34,21 +36,21 @@ export function createChangeList(list, summary, { onChoose }) {
   }
 
   function entry(change) {
-    const item = element('li', `change ${change.kind}`);
+    const item = textElement('li', `change ${change.kind}`);
     item.dataset.elementId = change.id;
     item.tabIndex = 0;
     item.title = 'Show it on both diagrams';
-    const head = element('div', 'change-head');
-    head.append(element('span', `kind ${change.kind}`, change.kind));
-    if (change.moved) head.append(element('span', 'kind moved', 'moved'));
-    head.append(element('span', 'name', change.name || change.id), element('span', 'type', change.type));
-    item.append(head, element('code', 'element-id', change.id));
+    const head = textElement('div', 'change-head');
+    head.append(textElement('span', `kind ${change.kind}`, change.kind));
+    if (change.moved) head.append(textElement('span', 'kind moved', 'moved'));
+    head.append(textElement('span', 'name', change.name || change.id), textElement('span', 'type', change.type));
+    item.append(head, textElement('code', 'element-id', change.id));
     if (change.properties.length) {
-      const table = element('table', 'properties');
+      const table = textElement('table', 'properties');
       for (const difference of change.properties) {
-        const row = element('tr', 'property');
+        const row = textElement('tr', 'property');
         row.dataset.property = difference.property;
-        row.append(element('th', '', difference.property), value('old', difference.old), value('new', difference.new));
+        row.append(textElement('th', '', difference.property), value('old', difference.old), value('new', difference.new));
         table.append(row);
       }
       item.append(table);
@@ -78,14 +80,7 @@ export function createChangeList(list, summary, { onChoose }) {
 }
 
 function value(side, text) {
-  const cell = element('td', text === null ? `${side} none` : side, text === null ? '(none)' : text);
+  const cell = textElement('td', text === null ? `${side} none` : side, text === null ? '(none)' : text);
   cell.title = side === 'old' ? 'before' : 'after';
   return cell;
-}
-
-function element(tag, className, text) {
-  const made = document.createElement(tag);
-  if (className) made.className = className;
-  if (text !== undefined) made.textContent = text;
-  return made;
 }
