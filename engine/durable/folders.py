@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -56,41 +57,43 @@ class FolderDeploys:
         identity, files = folder_identity(folder), _read(folder, paths)
         outcomes, changed = self._skipped(identity, files)
         outcomes.update(self._deployed(changed))
-        self._remember(identity, [(relative, _digest(data), outcomes[relative]["versions"])
-                                  for relative, _, data in files if outcomes[relative]["skipped"] != "unchanged"])
+        self._remember(identity, [(file.relative, file.digest, outcomes[file.relative]["versions"])
+                                  for file in files if outcomes[file.relative]["skipped"] != "unchanged"])
         with self.context.Session() as session:
             newest = memory.newest_versions(session, {key for item in outcomes.values() for key in item["versions"]})
-        return [{**outcomes[relative], "newest": {key: newest.get(key) for key in outcomes[relative]["versions"]}}
-                for relative, _, _ in files]
+        return [{**outcomes[file.relative], "newest": {key: newest.get(key)
+                                                       for key in outcomes[file.relative]["versions"]}}
+                for file in files]
 
     def _skipped(self, identity, files):
         """({file: outcome} of the files not to deploy, [the other files])."""
         outcomes, changed = {}, []
         with self.context.Session() as session:
             last = memory.remembered(session, identity)
-            for relative, name, data in files:
-                digest = _digest(data)
-                if relative in last and last[relative].content_hash == digest:
-                    outcomes[relative] = _outcome(relative, "unchanged", last[relative].versions)
+            for file in files:
+                remembered = last.get(file.relative)
+                if remembered is not None and remembered.content_hash == file.digest:
+                    outcomes[file.relative] = _outcome(file.relative, "unchanged", remembered.versions)
                     continue
-                known = memory.deployed_as(session, digest)
-                if known and (relative not in last or _deployed_since(known, last[relative].versions)):
+                known = memory.deployed_as(session, file.digest)
+                if known and (remembered is None or _deployed_since(known, remembered.versions)):
                     # Deployed already, by other means (`maestro deploy`, an upload) or by this folder
                     # when remembering it failed: deploying it again would put it over newer versions.
-                    outcomes[relative] = _outcome(relative, "known", known)
+                    outcomes[file.relative] = _outcome(file.relative, "known", known)
                     continue
-                changed.append((relative, name, data))
+                changed.append(file)
         return outcomes, changed
 
     def _deployed(self, changed):
         """{file: outcome} of deploying the changed files together (as they call each other's processes)."""
-        deployed = self.deployments.deploy([(name, data) for _, name, data in changed]) if changed else []
+        deployed = self.deployments.deploy([(file.name, file.data) for file in changed]) if changed else []
         outcomes = {}
-        for relative, _, data in changed:
-            keys = definitions.calls_and_processes(data)[1]
+        for file in changed:
+            keys = definitions.calls_and_processes(file.data)[1]
             mine = [item for item in deployed if item["key"] in keys]
-            outcomes[relative] = {**_outcome(relative, None, {item["key"]: item["version"] for item in mine}),
-                                  "deployed": mine}
+            outcomes[file.relative] = {**_outcome(file.relative, None,
+                                                  {item["key"]: item["version"] for item in mine}),
+                                       "deployed": mine}
         return outcomes
 
     def _remember(self, identity, remembered):
@@ -113,11 +116,21 @@ class FolderDeploys:
             session.commit()
 
 
+class FolderFile(NamedTuple):
+    relative: str  # its name relative to the folder, with "/"
+    name: str  # its name as given (what problems are reported under)
+    data: bytes
+    digest: str  # of its content, as store.definitions hashes a deployed file
+
+
 def _read(folder, paths):
-    """(name relative to the folder, with "/"; name as given; content) of each file."""
     root = Path(folder).absolute()
-    return [(Path(os.path.relpath(Path(path).absolute(), root)).as_posix(), str(path), Path(path).read_bytes())
-            for path in paths]
+    files = []
+    for path in paths:
+        data = Path(path).read_bytes()
+        files.append(FolderFile(Path(os.path.relpath(Path(path).absolute(), root)).as_posix(), str(path), data,
+                                hashlib.sha256(data).hexdigest()))
+    return files
 
 
 def _deployed_since(known, remembered):
@@ -125,10 +138,6 @@ def _deployed_since(known, remembered):
     remembers for the file: then it is newer than what the folder last deployed, not a return to older
     content (a file changed back to an earlier version's content is deployed again, as its author meant)."""
     return any(version > remembered.get(key, 0) for key, version in known.items())
-
-
-def _digest(data):
-    return hashlib.sha256(data).hexdigest()  # as store.definitions hashes a deployed file
 
 
 def _outcome(relative, skipped, versions):
