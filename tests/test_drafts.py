@@ -3,19 +3,13 @@ deploying one makes the next version and deletes it, a refused one stays."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import test_webapp_api
 from web_helpers import SAGA, web_app
 
 SAGA_XML = SAGA.read_text(encoding="utf-8")
 RENAMED = SAGA_XML.replace('name="Charge payment"', 'name="Charge the card"')
 
-GROOVY = """<?xml version="1.0"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="scripted" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="calc"/>
-    <bpmn:scriptTask id="calc" scriptFormat="groovy"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
-  </bpmn:process>
-</bpmn:definitions>"""
+GROOVY = test_webapp_api.GROOVY.decode()  # a script Maestro refuses to run: a draft that cannot deploy
 
 ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE d [

@@ -101,15 +101,10 @@ def test_an_analyst_draws_binds_saves_deploys_and_runs_a_new_process(page):
     expect(page.locator("#diagram.ready")).to_be_visible()
     screenshot(page, SCREENSHOTS, "06-deployed")
 
-    page.click("#start-form button[type=submit]")
-    expect(page.locator("#status")).to_have_text("completed", timeout=20_000)
-    expect(page.locator("#variables")).to_contain_text('"room": "booked"')
-    screenshot(page, SCREENSHOTS, "07-instance-completed")
+    start_and_see_the_room_booked(page, SCREENSHOTS, "07-instance-completed")
 
     # Deploying used the draft up: editing again opens version 1.
-    page.goto("/processes/room_booking")
-    page.click("#edit-process")
-    expect(page.locator("#editor.ready")).to_be_visible(timeout=20_000)
+    edit_again(page, "room_booking")
     expect(page.locator("#draft-info")).to_have_text("Editing version 1.")
     expect(page.locator("#process-id")).to_have_value("room_booking")
 
@@ -168,13 +163,23 @@ def test_a_camunda_8_diagram_is_edited_with_the_zeebe_panel_and_binds_its_task_t
     page.click("#deploy")
     expect(page).to_have_url(re.compile(r"/processes/room_booking_c8$"), timeout=20_000)
     expect(page.locator("#diagram.ready")).to_be_visible()
+    start_and_see_the_room_booked(page, CAMUNDA8_SCREENSHOTS, "04-instance-completed")
+
+    # Editing the deployed version opens it with the Camunda 8 panel again.
+    edit_again(page, "room_booking_c8")
+    expect(page.locator("#editor")).to_have_attribute("data-platform", "camunda8")
+
+
+def start_and_see_the_room_booked(page, folder, shot):
+    """On a process page: start an instance from its form and follow it to completed."""
     page.click("#start-form button[type=submit]")
     expect(page.locator("#status")).to_have_text("completed", timeout=20_000)
     expect(page.locator("#variables")).to_contain_text('"room": "booked"')
-    screenshot(page, CAMUNDA8_SCREENSHOTS, "04-instance-completed")
+    screenshot(page, folder, shot)
 
-    # Editing the deployed version opens it with the Camunda 8 panel again.
-    page.goto("/processes/room_booking_c8")
+
+def edit_again(page, key):
+    """The process page's Edit, as an analyst opens a deployed process again."""
+    page.goto(f"/processes/{key}")
     page.click("#edit-process")
     expect(page.locator("#editor.ready")).to_be_visible(timeout=20_000)
-    expect(page.locator("#editor")).to_have_attribute("data-platform", "camunda8")
