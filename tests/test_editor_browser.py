@@ -60,11 +60,7 @@ def test_an_analyst_draws_binds_saves_deploys_and_runs_a_new_process(page):
     screenshot(page, SCREENSHOTS, "01-new-process")
 
     # A task dropped on the flow start -> end splits it; the analyst makes it a service task.
-    drop_from_palette(page, "create.task", page.locator('#canvas [data-element-id="to_end"]'))
-    task = shape(page, "Activity_")
-    expect(task).to_have_count(1)
-    page.locator('.djs-context-pad [data-action="replace"]').click()
-    page.locator('.djs-popup [data-id="replace-with-service-task"]').click()
+    task = service_task_on_the_flow(page)
     # The server's own check: nothing on this server runs the task, so it is marked and listed.
     expect(task).to_have_class(re.compile(r"\bproblem-error\b"), timeout=10_000)
     expect(page.locator("#problem-list li.problem.error")).not_to_have_count(0)
@@ -117,11 +113,7 @@ def test_a_camunda_8_diagram_is_edited_with_the_zeebe_panel_and_binds_its_task_t
     expect(page.locator("#editor")).to_have_attribute("data-platform", "camunda8")
     expect(page.locator("#problem-list li.problem.error")).to_have_count(0)
 
-    drop_from_palette(page, "create.task", page.locator('#canvas [data-element-id="to_end"]'))
-    task = shape(page, "Activity_")
-    expect(task).to_have_count(1)
-    page.locator('.djs-context-pad [data-action="replace"]').click()
-    page.locator('.djs-popup [data-id="replace-with-service-task"]').click()
+    task = service_task_on_the_flow(page)
     expect(task).to_have_class(re.compile(r"\bproblem-error\b"), timeout=10_000)
     # The Camunda 8 panel: a service task has a task definition (its type is the topic), no external topic.
     expect(page.locator('#properties [data-group-id="group-taskDefinition"]')).to_be_visible()
@@ -183,3 +175,13 @@ def edit_again(page, key):
     page.goto(f"/processes/{key}")
     page.click("#edit-process")
     expect(page.locator("#editor.ready")).to_be_visible(timeout=20_000)
+
+
+def service_task_on_the_flow(page):
+    """A task dropped from the palette on the flow start -> end (it splits it), made a service task."""
+    drop_from_palette(page, "create.task", page.locator('#canvas [data-element-id="to_end"]'))
+    task = shape(page, "Activity_")
+    expect(task).to_have_count(1)
+    page.locator('.djs-context-pad [data-action="replace"]').click()
+    page.locator('.djs-popup [data-id="replace-with-service-task"]').click()
+    return task
