@@ -30,7 +30,7 @@ def install_refusals(api_blueprint: Blueprint) -> None:
         api_blueprint.register_error_handler(
             refusal, lambda error, status=status, code=code: json_error(status, code, str(error)))
     api_blueprint.register_error_handler(VariablesRefused, _refused_variables)
-    api_blueprint.register_error_handler(DeployError, invalid_diagram)
+    api_blueprint.register_error_handler(DeployError, _invalid_diagram)
 
 
 def _refused_variables(error):
@@ -39,7 +39,7 @@ def _refused_variables(error):
     return json_error(400, "bad_variables", str(error))
 
 
-def invalid_diagram(error):
+def _invalid_diagram(error):
     response = jsonify(error="invalid_diagram", message=f"{len(error.problems)} problem(s); nothing was deployed",
                        errors=[problem.as_dict() for problem in error.problems])
     response.status_code = 422

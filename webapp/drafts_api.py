@@ -6,16 +6,14 @@ does (webapp/api.py); CSRF and Origin rules are the API's (webapp/app.py).
 from flask import Blueprint, current_app, jsonify, request
 
 from engine.durable import InvalidDraft, NotFound
-from engine.problems import DeployError
 
 from . import request_input, uploads
-from .api import invalid_diagram, json_error
+from .api import install_refusals, json_error
 from .request_input import MAX_DATABASE_INTEGER, BadRequest
 
 blueprint = Blueprint("drafts_api", __name__)
-blueprint.register_error_handler(NotFound, lambda error: json_error(404, "not_found", str(error)))
+install_refusals(blueprint)
 blueprint.register_error_handler(InvalidDraft, lambda error: json_error(400, "bad_request", str(error)))
-blueprint.register_error_handler(DeployError, invalid_diagram)
 
 
 def maestro():
