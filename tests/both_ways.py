@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from conftest import make_recorder
-from durable_helpers import drain, fresh_maestro
+from durable_helpers import assert_read_model_agrees, drain, fresh_maestro
 
 import engine
 from engine.run import messages
@@ -49,6 +49,7 @@ def both_ways(tmp_path, source, topics=(), data=None, steps=(), make_handlers=No
         _act_durably(maestro, instance_id, step)
         drain(maestro)
     shown = maestro.show(instance_id)
+    assert_read_model_agrees(maestro, instance_id)
     assert durable_calls == memory_calls, f"durable {durable_calls} != in memory {memory_calls}"
     return Outcome(memory, shown, memory_calls, maestro, instance_id)
 

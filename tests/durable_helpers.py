@@ -27,3 +27,27 @@ def drain(maestro, patience=10.0):
             return done
         time.sleep(max(wait, 0.01))
     return done
+
+
+PREDICTED = {"FUTURE", "LIKELY", "MAYBE"}
+OPEN_STATES = {"READY", "WAITING", "STARTED"}
+
+
+def assert_read_model_agrees(maestro, instance_id):
+    """`show` (read from what the commits wrote) says what the rebuilt instance says: the same
+    variables, history and incident, the same waiting tasks, and every task that happened in the
+    same state, with the same undo, error, form and compensation marks."""
+    shown, rebuilt = maestro.show(instance_id), maestro._rebuilt(instance_id)
+    for field in ("status", "data", "error", "history", "incident"):
+        assert shown[field] == rebuilt[field], f"{field}: read model {shown[field]!r} != rebuilt {rebuilt[field]!r}"
+
+    def by_id(tasks):
+        # The read model gives the form a task asks for while it is open only.
+        return {task["id"]: {**task, "form": task["form"] if task["state"] in OPEN_STATES else None}
+                for task in tasks if task["state"] not in PREDICTED}
+
+    for field in ("waiting", "tasks"):
+        read, built = by_id(shown[field]), by_id(rebuilt[field])
+        differences = {task_id: (read.get(task_id), built.get(task_id)) for task_id in read.keys() | built.keys()
+                       if read.get(task_id) != built.get(task_id)}
+        assert not differences, f"{field} (read model, rebuilt): {differences}"

@@ -24,8 +24,7 @@ from sqlalchemy import select
 
 from engine.durable import Maestro
 from engine.durable.store.models import Job
-from engine.durable.worker_health import WorkerHealth
-from webapp.serve import supervise
+from webapp.worker_processes import WorkerProcesses
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 PRODUCE = "the handler for topic 'produce' (task 'Produce values')"
@@ -302,7 +301,8 @@ def test_serve_reports_its_database_and_worker_at_api_health_and_stops_on_sigter
     server = Running(env, "serve", "--processes", FIXTURES, "--port", port)
     server.await_line("Maestro at")
     base = f"http://127.0.0.1:{port}"
-    assert health(base) == (200, {"status": "ok", "database": "ok", "worker": "ok"})
+    # The worker process says "starting" until its loop runs.
+    await_true(lambda: health(base) == (200, {"status": "ok", "database": "ok", "worker": "ok"}), "the worker runs")
 
     held = start_over_api(base, "steps")  # its slow step waits for the gate: the worker's loop stalls
     await_true(lambda: health(base)[0] == 503, "health says the worker is stuck")
@@ -332,18 +332,23 @@ def test_serve_reports_its_database_and_worker_at_api_health_and_stops_on_sigter
         {"first": 2, "slow": 2, "last": 2}
 
 
-def test_a_dead_worker_loop_is_restarted_and_health_says_so_meanwhile():
-    stop, health_now, seen = threading.Event(), WorkerHealth(), []
-
-    def worker(_maestro, stop, health):
-        if not seen:
-            seen.append("died")
-            raise RuntimeError("a bug in the loop")
-        seen.append(health.problem())  # what /api/health said while it was down
+def test_a_dead_worker_process_is_started_again_and_health_says_why_meanwhile(tmp_path):
+    """`maestro serve`'s worker processes: one that cannot run says why, dies, and is started again."""
+    missing = tmp_path / "gone"
+    workers = WorkerProcesses(1, str(missing))
+    stop, said = threading.Event(), []
+    watching = threading.Thread(target=workers.supervise, args=(stop, 0.05))
+    workers.start()
+    watching.start()
+    try:
+        await_true(lambda: "restarting" in (workers.problem() or ""), "health says the worker died")
+        said.append(workers.problem())
+        await_true(lambda: workers.workers[0].pause == 4.0, "it was started again, and died again")
+    finally:
         stop.set()
-
-    supervise(None, stop, health_now, worker=worker)
-    assert seen == ["died", "died (RuntimeError: a bug in the loop); restarting in 1 s"]
+        watching.join()
+        workers.stop()
+    assert said == [f"died (exit code 2: processes folder {missing} does not exist); restarting in 1 s"]
 
 
 def test_a_stopping_worker_releases_its_leases_even_if_ctrl_c_is_pressed_again(tmp_path):

@@ -1,13 +1,19 @@
 """Prometheus metrics at /metrics.
 
-Counters and task durations come from what this process's engine object
-commits (its worker, and the API's starts and cancels); the number of
-instances per process and status is read from the database at each scrape,
-so it covers every worker.
+Counters and task durations come from what the server's engine objects
+commit: its API's starts and cancels, and its worker processes' steps (added
+up across processes, see share_between_processes); the number of instances
+per process and status is read from the database at each scrape, so it
+covers every worker, wherever it runs.
 """
+import os
+
 from flask import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_SETTING = "PROMETHEUS_MULTIPROC_DIR"
 
 _DURATION_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400)
 
@@ -25,26 +31,58 @@ class _InstancesByStatus:
         yield gauge
 
 
+class _Counts:
+    """The counters and the histogram, and the observer of an engine's events that feeds them.
+
+    Made once per process. In `maestro serve` with worker processes, each process writes its own
+    into PROMETHEUS_MULTIPROC_DIR and the server's /metrics adds them up (prometheus_client's
+    multiprocess mode): then they belong to no registry of their own.
+    """
+
+    def __init__(self, registry=None):
+        self.started = Counter("maestro_instances_started", "Instances started", ["process"], registry=registry)
+        self.ended = Counter("maestro_instances_ended", "Instances that completed, failed or were cancelled",
+                             ["process", "status"], registry=registry)
+        self.compensated = Counter("maestro_instances_compensated", "Ended instances in which compensation ran",
+                                   ["process"], registry=registry)
+        self.durations = Histogram("maestro_task_duration_seconds", "Time from a task becoming ready to its completion",
+                                   ["process", "type"], buckets=_DURATION_BUCKETS, registry=registry)
+
+    def observe(self, event):
+        if event["event"] == "instance_started":
+            self.started.labels(event["key"]).inc()
+        elif event["event"] == "instance_ended":
+            self.ended.labels(event["key"], event["status"]).inc()
+            if event["compensated"]:
+                self.compensated.labels(event["key"]).inc()
+        elif event["event"] == "task_completed":
+            self.durations.labels(event["key"], event["type"]).observe(event["seconds"])
+
+
+def share_between_processes(folder):
+    """Makes this process's metrics, and those of the processes it starts from now on, add up in `folder`.
+
+    Called by `maestro serve` before it makes its metrics and starts its workers.
+    """
+    os.environ[MULTIPROCESS_SETTING] = str(folder)
+    # prometheus_client picks how it stores values when it is first imported, maybe before this
+    # call (the CLI imports the web app to learn of `serve`): have it pick again.
+    values.ValueClass = values.get_value_class()
+
+
+def count_worker_events(maestro):
+    """In a worker process of `maestro serve`: its engine's events count in the server's /metrics."""
+    if os.environ.get(MULTIPROCESS_SETTING):
+        maestro.observers.append(_Counts().observe)
+
+
 def install(app, maestro):
     registry = CollectorRegistry()
-    started = Counter("maestro_instances_started", "Instances started", ["process"], registry=registry)
-    ended = Counter("maestro_instances_ended", "Instances that completed, failed or were cancelled",
-                    ["process", "status"], registry=registry)
-    compensated = Counter("maestro_instances_compensated", "Ended instances in which compensation ran",
-                          ["process"], registry=registry)
-    durations = Histogram("maestro_task_duration_seconds", "Time from a task becoming ready to its completion",
-                          ["process", "type"], buckets=_DURATION_BUCKETS, registry=registry)
+    if os.environ.get(MULTIPROCESS_SETTING):
+        MultiProcessCollector(registry)
+        counts = _Counts()
+    else:
+        counts = _Counts(registry)
     registry.register(_InstancesByStatus(maestro))
-
-    def observe(event):
-        if event["event"] == "instance_started":
-            started.labels(event["key"]).inc()
-        elif event["event"] == "instance_ended":
-            ended.labels(event["key"], event["status"]).inc()
-            if event["compensated"]:
-                compensated.labels(event["key"]).inc()
-        elif event["event"] == "task_completed":
-            durations.labels(event["key"], event["type"]).observe(event["seconds"])
-
-    maestro.observers.append(observe)
+    maestro.observers.append(counts.observe)
     app.add_url_rule("/metrics", "metrics", lambda: Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST))

@@ -1,29 +1,28 @@
-"""`maestro serve`: the web app, the JSON API and a worker in one process.
+"""`maestro serve`: the web app and the JSON API in one process, and its workers each in their own.
 
-The worker runs in the main thread, where SIGTERM and Ctrl-C reach it (engine.durable.worker_stop),
-under a supervisor that restarts its loop, with backoff, if it ever dies; the web server
-runs in a thread beside it and reports the worker's health at /api/health.
+The web server runs in a thread; the main thread, where SIGTERM and Ctrl-C arrive, watches the
+worker processes (webapp/worker_processes.py) and restarts one that dies. /api/health reports the
+database and the workers. Stopping stops the workers first, each finishing its step in flight.
 """
 import os
 import sys
+import tempfile
 import threading
 
 from engine.durable.startup import UserError, deploy_folder, load_processes, open_engine
-from engine.durable.worker_health import WorkerHealth
-from engine.durable.worker_loop import run_worker
-from engine.durable.worker_stop import StopSignals
-
-FIRST_RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
+from engine.durable.worker_stop import StopSignals, stop_signals_ignored
 
 
 def add_command(commands):
-    serve = commands.add_parser("serve", help="web UI + JSON API + a worker")
+    serve = commands.add_parser("serve", help="web UI + JSON API + workers")
     serve.add_argument("--processes", metavar="DIR", help="deploy its *.bpmn and load its *.py handlers "
                                                           "(default: $MAESTRO_PROCESSES or bpmn/)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--no-worker", action="store_true", help="serve only; workers run elsewhere")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes to run beside the web server (default 1)")
+    serve.add_argument("--no-worker", action="store_true", help="serve only; workers run elsewhere (--workers 0)")
     serve.set_defaults(command=serve_command)
 
 
@@ -33,48 +32,45 @@ def serve_command(args):
 
     from .app import create_app
     from .hosts import is_loopback
+    from .metrics import share_between_processes
+    from .worker_processes import WorkerProcesses
 
+    workers = 0 if args.no_worker else args.workers
+    if workers < 0:
+        raise UserError("--workers must be 0 or more")
     folder = args.processes or os.environ.get("MAESTRO_PROCESSES") or "bpmn"
     handlers, diagrams = load_processes(folder)
     maestro = open_engine(handlers)
     if not deploy_folder(maestro, folder, diagrams):
         return 1
-    app = create_app(maestro, listen_host=args.host, runs_handlers=not args.no_worker)
-    if not is_loopback(args.host):
-        print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro, which has no sign-in "
-              "yet: anyone who can connect can deploy, start, complete and cancel", file=sys.stderr, flush=True)
-    health = None if args.no_worker else WorkerHealth()
-    app.extensions["maestro_worker"] = health
-    try:
-        server = waitress.create_server(app, host=args.host, port=args.port, threads=8, ident="Maestro")
-    except OSError as error:
-        raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from error
-    threading.Thread(target=server.run, name="web", daemon=True).start()
-    print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    stop = threading.Event()
-    if health is None:
+    with tempfile.TemporaryDirectory(prefix="maestro-metrics-") as metrics_folder:
+        if workers:
+            share_between_processes(metrics_folder)
+        app = create_app(maestro, listen_host=args.host, runs_handlers=workers > 0)
+        if not is_loopback(args.host):
+            print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro, which has no "
+                  "sign-in yet: anyone who can connect can deploy, start, complete and cancel", file=sys.stderr,
+                  flush=True)
+        processes = WorkerProcesses(workers, folder) if workers else None
+        app.extensions["maestro_worker"] = processes
+        try:
+            server = waitress.create_server(app, host=args.host, port=args.port, threads=8, ident="Maestro")
+        except OSError as error:
+            raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from error
+        threading.Thread(target=server.run, name="web", daemon=True).start()
+        if processes:
+            processes.start()
+        print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+        stop = threading.Event()
         with StopSignals(stop):
-            while not stop.wait(1):
-                pass
-    else:
-        supervise(maestro, stop, health)
-    server.close()  # in-flight requests are cut: the process ends now
+            if processes:
+                processes.supervise(stop)
+            else:
+                while not stop.wait(1):
+                    pass
+        if processes:
+            with stop_signals_ignored():  # a second Ctrl-C must not leave workers behind
+                processes.stop()
+        server.close()  # in-flight requests are cut: the process ends now
     print("Maestro stopped", flush=True)
     return 0
-
-
-def supervise(maestro, stop, health, worker=run_worker):
-    """Runs the worker loop until `stop`; if it dies, says why (health included) and restarts it
-    after a pause that doubles each time, up to MAX_RESTART_SECONDS."""
-    pause = FIRST_RESTART_SECONDS
-    while not stop.is_set():
-        try:
-            worker(maestro, stop=stop, health=health)
-            return
-        except Exception as error:  # noqa: BLE001 (a dead worker is restarted, not the server's end)
-            reason = f"died ({type(error).__name__}: {error}); restarting in {pause:g} s"
-            health.died(reason)
-            print(f"worker {reason}", file=sys.stderr, flush=True)
-            with StopSignals(stop):
-                stop.wait(pause)
-            pause = min(pause * 2, MAX_RESTART_SECONDS)

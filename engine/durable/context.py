@@ -5,9 +5,10 @@ import os
 import socket
 
 from engine.handlers import Handlers
-from engine.run import messages
+from engine.run import compensation, messages
 from engine.run.instance import Instance
 from engine.run.serializer import load_saved
+from engine.run.spiff import state_changes
 from engine.run.spiff.task_ids import TaskIds
 
 from .errors import Busy, NotFound
@@ -63,6 +64,9 @@ class Context:
         if logged is None:
             logged = read_steps(connection, [row.id]).get(row.id, [])
         replay(instance, logged)
+        # What the replayed steps undid or took out of the tree is recorded already.
+        compensation.take_compensated(instance.workflow)
+        state_changes.take_gone(instance.workflow)
         awaited = messages.awaited(instance.workflow)  # what the rows say: logged steps write them too
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
         return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered,

@@ -12,6 +12,7 @@ from .settling import reschedule, settle
 from .store import definitions, incidents, instance_rows, jobs
 from .store.history import read_history
 from .summaries import history_entry, incident_summary, instance_summary, iso
+from .views import instance_view
 
 
 class Instances:
@@ -62,7 +63,14 @@ class Instances:
             return instance_rows.counts(session)
 
     def show(self, instance_id):
-        """Everything about an instance: tasks, history, open incident."""
+        """Everything about an instance as of its last commit: tasks, variables, history, open incident
+        (views.py: read from what the commits wrote, never rebuilt)."""
+        with self.context.Session() as session:
+            return instance_view(self.context, session, instance_id)
+
+    def rebuilt(self, instance_id):
+        """What `show` says, from the instance rebuilt as a worker would load it (its tasks include
+        the predicted ones): what the read model is checked against."""
         with self.context.Session() as session:
             row = self.context.row(session, instance_id)
             instance, _ = self.context.load(session, row)

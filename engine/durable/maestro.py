@@ -169,7 +169,8 @@ class Maestro:
         return self._instances.page(status, key, business_key, limit, after)
 
     def show(self, instance_id: str) -> dict:
-        """Everything about an instance: tasks, history, open incident."""
+        """Everything about an instance as of its last commit: tasks that happened, variables, history,
+        open incident. Read from what the commits wrote (engine/durable/views.py), never rebuilt."""
         return self._instances.show(instance_id)
 
     def retry(self, instance_id: str) -> dict:
@@ -220,3 +221,7 @@ class Maestro:
 
     def _load(self, session: Any, row: Any, logged: list | None = None) -> tuple[Any, Any]:
         return self._context.load(session, row, logged)
+
+    def _rebuilt(self, instance_id: str) -> dict:
+        """`show` from the instance rebuilt (snapshot and replay): what the read model must agree with."""
+        return self._instances.rebuilt(instance_id)

@@ -51,3 +51,57 @@ def stall_seconds() -> float:
         return float(os.environ.get(STALL_SETTING) or DEFAULT_STALL_SECONDS)
     except ValueError:
         return DEFAULT_STALL_SECONDS
+
+
+_REASON_BYTES = 1024
+
+
+class SharedWorkerHealth(WorkerHealth):
+    """A WorkerHealth kept in shared memory: a worker process writes it, the server that started the
+    process reads it (`maestro serve` runs its workers in their own processes).
+
+    Give it to the process when starting it (multiprocessing passes shared memory only then).
+    CLOCK_MONOTONIC is one clock for every process of the machine, so beats compare across them.
+    """
+
+    def __init__(self, context=None):
+        import multiprocessing
+
+        context = context or multiprocessing.get_context("spawn")
+        self._beat = context.RawValue("d", time.monotonic())
+        self._failure = context.RawArray("c", _REASON_BYTES)
+        self._down = context.RawArray("c", _REASON_BYTES)
+        self.down = "starting"
+
+    @property  # type: ignore[override]
+    def last_beat(self) -> float:
+        return self._beat.value
+
+    @last_beat.setter
+    def last_beat(self, moment: float) -> None:
+        self._beat.value = moment
+
+    @property  # type: ignore[override]
+    def failure(self) -> str | None:
+        return _text(self._failure)
+
+    @failure.setter
+    def failure(self, reason: str | None) -> None:
+        _store(self._failure, reason)
+
+    @property  # type: ignore[override]
+    def down(self) -> str | None:
+        return _text(self._down)
+
+    @down.setter
+    def down(self, reason: str | None) -> None:
+        _store(self._down, reason)
+
+
+def _text(buffer) -> str | None:
+    return buffer.value.decode("utf-8", "replace") or None
+
+
+def _store(buffer, reason: str | None) -> None:
+    # A reader may see a half-written reason for an instant: it is only ever shown, never parsed.
+    buffer.value = (reason or "").encode("utf-8")[:_REASON_BYTES - 1]

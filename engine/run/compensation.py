@@ -28,6 +28,7 @@ UNDO_OF = "maestro_undo_of"           # on an undo task: the id of the activity 
 SCOPE = "maestro_compensation_scope"  # on a compensation event subprocess task: the subprocess it undoes
 DRIVERS = "maestro_compensation_drivers"  # on the root task: throw events with a running plan
 SEQUENCE = "maestro_completion_sequence"  # on the top workflow object: the last completion number given
+_NEWLY_COMPENSATED = "maestro_newly_compensated"  # not saved: the ids take_compensated has not given yet
 
 
 def _info(spec):
@@ -72,6 +73,22 @@ def is_running(task):
 
 def is_compensated(task):
     return task.internal_data.get(STATE) == "done"
+
+
+def _newly_compensated(top):
+    noted = getattr(top, _NEWLY_COMPENSATED, None)
+    if noted is None:
+        noted = []
+        setattr(top, _NEWLY_COMPENSATED, noted)
+    return noted
+
+
+def take_compensated(top) -> list[str]:
+    """Ids of the activities whose compensation ended since the last call: a durable instance's
+    read model records them at the commit of that step (is_compensated without the tree)."""
+    noted = getattr(top, _NEWLY_COMPENSATED, None) or []
+    setattr(top, _NEWLY_COMPENSATED, [])
+    return noted
 
 
 def running(top):
@@ -271,6 +288,7 @@ def _finish_unit(throw_task, plan, child):
         if task is not None:
             task.internal_data[STATE] = "done"
             touched.mark(task)
+            _newly_compensated(top).append(task_id)
 
 
 def _stop(root, driver_id, plan):

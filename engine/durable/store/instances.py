@@ -12,19 +12,19 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.durable.replay import MAX_LOGGED_STEPS, TimerWatch
-from engine.run import messages
+from engine.run import compensation, messages
 from engine.run.serializer import SERIALIZER
 from engine.run.spiff import state_changes
 
 from .fast_insert import FastInsert
 from .history import HistoryRecorder
 from .jobs import now
-from .models import AwaitedMessage, HistoryEntry, InstanceStep, InstanceTask
+from .models import AwaitedMessage, HistoryEntry, InstanceStep, InstanceTask, TaskMark
 from .models import Instance as InstanceRow
 from .task_rows import assemble, skeleton
 
 INSTANCES, TASKS, HISTORY = InstanceRow.__table__, InstanceTask.__table__, HistoryEntry.__table__
-STEPS, AWAITED = InstanceStep.__table__, AwaitedMessage.__table__
+STEPS, AWAITED, MARKS = InstanceStep.__table__, AwaitedMessage.__table__, TaskMark.__table__
 
 # Built once: building SQLAlchemy statements costs more than running them on this path.
 _STATE_VALUES = dict(state=bindparam("state"), variables=bindparam("variables"), updated_at=bindparam("updated_at"),
@@ -41,6 +41,7 @@ SELECT_STEPS = select(STEPS.c.instance_id, STEPS.c.outcomes) \
 DELETE_STEPS = delete(STEPS).where(STEPS.c.instance_id == bindparam("instance"))
 INSERT_AWAITED = insert(AWAITED)
 DELETE_AWAITED = delete(AWAITED).where(AWAITED.c.instance_id == bindparam("instance"))
+INSERT_MARKS = insert(MARKS)
 
 
 def _upsert_tasks(dialect_insert):
@@ -115,6 +116,7 @@ class InstanceWriter:
             removed=removed,
             history=self.recorder.changes(actor, [*changed, *written]),
             clear_steps=clear_steps,
+            marks=self._marks(),
         )
 
     def prepare_step(self, actor):
@@ -142,6 +144,14 @@ class InstanceWriter:
                            "status": "completed", "error": None, "ended_at": ended_at}
         return prepared
 
+    def _marks(self):
+        """task_marks rows for what the step did that task states do not say (views.py)."""
+        top = self.instance.workflow
+        gone = {str(task.id) for task in state_changes.take_gone(top) if task.task_spec.bpmn_id is not None}
+        return [{"instance_id": self.instance.id, "task_id": task_id, "mark": mark}
+                for mark, task_ids in (("compensated", set(compensation.take_compensated(top))), ("gone", gone))
+                for task_id in sorted(task_ids)]
+
     def _awaited_now(self, names):
         """The messages to record as awaited, or None when the rows already say so."""
         if names == self.awaited:
@@ -163,8 +173,11 @@ class InstanceWriter:
         return Prepared(
             instance_id=self.instance.id,
             history=self.recorder.changes(actor, changed),
-            step={"instance_id": self.instance.id, "seq": self.logged_steps, "outcomes": json.dumps(outcomes)},
+            # The variables too, so that the instance's page reads them without a replay (views.py).
+            step={"instance_id": self.instance.id, "seq": self.logged_steps, "outcomes": json.dumps(outcomes),
+                  "variables": json.dumps(self.instance.data)},
             awaited=self._awaited_after_step(changed),
+            marks=self._marks(),
         )
 
     def _awaited_after_step(self, changed):
@@ -192,6 +205,7 @@ class Prepared:
     clear_steps: bool = False
     step: dict | None = None  # the step row, for a logged step
     awaited: list | None = None  # the messages the instance now waits for, when that changed
+    marks: list = field(default_factory=list)  # task_marks rows: what this step undid or took out of the tree
 
 
 def write_round(connection, prepared):
@@ -226,3 +240,6 @@ def write_round(connection, prepared):
     history = [entry for p in prepared for entry in p.history]
     if history:
         INSERT_HISTORY(connection, history)
+    marks = [mark for p in prepared for mark in p.marks]
+    if marks:
+        connection.execute(INSERT_MARKS, marks)

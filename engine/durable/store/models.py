@@ -133,6 +133,9 @@ class InstanceStep(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     # JSON {task id: {"result": {...}} or {"bpmn_error": [code, message]}}, as text: written on the hot path.
     outcomes: Mapped[str] = mapped_column(Text)
+    # The instance's variables after the step (JSON text): what its page shows without a replay.
+    # None in steps logged before the read model (migration 0009).
+    variables: Mapped[str | None] = mapped_column(Text)
 
 
 class AwaitedMessage(Base):
@@ -141,6 +144,17 @@ class AwaitedMessage(Base):
 
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class TaskMark(Base):
+    """A fact about a task that its state does not tell, for an instance's page (engine/durable/views.py):
+    "compensated" (its undo ran to the end) or "gone" (it left the task tree, e.g. with the
+    subprocess an event interrupted). Written in the commit of the step that made it so."""
+    __tablename__ = "task_marks"
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    mark: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class Draft(Base):

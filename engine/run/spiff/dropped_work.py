@@ -11,6 +11,8 @@ inner work is terminated).
 """
 from SpiffWorkflow.exceptions import TaskNotFoundException
 
+from . import state_changes
+
 
 def forget_dropped_work(top) -> None:
     """Cancels and removes the subworkflows whose task is gone from the tree (nested ones too),
@@ -19,6 +21,7 @@ def forget_dropped_work(top) -> None:
     while orphans:
         for task_id in orphans:
             top.cancel(top.subprocesses[task_id])  # cancels its own subworkflows as well
+            state_changes.note_gone(top, top.subprocesses[task_id].tasks.values())
             del top.subprocesses[task_id]
         orphans = _orphaned_subworkflows(top)  # those nested in the ones just removed
     manager = top.event_manager

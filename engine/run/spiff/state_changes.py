@@ -9,11 +9,15 @@ is noted on the instance's top workflow while a writer tracks it.
 import logging
 import time
 
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.task import logger as spiff_task_logger
+from SpiffWorkflow.util.task import TaskState
 
 _CHANGED = "maestro_state_changes"
+_GONE = "maestro_state_changes_gone"
 _set_state = Task._set_state
+_PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
 def _noting_set_state(task, value):
@@ -30,11 +34,29 @@ def _noting_set_state(task, value):
 
 
 Task._set_state = _noting_set_state
+_delete_subprocess = BpmnWorkflow.delete_subprocess
+
+
+def note_gone(top, tasks):
+    """Notes tasks that left the tree (see take_gone); predicted ones never showed, so they are not noted."""
+    gone = getattr(top, _GONE, None)
+    if gone is not None:
+        gone.extend(task for task in tasks if not task._state & _PREDICTED)
+
+
+def _noting_delete_subprocess(workflow, task):
+    deleted = _delete_subprocess(workflow, task)
+    note_gone(workflow, deleted)
+    return deleted
+
+
+BpmnWorkflow.delete_subprocess = _noting_delete_subprocess
 
 
 def track(top):
     """Starts noting the state changes of the instance whose top workflow is `top`."""
     setattr(top, _CHANGED, {})
+    setattr(top, _GONE, [])
 
 
 def take(top):
@@ -42,3 +64,11 @@ def take(top):
     changed = getattr(top, _CHANGED)
     setattr(top, _CHANGED, {})
     return [task for task in changed.values() if task.workflow.tasks.get(task.id) is task]
+
+
+def take_gone(top):
+    """The tasks that left the tree with a deleted subprocess (one an event interrupted, a finished
+    multi-instance's children) since the last call: their last state is no longer theirs to show."""
+    gone = getattr(top, _GONE, None) or []
+    setattr(top, _GONE, [])
+    return gone
