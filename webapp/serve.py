@@ -10,7 +10,6 @@ import threading
 
 from engine.durable.startup import UserError, deploy_folder, load_processes, open_engine
 from engine.durable.worker_health import WorkerHealth
-from engine.durable.worker_loop import run_worker
 from engine.durable.worker_stop import StopSignals
 
 FIRST_RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
@@ -28,7 +27,7 @@ def add_command(commands):
 
 
 def serve_command(args):
-    # Imported here: every `maestro` command loads this module to learn of `serve`.
+    # Imported here: `maestro --help` loads this module too, to learn of `serve`.
     import waitress
 
     from .app import create_app
@@ -63,9 +62,11 @@ def serve_command(args):
     return 0
 
 
-def supervise(maestro, stop, health, worker=run_worker):
-    """Runs the worker loop until `stop`; if it dies, says why (health included) and restarts it
-    after a pause that doubles each time, up to MAX_RESTART_SECONDS."""
+def supervise(maestro, stop, health, worker=None):
+    """Runs the worker loop (`worker`, run_worker unless a test gives another) until `stop`; if it dies,
+    says why (health included) and restarts it after a pause that doubles each time, up to MAX_RESTART_SECONDS."""
+    if worker is None:
+        from engine.durable.worker_loop import run_worker as worker  # the database's weight: `serve` only
     pause = FIRST_RESTART_SECONDS
     while not stop.is_set():
         try:
