@@ -33,12 +33,14 @@ def imported_by(workdir, *args):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """A working directory whose maestro.db holds the saga, deployed and started once."""
+    """A working directory whose maestro.db (the default database) holds the saga, deployed and started once."""
     folder = tmp_path_factory.mktemp("cli_imports")
-    assert maestro("deploy", SAGA / "order_fulfillment.bpmn", cwd=folder).returncode == 0
-    started = maestro("start", "order_fulfillment", cwd=folder)
-    assert started.returncode == 0, started.stderr
-    return folder
+    with pytest.MonkeyPatch.context() as environment:
+        environment.delenv("MAESTRO_DATABASE_URL", raising=False)
+        assert maestro("deploy", SAGA / "order_fulfillment.bpmn", cwd=folder).returncode == 0
+        started = maestro("start", "order_fulfillment", cwd=folder)
+        assert started.returncode == 0, started.stderr
+        yield folder
 
 
 def instance_id(workdir):
@@ -65,11 +67,12 @@ def test_lint_imports_no_database_and_help_no_flask(workdir):
     assert "--no-worker" in maestro("serve", "--help", cwd=workdir).stdout
 
 
-def test_a_database_from_before_a_migration_is_still_upgraded_when_a_command_opens_it(tmp_path):
+def test_a_database_from_before_a_migration_is_still_upgraded_when_a_command_opens_it(tmp_path, monkeypatch):
     from alembic import command
     from sqlalchemy import create_engine
 
     from engine.durable.store.db import alembic_config
+    monkeypatch.delenv("MAESTRO_DATABASE_URL", raising=False)
     old = create_engine(f"sqlite:///{tmp_path / 'maestro.db'}")
     command.upgrade(alembic_config(old), "0007")
     old.dispose()
