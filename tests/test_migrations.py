@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from durable_helpers import DURABLE, fresh_maestro
 from sqlalchemy import create_engine
 
-from engine.durable.store.db import alembic_config, connect, migrate
+from engine.durable.store.db import HEAD_REVISION, alembic_config, connect, migrate
 from engine.durable.store.models import Base
 
 # The instances table as revision 0001 made it (the model has columns added since).
@@ -20,6 +20,23 @@ INSTANCES_0001 = sa.table("instances", *(sa.column(name) for name in (
 
 def head_revision(engine):
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def test_the_revision_a_current_database_is_recognised_by_is_the_newest_migration(tmp_path):
+    """Opening a database compares its revision with HEAD_REVISION, without Alembic: a new migration
+    must put its revision there, or every database would be taken for current and never upgraded."""
+    assert HEAD_REVISION == head_revision(create_engine(f"sqlite:///{tmp_path / 'any.db'}"))
+
+
+def test_a_database_behind_the_newest_migration_is_upgraded_when_opened(tmp_path):
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    old = create_engine(url)
+    command.upgrade(alembic_config(old), "0007")
+    migrate(old)
+    with old.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD_REVISION
 
 
 def test_migrations_create_the_schema_on_an_empty_database(tmp_path):

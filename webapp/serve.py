@@ -27,7 +27,7 @@ def add_command(commands):
 
 
 def serve_command(args):
-    # Imported here: every `maestro` command loads this module to learn of `serve`.
+    # Imported here: `maestro --help` loads this module too, to learn of `serve`.
     import waitress
 
     from .app import create_app

@@ -4,11 +4,10 @@ import json
 import os
 import sys
 
-from engine.durable import Busy, NotFound
+from engine.durable.errors import Busy, NotFound
 from engine.durable.startup import UserError, deploy_folder, load_processes, open_engine
-from engine.durable.worker_loop import run_worker
 from engine.problems import DeployError
-from engine.run.instance import InstanceError
+from engine.run.instance_errors import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
 
@@ -190,5 +189,6 @@ def worker_command(args):
     engine = open_engine(handlers, batch_size=args.batch_size)
     if not deploy_folder(engine, folder, diagrams):
         return 1
+    from engine.durable.worker_loop import run_worker
     run_worker(engine, until_idle=args.until_idle)
     return 0

@@ -3,17 +3,16 @@ import argparse
 import json
 import signal
 import sys
-from importlib.metadata import entry_points
 
 from engine.durable.startup import UserError
 from engine.handlers import HandlerModuleError, load_handler_module
 from engine.problems import DeployError
-from engine.read.lint import lint_files
-from engine.read.loader import load
 from engine.run import instance_limits
-from engine.run.instance import Instance
 
 from .durable_commands import durable_commands
+
+# A command imports what it needs when it runs, not before: each `maestro` process does one thing, and
+# importing the reading wing, the durable wing and the web app for every one of them cost seconds.
 
 EXIT_CODES = {"completed": 0, "failed": 1, "cancelled": 1, "waiting": 3, "running": 3}
 EXIT_BAD_INPUT = 2
@@ -33,7 +32,8 @@ LONG_RUNNING = {"serve", "worker"}
 
 
 def main(argv=None):
-    parser = _argument_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _argument_parser(argv)
     args = parser.parse_args(argv)
     if args.command_name not in LONG_RUNNING:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `maestro show ID | head` ends quietly
@@ -45,7 +45,7 @@ def main(argv=None):
         return EXIT_BAD_INPUT
 
 
-def _argument_parser():
+def _argument_parser(argv):
     parser = argparse.ArgumentParser(prog="maestro", description="Maestro, a BPMN process engine.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command_name")
 
@@ -64,8 +64,13 @@ def _argument_parser():
     lint.add_argument("--force-executable", action="store_true", help=FORCE_HELP)
     lint.set_defaults(command=lint_command)
     durable_commands(commands)
-    for plugin in entry_points(group="maestro.commands"):
-        plugin.load()(commands)  # e.g. `serve`, which webapp adds: engine never imports webapp
+    if not (argv and argv[0] in commands.choices):
+        # Another package's command, the overview (--help) or a mistake: learn the commands of other
+        # packages (e.g. `serve`, which webapp adds: engine never imports webapp). A command of ours
+        # never loads them, so `maestro show` does not import the web app.
+        from importlib.metadata import entry_points
+        for plugin in entry_points(group="maestro.commands"):
+            plugin.load()(commands)
     return parser
 
 
@@ -91,6 +96,8 @@ def run_command(args):
     duplicates = [f"topic '{b.topic}' is bound twice: {a.location} and {b.location}" for a, b in handlers.duplicates]
     if duplicates:
         raise UsageError("; ".join(duplicates))
+    from engine.read.loader import load
+    from engine.run.instance import Instance
     try:
         instance = Instance.create(load(args.file, args.force_executable), handlers, data, args.process).run()
     except DeployError as error:
@@ -126,6 +133,7 @@ def _print_result(instance):
 
 
 def lint_command(args):
+    from engine.read.lint import lint_files
     handlers = _handlers(args.handlers) if args.handlers else None
     problems = lint_files(args.files, handlers, args.force_executable)
     for problem in problems:

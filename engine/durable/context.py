@@ -5,19 +5,11 @@ import os
 import socket
 
 from engine.handlers import Handlers
-from engine.run import compensation, messages
-from engine.run.instance import Instance
-from engine.run.serializer import load_saved
-from engine.run.spiff import state_changes
-from engine.run.spiff.task_ids import TaskIds
 
 from .errors import Busy, NotFound
-from .replay import replay
 from .store import definitions, jobs
 from .store.db import connect
-from .store.instances import InstanceWriter, read_state, read_steps
 from .store.models import Instance as InstanceRow
-from .store.task_rows import TASK_IDS, TaskDelta
 from .summaries import instance_summary
 
 
@@ -48,6 +40,17 @@ class Context:
     def load(self, session, row, logged=None):
         """(instance, its writer): the instance as of its last commit, i.e. its snapshot and logged steps
         (read here unless given)."""
+        # Imported here, by what loads an instance: starting and listing instances need no SpiffWorkflow.
+        from engine.run import compensation, messages
+        from engine.run.instance import Instance
+        from engine.run.serializer import load_saved
+        from engine.run.spiff import state_changes
+        from engine.run.spiff.task_ids import TaskIds
+
+        from .replay import replay
+        from .store.instances import InstanceWriter, read_state, read_steps
+        from .store.task_rows import TASK_IDS, TaskDelta
+
         spec, subprocess_specs = self.specs.specs(session, row.definition_id, row.called_definitions)
         connection = session.connection()
         if not row.state:  # started, never saved: nothing stored but the start data

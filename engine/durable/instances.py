@@ -4,15 +4,15 @@ import uuid
 from datetime import datetime
 
 from engine.run import variable_limits
-from engine.run.instance import InstanceError
+from engine.run.instance_errors import InstanceError
 
-from . import observer_events
 from .errors import NotFound
-from .settling import reschedule, settle
 from .store import definitions, incidents, instance_rows, jobs
-from .store.history import read_history
 from .summaries import history_entry, incident_summary, instance_summary, iso
 from .views import instance_view
+
+# What loads and runs an instance (SpiffWorkflow, the reading wing) is imported by the methods that do:
+# a start or a listing, often the whole of a `maestro` process, needs none of it.
 
 
 class Instances:
@@ -20,6 +20,9 @@ class Instances:
 
     def __init__(self, context):
         self.context = context
+        # {definition id: the called versions} of each version a start was accepted for here: those
+        # specs build together (see _pins).
+        self._buildable = {}
 
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
@@ -36,11 +39,7 @@ class Instances:
         definition = definitions.latest_head(connection, key)
         if definition is None:
             raise NotFound(f"no process '{key}' is deployed")
-        called = definitions.pinned_calls(connection, definition)
-        specs = self.context.specs
-        if not specs.cached(definition.id, called):
-            with self.context.Session() as session:  # parsed once per version, before the first start is accepted
-                specs.specs(session, definition.id, called)
+        called = self._pins(connection, definition)
         instance_id = str(uuid.uuid4())
         # Only the start data is stored: the worker that runs it builds the task tree.
         instance_rows.add(connection, dict(
@@ -48,6 +47,26 @@ class Instances:
             called_definitions=called, status="running", business_key=business_key, started_by=started_by,
             variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
         return instance_id
+
+    def _pins(self, connection, definition):
+        """{key: definition id} of the processes a start of `definition` calls (the newest versions now),
+        once it is known that their specs build together: no start of what cannot run is accepted.
+
+        Known when a start of the same version with the same called versions was accepted before, here
+        or (the newest instance says so) by any process; else the specs are built now, which reads the
+        XML with the reading wing: a `maestro start` process does that only for a version's first start.
+        """
+        known = self._buildable.get(definition.id)
+        if known is None or not _still_newest(connection, known):
+            known = _pins_of_an_accepted_start(connection, definition)
+        if known is None:
+            known = definitions.pinned_calls(connection, definition)
+            specs = self.context.specs
+            if not specs.cached(definition.id, known):
+                with self.context.Session() as session:
+                    specs.specs(session, definition.id, known)
+        self._buildable[definition.id] = known
+        return known
 
     def page(self, status=None, key=None, business_key=None, limit=50, after=None):
         """{"instances": [...], "next": cursor of the following page or None}."""
@@ -71,6 +90,8 @@ class Instances:
     def rebuilt(self, instance_id):
         """What `show` says, from the instance rebuilt as a worker would load it (its tasks include
         the predicted ones): what the read model is checked against."""
+        from .store.history import read_history
+
         with self.context.Session() as session:
             row = self.context.row(session, instance_id)
             instance, _ = self.context.load(session, row)
@@ -102,6 +123,7 @@ class Instances:
             return instance_summary(row)
 
     def cancel(self, instance_id):
+        from . import observer_events
         context = self.context
         with context.Session() as session:
             row = context.row(session, instance_id)
@@ -119,6 +141,7 @@ class Instances:
 
     def complete_task(self, instance_id, task_ref, data=None):
         """Completes a waiting user task; a worker carries the instance on from there."""
+        from .settling import reschedule, settle
         data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
         context = self.context
         with context.Session() as session:
@@ -135,6 +158,30 @@ class Instances:
             reschedule(session, row.id, next_job)
             session.commit()
             return context.summary(session, instance_id)
+
+
+def _pins_of_an_accepted_start(connection, definition):
+    """The pins of the newest instance of `definition`'s process when it started on this very version and
+    every version it pinned is still the newest of its process, else None.
+
+    Then a start now pins the same versions (which processes a version calls is fixed by its XML), and
+    their specs built together when that start was accepted: this one is accepted without reading any
+    XML. (An accepted start had every called process: building its specs requires them.)
+    """
+    newest = instance_rows.newest_start(connection, definition.key)
+    if newest is None or newest.definition_id != definition.id:
+        return None
+    called = dict(newest.called_definitions or {})
+    return called if _still_newest(connection, called) else None
+
+
+def _still_newest(connection, called):
+    """Whether each version in {key: definition id} is still the newest of its process."""
+    for key, definition_id in called.items():
+        head = definitions.latest_head(connection, key)
+        if head is None or head.id != definition_id:
+            return False
+    return True
 
 
 def _cursor(text):

@@ -12,20 +12,23 @@ advances it at the same time (DESIGN.md, "Durability model").
 import os
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from engine.handlers import Handlers
 from engine.problems import Problem
 
 from .context import Context
-from .deployments import Deployments
-from .drafts import Drafts
 from .errors import Busy, InvalidDraft, NotFound
-from .folders import FolderDeploys
 from .instances import Instances
-from .messages import Messages
-from .trials import Trials
-from .worker import Worker
+
+if TYPE_CHECKING:
+    from .deployments import Deployments
+    from .drafts import Drafts
+    from .folders import FolderDeploys
+    from .messages import Messages
+    from .trials import Trials
+    from .worker import Worker
 
 __all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound"]
 
@@ -69,12 +72,40 @@ class Maestro:
         committing what is done (run_worker sets it)."""
         self._context = Context(database_url, handlers, actor, lease_seconds, batch_size)
         self._instances = Instances(self._context)
-        self._deployments = Deployments(self._context, self._instances)
-        self._messages = Messages(self._context, self._instances)
-        self._folders = FolderDeploys(self._context, self._deployments)
-        self._drafts = Drafts(self._context)
-        self._worker = Worker(self._context)
-        self._trials = Trials(self._context)
+
+    # The other jobs are made (and their modules imported) on first use: a `maestro start` or `show`
+    # process uses one job, and the others would import the reading wing, lxml and SpiffWorkflow for it.
+    # Jobs keep no state of their own (only the Context's), so two threads making one at once is harmless.
+
+    @cached_property
+    def _deployments(self) -> "Deployments":
+        from .deployments import Deployments
+        return Deployments(self._context, self._instances)
+
+    @cached_property
+    def _messages(self) -> "Messages":
+        from .messages import Messages
+        return Messages(self._context, self._instances)
+
+    @cached_property
+    def _folders(self) -> "FolderDeploys":
+        from .folders import FolderDeploys
+        return FolderDeploys(self._context, self._deployments)
+
+    @cached_property
+    def _drafts(self) -> "Drafts":
+        from .drafts import Drafts
+        return Drafts(self._context)
+
+    @cached_property
+    def _worker(self) -> "Worker":
+        from .worker import Worker
+        return Worker(self._context)
+
+    @cached_property
+    def _trials(self) -> "Trials":
+        from .trials import Trials
+        return Trials(self._context)
 
     # -- definitions -----------------------------------------------------
 

@@ -2,18 +2,21 @@
 folder's handlers and deploying its diagrams. UserError is what the user must fix (said in one line)."""
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.handlers import HandlerModuleError, Handlers, load_handler_module
 from engine.problems import DeployError
 
-from .maestro import Maestro
+if TYPE_CHECKING:  # imported by open_engine: the command line names UserError before it opens anything
+    from .maestro import Maestro
 
 
 class UserError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
-def open_engine(handlers: Handlers | None = None, **options) -> Maestro:
+def open_engine(handlers: Handlers | None = None, **options) -> "Maestro":
+    from .maestro import Maestro
     try:
         return Maestro(handlers=handlers, **options)
     except Exception as error:  # a bad URL or an unreachable database: say so in one line
@@ -34,7 +37,7 @@ def load_processes(folder) -> tuple[Handlers, list[Path]]:
     return handlers, sorted(folder.rglob("*.bpmn"))
 
 
-def deploy_folder(engine: Maestro, folder, diagrams) -> bool:
+def deploy_folder(engine: "Maestro", folder, diagrams) -> bool:
     """Deploys a processes folder's diagrams that changed since it last deployed them (engine/durable/folders.py),
     saying what it did with each; False (problems printed) if refused."""
     if not diagrams:

@@ -31,6 +31,7 @@ from engine.sources import BpmnSources
 from . import compensation, event_subprocesses, instance_limits
 from .boundary_events import leave_subprocess
 from .error_events import route_error
+from .instance_errors import InstanceError
 from .runtime import HandlerError, MaestroRuntime
 from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
@@ -73,10 +74,6 @@ class TaskDescription(TypedDict):
     undo_of: str | None
     error: dict[str, str] | None
     form: dict[str, Any] | None
-
-
-class InstanceError(Exception):
-    """A request an instance cannot honour in its current state (e.g. retry when not failed)."""
 
 
 _Params = ParamSpec("_Params")

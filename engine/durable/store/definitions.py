@@ -2,17 +2,16 @@
 import hashlib
 from collections import OrderedDict
 
-from lxml import etree
 from sqlalchemy import bindparam, func, select
 
 from engine.namespaces import NSMAP
 from engine.problems import DeployError
-from engine.read.checks import unbound_service_tasks
-from engine.read.pipeline import read_bpmn
-from engine.read.untrusted_xml import UnsafeXml, as_utf8, parse_untrusted
 
 from . import locks
 from .models import Definition
+
+# The reading wing (lxml, SpiffWorkflow's parser) is imported by the functions that read XML: finding
+# and listing definitions, and a start whose specs are known to build, read none.
 
 SPEC_CACHE_SIZE = 256
 
@@ -53,6 +52,8 @@ def read_to_deploy(session, files, force_executable=False, handlers=None):
     """(library, problems) of (name, bytes) files as deploy reads them: with the files deployed earlier
     that hold processes they call (checked against their newest version), and, given `handlers` (those
     of the server that will run them), every service task of the files must be bound by one."""
+    from engine.read.checks import unbound_service_tasks
+    from engine.read.pipeline import read_bpmn
     library, problems = read_bpmn(files + _called_elsewhere(session, files), force_executable)
     if handlers is not None:
         problems += unbound_service_tasks({name: library.roots[name] for name, _ in files if name in library.roots},
@@ -66,6 +67,7 @@ def deploy(session, files, force_executable=False, handlers=None):
     Nothing is deployed unless every file is valid (see read_to_deploy).
     Returns [{key, version, name, new}] for every executable process in the files.
     """
+    from engine.read.untrusted_xml import as_utf8
     library, problems = read_to_deploy(session, files, force_executable, handlers)
     if problems:
         raise DeployError(problems)
@@ -107,6 +109,7 @@ def _summary(definition, new, forced, untimed_timers):
 
 def has_timer_start(definition):
     """Whether the process starts with a timer start event (so that deploying it starts it)."""
+    from engine.read.untrusted_xml import parse_untrusted
     root = parse_untrusted(definition.xml.encode("utf-8"))
     return bool(root.xpath("//bpmn:process[@id=$key]/bpmn:startEvent/bpmn:timerEventDefinition",
                            namespaces=NSMAP, key=definition.key))
@@ -162,6 +165,9 @@ def calls_and_processes(data):
 
     A file that does not parse has neither; deploying it reports why.
     """
+    from lxml import etree
+
+    from engine.read.untrusted_xml import UnsafeXml, parse_untrusted
     try:
         root = parse_untrusted(data)
     except (UnsafeXml, etree.XMLSyntaxError):
@@ -186,6 +192,7 @@ class SpecCache:
         if cache_key in self.entries:
             self.entries.move_to_end(cache_key)
             return self.entries[cache_key]
+        from engine.read.pipeline import read_bpmn
         ids = [definition_id, *called.values()]
         rows = {row.id: row for row in session.scalars(select(Definition).where(Definition.id.in_(ids)))}
         files, seen = [], set()

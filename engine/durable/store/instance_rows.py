@@ -9,12 +9,19 @@ from .models import AwaitedMessage
 from .models import Instance as InstanceRow
 
 INSERT_INSTANCE = insert(InstanceRow.__table__)
+_NEWEST_START = select(InstanceRow.definition_id, InstanceRow.called_definitions) \
+    .where(InstanceRow.key == bindparam("key")).order_by(InstanceRow.created_at.desc()).limit(1)
 SELECT_INSTANCES = select(InstanceRow.__table__).where(InstanceRow.id.in_(bindparam("ids", expanding=True)))
 
 
 def add(connection, values):
     """Inserts a new instance row (`values`: its columns)."""
     connection.execute(INSERT_INSTANCE, values)
+
+
+def newest_start(connection, key):
+    """(definition_id, called_definitions) of the newest instance of process `key`, or None (one index seek)."""
+    return connection.execute(_NEWEST_START, {"key": key}).first()
 
 
 def by_ids(connection, instance_ids):
