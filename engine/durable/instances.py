@@ -7,6 +7,7 @@ from engine.run import variable_limits
 from engine.run.instance_errors import InstanceError
 
 from .errors import NotFound
+from .group_commit import GroupCommit
 from .store import definitions, incidents, instance_rows, jobs
 from .summaries import history_entry, incident_summary, instance_summary, iso
 from .views import instance_view
@@ -23,23 +24,36 @@ class Instances:
         # {definition id: the called versions} of each version a start was accepted for here: those
         # specs build together (see _pins).
         self._buildable = {}
+        self.starts = GroupCommit(context.engine)
 
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
         data = variable_limits.checked(data or {}, "the start data")
-        # A plain connection, not an ORM session: a start is three statements, often many a second.
-        with self.context.engine.begin() as connection:
-            instance_id = self.insert(connection, key, data, business_key, started_by)
+
+        def write(connection, version):
+            instance_id = self.add(connection, version, data, business_key, started_by)
             jobs.add(connection, instance_id, "start")
+            return instance_id
+
+        # Plain connections, not ORM sessions, and starts that arrive together share one commit.
+        instance_id = self.starts.run(lambda connection: self.version_to_start(connection, key), write)
         self.context.notify({"event": "instance_started", "key": key})
         return {"id": instance_id, "status": "running"}
 
     def insert(self, connection, key, data, business_key, started_by):
         """Adds an instance of the newest version of `key` (not yet due: the caller says when); its id."""
+        return self.add(connection, self.version_to_start(connection, key), data, business_key, started_by)
+
+    def version_to_start(self, connection, key):
+        """(the newest version of `key`, {called key: definition id}), known to build; NotFound if none."""
         definition = definitions.latest_head(connection, key)
         if definition is None:
             raise NotFound(f"no process '{key}' is deployed")
-        called = self._pins(connection, definition)
+        return definition, self._pins(connection, definition)
+
+    def add(self, connection, version, data, business_key, started_by):
+        """Adds an instance of `version` (from version_to_start), not yet due; its id."""
+        definition, called = version
         instance_id = str(uuid.uuid4())
         # Only the start data is stored: the worker that runs it builds the task tree.
         instance_rows.add(connection, dict(
