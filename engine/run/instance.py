@@ -294,6 +294,8 @@ class Instance:
         }
         task.internal_data["maestro_error"] = {k: self.error[k] for k in ("message", "type")}
         task.internal_data[FAILURES] = task.internal_data.get(FAILURES, 0) + 1
+        if task.state == TaskState.READY:
+            touched.mark(task)  # stopped before it ran (a cap): no change of state tells of its error
         if final:
             self.error["business"] = True  # what the retry policy skips: retrying would hit the cap again
 

@@ -156,6 +156,7 @@ class InstanceWriter:
     def _take_changes(self):
         """(tasks whose state changed since the last write, whether a timer waited before or after)."""
         changed = state_changes.take(self.instance.workflow)
+        self.delta.note(changed)
         return changed, self.timers.step_involves_timer(changed)
 
     def _logged(self, actor, changed):

@@ -60,11 +60,20 @@ def _branches_at_common_ancestor(one, other):
 
 
 def _sibling_rank(task):
-    """The task's position among its parent's children (numbered anew when it has none yet)."""
+    """The task's position among its parent's children, numbered when first asked for.
+
+    Children are appended, never inserted, so the ones without a number yet
+    are the newest: they are numbered after the last numbered one, walking
+    back from the end of the list only as far as they go.
+    """
     ranks = task.workflow.__dict__.setdefault(_RANKS, {})
     rank = ranks.get(task.id)
     if rank is None:
-        parent = task.workflow.tasks[task._parent]
-        ranks.update((child_id, position) for position, child_id in enumerate(parent._children))
+        children = task.workflow.tasks[task._parent]._children
+        position = len(children)
+        while position and children[position - 1] not in ranks:
+            position -= 1
+        after = ranks[children[position - 1]] + 1 if position else 0
+        ranks.update((child_id, after + offset) for offset, child_id in enumerate(children[position:]))
         rank = ranks[task.id]
     return rank
