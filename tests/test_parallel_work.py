@@ -11,6 +11,7 @@ import pytest
 from both_ways import both_ways
 from conftest import make_recorder
 from durable_helpers import drain, fresh_maestro
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.util.task import TaskIterator, TaskState
@@ -18,7 +19,7 @@ from SpiffWorkflow.workflow import Workflow
 
 import engine
 from engine import BpmnError, Handlers
-from engine.run import compensation
+from engine.run import compensation, messages
 from engine.run.instance import Instance
 from engine.run.interruptions import StepAbandoned
 from engine.run.spiff import deep_trees, live_tasks
@@ -79,11 +80,21 @@ def ready_by_walking(instance):
     return compensation.pending_undo(top)
 
 
+def receiver_by_walking(top, event):
+    """The catch a message went to before the index: of those waiting (found by walking each workflow's
+    tree), the one waiting longest, the first met on a tie."""
+    catching = [task for part in (top, *top.subprocesses.values())
+                for task in part.get_tasks_iterator(state=TaskState.WAITING, skip_subprocesses=True)
+                if isinstance(task.task_spec, CatchingEvent) and task.task_spec.catches(task, event)]
+    return min(catching, key=lambda task: task.last_state_change, default=None)
+
+
 @pytest.fixture
 def checked(monkeypatch):
-    """Checks every next task, join decision and set of waiting tasks against the walks; counts them."""
-    counts = {"ready": 0, "join": 0, "waiting": 0}
-    indexed_ready = Instance._ready_task
+    """Checks every next task, join decision, set of waiting tasks and message receiver against the
+    walks; counts them."""
+    counts = {"ready": 0, "join": 0, "waiting": 0, "receiver": 0}
+    indexed_ready, indexed_receiver = Instance._ready_task, messages.receiver
     indexed_join = ParallelGateway._check_threshold_unstructured
     indexed_waiting = Workflow.update_waiting_tasks
 
@@ -105,6 +116,13 @@ def checked(monkeypatch):
         counts["waiting"] += len(walked) > 1
         return indexed_waiting(workflow)
 
+    def receiver(workflow, event):
+        expected = receiver_by_walking(workflow, event)
+        assert indexed_receiver(workflow, event) is expected
+        counts["receiver"] += 1
+        return expected
+
+    monkeypatch.setattr(messages, "receiver", receiver)
     monkeypatch.setattr(Instance, "_ready_task", ready)
     monkeypatch.setattr(ParallelGateway, "_check_threshold_unstructured", join)
     monkeypatch.setattr(Workflow, "update_waiting_tasks", waiting)
@@ -183,7 +201,7 @@ def test_branches_waiting_for_messages_are_released_one_by_one(tmp_path, checked
                         item_key="n")
     assert outcome.calls == [f"b{n}:{n}" for n in range(5)]  # the catch that has waited longest first
     assert outcome.durable["status"] == "completed"
-    assert checked["waiting"] > 0
+    assert checked["waiting"] > 0 and checked["receiver"] == 10  # in memory and durably
 
 
 def test_iterations_that_are_subprocesses_each_run_their_own_branches(tmp_path, checked):
