@@ -267,6 +267,28 @@ def test_snapshots_of_a_wide_instance_read_back_as_the_instance_that_wrote_them(
     assert stored.data == memory.data
 
 
+def test_a_worker_that_takes_over_a_running_multi_instance_activity_finishes_it(tmp_path):
+    """Killed at iteration 60, after the snapshot of step 50: the next worker parses the process anew,
+    loads that snapshot, replays the steps after it and hears the remaining iterations complete."""
+    handlers, calls = Handlers(), []
+
+    @handlers.task("work")
+    def work(ctx):
+        calls.append(ctx.data["item"])
+        if ctx.data["item"] == 60 and calls.count(60) == 1:
+            raise WorkerDied()
+
+    first = fresh_maestro(tmp_path, handlers, lease_seconds=0.3)
+    first.deploy([("d.bpmn", multi_instance().encode())])
+    instance_id = first.start("p", {"items": list(range(120))})["id"]
+    with pytest.raises(WorkerDied):
+        drain(first)
+    second = fresh_maestro(tmp_path, handlers)
+    drain(second, patience=20)
+    assert calls == [*range(61), *range(60, 120)]
+    assert second.show(instance_id)["status"] == "completed"
+
+
 def task_states(instance):
     """Every task of the instance as its saved form holds it (when it last changed aside)."""
     return {task.id: (task.task_spec.name, task.state, task._parent, tuple(task._children), task.data,
