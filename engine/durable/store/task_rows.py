@@ -109,7 +109,7 @@ class TaskDelta:
         self.compared = False  # whether a write has compared the whole tree with storage yet
         self.noted = {}  # task id -> task whose state changed since the last write
         self.live = {}  # task id -> task written last in a LIVE state: it is written at every write
-        self.keys = set()  # the workflow keys written (subworkflows not among them are new)
+        self.workflows = {}  # workflow key -> the workflow written under it (others are new)
         # task id -> digest of the data written last, for tasks with children: while it stays the
         # same, children stored against it stay right and are not rewritten with it
         self.data_written = {}
@@ -168,7 +168,7 @@ class TaskDelta:
             self.live.pop(task_id, None)
             self.whole.discard(task_id)
             self.data_written.pop(task_id, None)
-        self.keys = {key for key, _ in _workflows(self.top)}
+        self.workflows = dict(_workflows(self.top))
         return upserts, [str(task_id) for task_id in removed], written
 
     def _compare_all(self, marked):
@@ -188,12 +188,13 @@ class TaskDelta:
             if key is not None and task.workflow.tasks.get(task.id) is task:
                 changed[task.id] = (task, key)
         for workflow, key in keys.items():
-            if key not in self.keys:  # a subworkflow started since the last write: all of it is new
+            if self.workflows.get(key) is not workflow:  # started since the last write: all of it is new
                 changed.update((task_id, (task, key)) for task_id, task in workflow.tasks.items())
         removed = {task_id for task_id in removed_ids if task_id in self.saved and task_id not in changed}
-        gone = self.keys - set(keys.values())
-        if gone:  # subworkflows dropped since: their rows go
-            removed.update(task_id for task_id, signature in self.saved.items() if signature[1] in gone)
+        gone = {key for key, workflow in self.workflows.items() if keys.get(workflow) != key}
+        if gone:  # subworkflows dropped (or replaced) since: their rows go, but for tasks written now
+            removed.update(task_id for task_id, signature in self.saved.items()
+                           if signature[1] in gone and task_id not in changed)
         return changed, list(removed)
 
     def _data_changed(self, task):

@@ -83,15 +83,17 @@ class LiveTasks:
         state = task._state
         if state == READY:
             spec = task.task_spec
-            if task.id in self.in_heap or spec.manual:
+            if spec.manual:
+                return
+            if isinstance(spec, BoundaryEvent) and spec.cancel_activity:
+                self.interrupting[task.id] = task
+            if task.id in self.in_heap:
                 return
             if self.lost:
                 self._rebuild()
             self.in_heap.add(task.id)
             heapq.heappush(self.ready_heap, (order_key(task), task))
             self.registry.with_ready[self] = None
-            if isinstance(spec, BoundaryEvent) and spec.cancel_activity:
-                self.interrupting[task.id] = task
         elif state == WAITING:
             self.waiting[task.id] = task
 
