@@ -108,7 +108,7 @@ class TaskDelta:
         self.saved = dict(saved or {})
         self.compared = False  # whether a write has compared the whole tree with storage yet
         self.noted = {}  # task id -> task whose state changed since the last write
-        self.live = {}  # task id -> task written last in a LIVE state: it is written at every write
+        self.live = {}  # task id -> task last written in a state edited in place: written at every write
         self.workflows = {}  # workflow key -> the workflow written under it (others are new)
         # task id -> digest of the data written last, for tasks with children: while it stays the
         # same, children stored against it stay right and are not rewritten with it
@@ -216,12 +216,9 @@ def _in_workflow_order(top, changed):
 
 
 def _digest(data):
-    try:
-        text = json.dumps(data, sort_keys=True)
-    except (TypeError, ValueError):  # not plain JSON: compare by what SpiffWorkflow's converters make
-        registry = SERIALIZER.registry
-        text = json.dumps(registry.convert(registry.clean(data)), sort_keys=True, default=repr)
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+    """A fingerprint of a task's data: equal data in the same order give the same one (repr tells
+    1 from "1", which JSON does not; data that differ only in order count as changed, to be safe)."""
+    return hashlib.blake2b(repr(data).encode(), digest_size=16).digest()
 
 
 def _signature(task, key):
