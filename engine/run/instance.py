@@ -37,7 +37,9 @@ from .serializer import dump_workflow, load_workflow
 from .specs import maestro_info
 from .spiff import (  # noqa: F401  (make SpiffWorkflow's logging and search for waiting tasks cheaper)
     deep_trees,  # noqa: F401  (walk deep task trees without recursion: long processes)
+    live_tasks,
     log_extras,
+    parallel_joins,
     touched,
     waiting_tasks,
 )
@@ -241,22 +243,16 @@ class Instance:
         return True
 
     def _ready_task(self) -> Task | None:
+        """The task to run next: in the deepest subworkflow with one ready (those started first among
+        equals), else in the process itself; within a workflow an interrupting boundary event that has
+        fired first (the activity it interrupts, a multi-instance one may have its next iteration ready,
+        must not go on), else the first ready task in SpiffWorkflow's (depth-first) order, so that runs
+        are repeatable. Found from the index of live tasks, not by walking the tree."""
         top = self.workflow
-        workflows = sorted(top.get_active_subprocesses(), key=lambda w: w.depth, reverse=True) + [top]
-        for workflow in workflows:
-            ready = [t for t in workflow.tasks.values() if t._state == TaskState.READY and not t.task_spec.manual]
-            if len(ready) == 1:
-                return ready[0]
-            if ready:
-                # An interrupting boundary event that has fired goes first: the activity it interrupts
-                # (a multi-instance one may have its next iteration ready) must not go on.
-                for task in ready:
-                    if isinstance(task.task_spec, BoundaryEvent) and task.task_spec.cancel_activity:
-                        return task
-                # Several: take them in SpiffWorkflow's (depth-first) order, so that runs are repeatable.
-                for task in workflow.get_tasks_iterator(state=TaskState.READY, skip_subprocesses=True):
-                    if not task.task_spec.manual:
-                        return task
+        for index in live_tasks.registry(top).in_run_order():
+            task = _first_to_run(index)
+            if task is not None:
+                return task
         return compensation.pending_undo(top)
 
     @_numbering_tasks
@@ -295,6 +291,8 @@ class Instance:
         }
         task.internal_data["maestro_error"] = {k: self.error[k] for k in ("message", "type")}
         task.internal_data[FAILURES] = task.internal_data.get(FAILURES, 0) + 1
+        if task.state == TaskState.READY:
+            touched.mark(task)  # stopped before it ran (a cap): no change of state tells of its error
         if final:
             self.error["business"] = True  # what the retry policy skips: retrying would hit the cap again
 
@@ -397,6 +395,18 @@ class Instance:
         instance.error = saved.get("error")
         instance.cancelled = saved.get("cancelled", False)
         return instance
+
+
+def _first_to_run(index: live_tasks.LiveTasks) -> Task | None:
+    first = index.first_ready()
+    if first is None:
+        return None
+    interrupting = index.ready_interrupting()
+    if len(interrupting) == 1:
+        return interrupting[0]
+    if interrupting:  # several at once (rare): the first in the workflow's task table, as ever
+        return next(task for task in index.workflow.tasks.values() if task.id in index.interrupting)
+    return first
 
 
 def _mark_interrupted(task: Task, error: BpmnError) -> None:

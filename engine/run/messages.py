@@ -13,9 +13,10 @@ subprocesses. SpiffWorkflow 3.2 would hand it to all of them at once.
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.util.task import TaskState
 
+from engine.run.spiff import live_tasks
 from engine.run.spiff.task_ids import issuing
+from engine.run.spiff.tree_order import order_key
 
 from . import event_subprocesses
 from .specs import caught_definitions
@@ -24,7 +25,7 @@ from .specs import caught_definitions
 def awaited(workflow) -> list[str]:
     """Names of the messages the instance waits for (catch events, receive tasks, boundary events,
     event-based gateways, armed event subprocesses)."""
-    return sorted({definition.name for task in _waiting_tasks(workflow)
+    return sorted({definition.name for _, task in _waiting_tasks(workflow)
                    for definition in caught_definitions(task.task_spec)
                    if isinstance(definition, MessageEventDefinition)})
 
@@ -63,21 +64,25 @@ def deliver(instance, name, data) -> bool:
 
 def receiver(workflow, event: BpmnEvent):
     """The waiting task that gets `event`: of those that catch it, the one waiting since the
-    earliest moment (when it last entered WAITING), the first in the task tree on a tie.
+    earliest moment (when it last entered WAITING), on a tie the first of the process's, then of each
+    subprocess in the order they started, and within one the first in its task tree.
 
     Camunda leaves the choice among several waiting executions arbitrary (or refuses
     to choose); a fixed rule makes deliveries repeatable, in memory and durably alike.
     """
-    catching = [task for task in _waiting_tasks(workflow)
+    catching = [(task.last_state_change, position, order_key(task), task)
+                for position, task in _waiting_tasks(workflow)
                 if isinstance(task.task_spec, CatchingEvent) and task.task_spec.catches(task, event)]
-    return min(catching, key=lambda task: task.last_state_change, default=None)
+    return min(catching, key=lambda entry: entry[:3], default=(None,) * 4)[3]
 
 
 def _waiting_tasks(workflow):
-    """The instance's WAITING tasks in a fixed order: the process's task tree depth first, then each
-    subprocess's in the order they started (an order the saved instance keeps)."""
-    for part in (workflow, *workflow.subprocesses.values()):
-        yield from part.get_tasks_iterator(state=TaskState.WAITING, skip_subprocesses=True)
+    """(position of its workflow, task) for the instance's WAITING tasks: the process's, then each
+    subprocess's in the order they started (an order the saved instance keeps). From the index of
+    live tasks: a walk of every tree for them cost the whole instance at every commit."""
+    for position, part in enumerate((workflow, *workflow.subprocesses.values())):
+        for task in live_tasks.of(part).waiting_tasks():
+            yield position, task
 
 
 def _is_message(spec):

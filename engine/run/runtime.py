@@ -5,7 +5,6 @@ never uses Python's eval: conditions go to engine.sandbox.expressions (a whiteli
 evaluator), scripts to engine.sandbox.scripts (RestrictedPython), service tasks to
 the handler bound to their topic.
 """
-from copy import deepcopy
 from dataclasses import replace
 from uuid import UUID
 
@@ -17,6 +16,7 @@ from engine.sandbox.expressions import ExpressionError, compile_expression
 from engine.sandbox.scripts import ScriptError, compile_script
 
 from . import compensation, handler_limits, variable_limits
+from .copies import deep_copy
 from .interruptions import ReplayDiverged, StepAbandoned
 from .specs import maestro_info
 
@@ -73,7 +73,7 @@ class MaestroRuntime(PythonScriptEngine):
             raise HandlerError(f"no handler is bound to topic '{topic}' (service task '{task.task_spec.bpmn_id}')")
         attempt = _count_attempt(task)
         context = TaskContext(
-            data=deepcopy(task.data),
+            data=deep_copy(task.data),  # the handler's own: it may change it
             instance_id=self.instance_id,
             business_key=self.business_key,
             task_id=str(task.id),
@@ -88,7 +88,7 @@ class MaestroRuntime(PythonScriptEngine):
         try:
             limit = handler_limits.limit_for(maestro_info(task.task_spec), self.handlers.timeout_for(topic, function))
             # A call abandoned at its limit runs on: it gets data of its own, not the dict history records.
-            argument = context if limit is None else replace(context, data=deepcopy(context.data))
+            argument = context if limit is None else replace(context, data=deep_copy(context.data))
             result = handler_limits.call(function, argument, limit, handler)
         except BpmnError as error:
             variables = _json_dict(error.variables, f"the variables of the BpmnError raised by {handler}")

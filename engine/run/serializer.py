@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import (
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 from .conditional_flows import ConditionalFlows
 from .specs import (
@@ -90,4 +91,24 @@ def load_workflow(text, spec, subprocess_specs):
 
 def load_saved(dct, spec, subprocess_specs):
     """A workflow from its (migrated) saved dict and its already parsed specs."""
+    for process_spec in (spec, *subprocess_specs.values()):
+        _connect_iterations(process_spec)
     return SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def _connect_iterations(process_spec):
+    """Has each loop and multi-instance activity hear its iterations complete.
+
+    SpiffWorkflow connects that (an iteration completing is merged into its
+    activity) only when the activity creates an iteration. Specs parsed anew
+    (another worker process, a restart) that load an instance saved while
+    iterations ran would never hear them: the activity would wait forever.
+    """
+    if process_spec.__dict__.get("maestro_iterations_connected"):
+        return
+    for task_spec in list(process_spec.task_specs.values()):
+        if isinstance(task_spec, LoopTask):
+            iteration = process_spec.task_specs.get(task_spec.task_spec)
+            if iteration is not None and not iteration.completed_event.is_connected(task_spec.merge_child):
+                iteration.completed_event.connect(task_spec.merge_child)
+    process_spec.__dict__["maestro_iterations_connected"] = True

@@ -4,6 +4,7 @@ Static facts the parser learns about an element live in `spec.extensions["maestr
 which SpiffWorkflow's serializer already saves, so a saved instance keeps them.
 """
 from copy import deepcopy
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.defaults import (
     EndEvent,
@@ -111,17 +112,49 @@ class _IterationScopedMerge:
             child.parent.maestro_iteration_data = None
 
     def check_completion_condition(self, my_task):
-        """The completionCondition sees the iteration's own variables, its item included (as in Camunda)."""
+        """The completionCondition sees the iteration's own variables, its item included (as in Camunda).
+
+        The iteration merged last is looked up by its id, not among all the activity's iterations.
+        """
         merged = my_task.internal_data.get("merged", [])
+        if not merged or self.condition is None:
+            return None
+        last = my_task.workflow.tasks.get(UUID(merged[-1]))
+        if last is None or last._parent != my_task.id:
+            return super().check_completion_condition(my_task)
         full = getattr(my_task, "maestro_iteration_data", None)
-        last = next((c for c in my_task.children if merged and str(c.id) == merged[-1]), None)
-        if full is None or last is None:
-            return super().check_completion_condition(my_task)
-        stripped, last.data = last.data, full
+        stripped = last.data
+        if full is not None:
+            last.data = full
         try:
-            return super().check_completion_condition(my_task)
+            return my_task.workflow.script_engine.evaluate(last, self.condition)
         finally:
             last.data = stripped
+
+
+class _CountedIterations:
+    """Whether every iteration of a parallel multi-instance activity has completed, by counting.
+
+    SpiffWorkflow looks at every iteration each time one completes, which makes
+    a 1,000-item activity cost a million looks. Each completed iteration is
+    merged (`merged` lists it) as it completes, so while fewer are merged than
+    there are iterations, not all have completed; only then are they looked at.
+    """
+
+    def children_complete(self, my_task):
+        merged = len(my_task.internal_data.get("merged", []))
+        if merged < _iteration_count(self, my_task):
+            return False
+        return super().children_complete(my_task)
+
+
+def _iteration_count(spec, my_task):
+    """How many iterations the activity has: counted once per number of children it has."""
+    counted = my_task.__dict__.get("maestro_iterations")
+    if counted is None or counted[0] != len(my_task._children):
+        counted = (len(my_task._children), sum(1 for _ in spec._instances(my_task)))
+        my_task.__dict__["maestro_iterations"] = counted
+    return counted[1]
 
 
 class _CancelsIterations:
@@ -138,7 +171,7 @@ class MaestroSequentialMultiInstance(BoundedIterations, _CancelsIterations, _Ite
     pass
 
 
-class MaestroParallelMultiInstance(BoundedIterations, _CancelsIterations, _IterationScopedMerge,
+class MaestroParallelMultiInstance(BoundedIterations, _CancelsIterations, _IterationScopedMerge, _CountedIterations,
                                    ParallelMultiInstanceTask):
     pass
 

@@ -6,6 +6,7 @@ cost more than the writes themselves.
 import json
 from dataclasses import dataclass, field
 
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
@@ -165,6 +166,7 @@ class InstanceWriter:
     def _take_changes(self):
         """(tasks whose state changed since the last write, whether a timer waited before or after)."""
         changed = state_changes.take(self.instance.workflow)
+        self.delta.note(changed)
         return changed, self.timers.step_involves_timer(changed)
 
     def _logged(self, actor, changed):
@@ -186,10 +188,12 @@ class InstanceWriter:
         A catch can start or stop waiting while the instance runs on (a parallel
         branch): `publish` must find it after every commit, not only when the
         instance settles. Only a step that changed a task waiting for a message,
-        or cancelled one (a whole activity, with what it ran), is looked at.
+        or cancelled one (a whole activity, with what it ran), is looked at. A
+        cancelled join is not such a task: a parallel join cancels the arrivals
+        that waited on it at every arrival, and they run nothing.
         """
-        if not any(task.state == TaskState.CANCELLED or messages.waits_for_a_message(task.task_spec)
-                   for task in changed):
+        if not any((task.state == TaskState.CANCELLED and not isinstance(task.task_spec, Join))
+                   or messages.waits_for_a_message(task.task_spec) for task in changed):
             return None
         return self._awaited_now(messages.awaited(self.instance.workflow))
 

@@ -4,7 +4,8 @@ A worker writes history rows for the tasks a step changed and checks them for
 waiting timers (engine.durable.replay). Rescanning the whole task tree for that at
 every step would make a step's cost grow with the length of the process;
 instead every state change (SpiffWorkflow makes them all in Task._set_state)
-is noted on the instance's top workflow while a writer tracks it.
+is noted on the instance's top workflow while a writer tracks it. Changes into
+READY or WAITING also go to the index of live tasks (live_tasks).
 """
 import logging
 import time
@@ -14,6 +15,9 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.task import logger as spiff_task_logger
 from SpiffWorkflow.util.task import TaskState
 
+from . import live_tasks
+
+_LIVE = TaskState.READY | TaskState.WAITING
 _CHANGED = "maestro_state_changes"
 _GONE = "maestro_state_changes_gone"
 _set_state = Task._set_state
@@ -22,15 +26,19 @@ _PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 def _noting_set_state(task, value):
     if value == task._state:
-        return _set_state(task, value)
-    changed = getattr(task.workflow.top_workflow, _CHANGED, None)
-    if changed is not None:
-        changed[task.id] = task
-    if spiff_task_logger.isEnabledFor(logging.INFO):
-        return _set_state(task, value)
-    # What SpiffWorkflow's own does, less building a log record nobody reads (paid at every change).
-    task.last_state_change = time.time()
-    task._state = value
+        _set_state(task, value)
+    else:
+        changed = getattr(task.workflow.top_workflow, _CHANGED, None)
+        if changed is not None:
+            changed[task.id] = task
+        if spiff_task_logger.isEnabledFor(logging.INFO):
+            _set_state(task, value)
+        else:
+            # What SpiffWorkflow's own does, less building a log record nobody reads (paid at every change).
+            task.last_state_change = time.time()
+            task._state = value
+    if value & _LIVE:  # also when set again: a task born READY or WAITING may become so only this way
+        live_tasks.note(task)
 
 
 Task._set_state = _noting_set_state

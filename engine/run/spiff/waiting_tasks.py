@@ -2,21 +2,27 @@
 
 SpiffWorkflow's Workflow.update_waiting_tasks walks the whole task tree after
 every completed task to find the WAITING ones: the main reason its cost per
-task grows with the length of the process. Most of the time no task, or one,
-is waiting; finding those from the workflow's task table takes a fraction of
-the walk. With several waiting, the walk stays: it updates them in tree
-order, and an update may change which of the others are still waiting.
+task grows with the length of the process. They come from the workflow's
+index of live tasks instead (live_tasks). Several are updated in the order
+the walk would meet them (tree_order), each only if it still waits when its
+turn comes, as the walk checks a task's state when it reaches it: an update
+may change which of the others are still waiting (a join cancels the other
+arrivals that wait on it).
 """
 from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
-_walk_the_tree = Workflow.update_waiting_tasks
+from . import live_tasks
+from .tree_order import order_key
 
 
 def _update_waiting_tasks(workflow):
-    waiting = [task for task in workflow.tasks.values() if task._state == TaskState.WAITING]
+    waiting = live_tasks.of(workflow).waiting_tasks()
     if len(waiting) > 1:
-        _walk_the_tree(workflow)
+        waiting.sort(key=order_key)
+        for task in waiting:
+            if task._state == TaskState.WAITING and workflow.tasks.get(task.id) is task:
+                task.task_spec._update(task)
     elif waiting:
         waiting[0].task_spec._update(waiting[0])
 
