@@ -20,6 +20,7 @@ class Worker:
 
     def __init__(self, context):
         self.context = context
+        self.claims = 0  # claims made so far: starts get their share over them (jobs.starts_share)
 
     def work_batch(self, size=None):
         """Claims up to `size` due jobs and advances their instances; returns how many it claimed.
@@ -29,21 +30,45 @@ class Worker:
         before its instance's next task runs, so a crash re-runs at most one
         task per instance, while commits are shared by the whole batch. A
         heartbeat keeps the batch's leases alive meanwhile (jobs.Lease).
+        Between rounds, due work joins the batch (_join): starts while it
+        holds fewer than `size` instances, promised work (a timer, a retry...)
+        up to half as many more, so that a timer falling due waits one round,
+        not the whole batch, even when new instances fill it.
         """
         context = self.context
+        size = size or context.batch_size
         with context.Session() as session:
             taken_at = time.monotonic()
-            claimed = jobs.claim(session, context.actor, context.lease_seconds, size or context.batch_size)
+            claimed = self._claim(session, size, size)
             if not claimed:
                 return 0
+            # A suspected poison pill runs alone (jobs.claim): nothing joins it.
+            joinable = 0 if any(job.crashes for job in claimed) else size
             with jobs.Lease(context.engine, context.actor, context.lease_seconds,
                             [job.instance_id for job in claimed], taken_at) as lease:
                 try:
-                    self._advance(session, self._open(session, claimed, lease), lease)
+                    joined = self._advance(session, self._open(session, claimed, lease), lease, joinable)
                 except BaseException:
                     session.rollback()  # its row locks would keep the heartbeat (joined next) waiting
                     raise
-            return len(claimed)
+            return len(claimed) + joined
+
+    def _claim(self, session, limit, starts, joining=False):
+        """Up to `limit` due jobs, of them at most `starts` starts (promised work first, starts
+        their share); see jobs.claim."""
+        context = self.context
+        reserved = jobs.starts_share(starts, self.claims)
+        self.claims += 1
+        return jobs.claim(session, context.actor, context.lease_seconds, limit, starts, reserved, joining)
+
+    def _join(self, session, lease, size, running):
+        """Due work claimed into a running batch of `running` instances (see work_batch for how many
+        of each lane), ready to run (a list of _Claimed); never a suspected poison pill."""
+        claimed = self._claim(session, size + size // 2 - running, max(0, size - running), joining=True)
+        if not claimed:
+            return []
+        lease.add([job.instance_id for job in claimed])
+        return self._open(session, claimed, lease)
 
     def release_leases(self):
         """Gives up every lease this worker holds (it stopped, or its batch failed): others claim at once."""
@@ -108,12 +133,16 @@ class Worker:
         writer.write(session.connection(), f"worker@{self.context.actor}", status="failed", error=error)
         jobs.unschedule(session, instance.id)
 
-    def _advance(self, session, batch, lease):
+    def _advance(self, session, batch, lease, size):
+        """Runs the batch round after round until none of its instances has more to do; between
+        rounds, due work joins it (_join; none when `size` is 0). Returns how many joined."""
         context = self.context
         actor = f"worker@{context.actor}"
+        joined = 0
         while batch:
             round_started = time.monotonic()
             prepared, next_jobs, still_running, events, unreached, dropped = {}, {}, [], [], [], []
+            over_budget = False
             for position, item in enumerate(batch):
                 if context.stop_requested():  # the worker is stopping: hand back the instances not yet run
                     unreached = batch[position:]
@@ -144,6 +173,7 @@ class Worker:
                     # A slow round: commit what is done now, and let another worker (or this one's
                     # next claim) take the instances this round has not reached.
                     unreached = batch[position + 1:]
+                    over_budget = True
                     break
             held = self._commit_round(session, lease, prepared, next_jobs, [item.id for item in unreached] + dropped,
                                       suspected=any(item.suspected for item in batch))
@@ -159,7 +189,14 @@ class Worker:
                     jobs.release(session, [item.id for item in batch], context.actor)
                     session.commit()
                     lease.drop([item.id for item in batch])
-                return
+                return joined
+            if batch and len(batch) < size + size // 2 and not over_budget:
+                # After a slow round the instances it let go are for other workers: none joins then.
+                # Those joining fell due while the batch ran: they go first.
+                newcomers = self._join(session, lease, size, len(batch))
+                joined += len(newcomers)
+                batch = newcomers + batch
+        return joined
 
     def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected):
         """Commits a round's steps ({instance id: prepared}) and settled instances' next jobs ({id: job}),
