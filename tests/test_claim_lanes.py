@@ -1,7 +1,8 @@
 """Due work is claimed in two lanes: timers, retries and instances moved on by a message or a user
-before new starts, whatever their order of falling due, while starts keep a share of the claims;
-and due work joins a running batch between its rounds, so that a timer waits one round, not the
-whole batch. On SQLite and on PostgreSQL (FOR UPDATE SKIP LOCKED)."""
+before new instances, whatever their order of falling due, while new instances keep one claim in
+four; and due work joins a running batch between its rounds (a timer even when new instances fill
+it), so that a timer waits one round, not the whole batch. On SQLite and on PostgreSQL (FOR UPDATE
+SKIP LOCKED)."""
 import time
 from datetime import datetime, timedelta, timezone
 

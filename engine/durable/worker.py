@@ -22,7 +22,7 @@ class Worker:
         self.context = context
         self.claims = 0  # claims made so far: starts get their share over them (jobs.starts_share)
 
-    def work_batch(self, size=None):
+    def work_batch(self, size=None, join=True):
         """Claims up to `size` due jobs and advances their instances; returns how many it claimed.
 
         The instances advance together, one activity each per round, and every
@@ -30,10 +30,10 @@ class Worker:
         before its instance's next task runs, so a crash re-runs at most one
         task per instance, while commits are shared by the whole batch. A
         heartbeat keeps the batch's leases alive meanwhile (jobs.Lease).
-        Between rounds, due work joins the batch (_join): starts while it
-        holds fewer than `size` instances, promised work (a timer, a retry...)
-        up to half as many more, so that a timer falling due waits one round,
-        not the whole batch, even when new instances fill it.
+        Between rounds, due work joins the batch (_join, unless not `join`):
+        starts while it holds fewer than `size` instances, promised work (a
+        timer, a retry...) up to as many again, so that a timer falling due
+        waits one round, not the whole batch, even when new instances fill it.
         """
         context = self.context
         size = size or context.batch_size
@@ -43,7 +43,7 @@ class Worker:
             if not claimed:
                 return 0
             # A suspected poison pill runs alone (jobs.claim): nothing joins it.
-            joinable = 0 if any(job.crashes for job in claimed) else size
+            joinable = 0 if not join or any(job.crashes for job in claimed) else size
             with jobs.Lease(context.engine, context.actor, context.lease_seconds,
                             [job.instance_id for job in claimed], taken_at) as lease:
                 try:
@@ -64,7 +64,8 @@ class Worker:
     def _join(self, session, lease, size, running):
         """Due work claimed into a running batch of `running` instances (see work_batch for how many
         of each lane), ready to run (a list of _Claimed); never a suspected poison pill."""
-        claimed = self._claim(session, size + size // 2 - running, max(0, size - running), joining=True)
+        room = 2 * size - running  # the size bounds new instances; promised work, due now, may double it
+        claimed = self._claim(session, room, max(0, size - running), joining=True) if room > 0 else []
         if not claimed:
             return []
         lease.add([job.instance_id for job in claimed])
@@ -190,7 +191,7 @@ class Worker:
                     session.commit()
                     lease.drop([item.id for item in batch])
                 return joined
-            if batch and len(batch) < size + size // 2 and not over_budget:
+            if batch and size and not over_budget:
                 # After a slow round the instances it let go are for other workers: none joins then.
                 # Those joining fell due while the batch ran: they go first.
                 newcomers = self._join(session, lease, size, len(batch))

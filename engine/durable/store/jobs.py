@@ -109,11 +109,11 @@ def claim(session, worker_id, lease_seconds, limit=1, starts=None, starts_reserv
     Promised work is taken before starts, each lane oldest first, except for
     `starts_reserved` places that go to the oldest due starts (starts_share); of
     the starts, at most `starts` (default: `limit`). The jobs taken come in the
-    order they fell due. A job whose last worker died
-    holding it is suspected of killing workers (a poison pill): it is taken
-    alone, so that it cannot take innocent instances down with it (`joining` a
-    running batch, never); it keeps its place in its lane, so a suspect is never
-    starved by a stream of new work.
+    order they fell due. A job whose last worker died holding it is suspected of
+    killing workers (a poison pill): it is taken alone, so that it cannot take
+    innocent instances down with it (and never when `joining` a running batch);
+    it keeps its place in its lane, so a suspect is never starved by a stream of
+    new work.
     """
     moment = now()
     connection = session.connection()
