@@ -96,7 +96,7 @@ def use_fifo_order(maestro):
 
     jobs._chosen = lambda promised, starts, limit, _reserved: sorted(
         promised + starts, key=lambda candidate: candidate.due_at)[:limit]
-    type(maestro._worker)._join = lambda *_: []
+    type(maestro._worker)._joiners = lambda *_: []
 
 
 # -- one phase -------------------------------------------------------------------

@@ -30,7 +30,7 @@ class Worker:
         before its instance's next task runs, so a crash re-runs at most one
         task per instance, while commits are shared by the whole batch. A
         heartbeat keeps the batch's leases alive meanwhile (jobs.Lease).
-        Between rounds, due work joins the batch (_join, unless not `join`):
+        Between rounds, due work joins the batch (_joiners, unless not `join`):
         starts while it holds fewer than `size` instances, promised work (a
         timer, a retry...) up to as many again, so that a timer falling due
         waits one round, not the whole batch, even when new instances fill it.
@@ -55,21 +55,18 @@ class Worker:
 
     def _claim(self, session, limit, starts, joining=False):
         """Up to `limit` due jobs, of them at most `starts` starts (promised work first, starts
-        their share); see jobs.claim."""
+        their share); see jobs.claim. Joining a batch, the caller commits."""
         context = self.context
         reserved = jobs.starts_share(starts, self.claims)
         self.claims += 1
-        return jobs.claim(session, context.actor, context.lease_seconds, limit, starts, reserved, joining)
+        return jobs.claim(session, context.actor, context.lease_seconds, limit, starts, reserved, joining,
+                          commit=not joining)
 
-    def _join(self, session, lease, size, running):
-        """Due work claimed into a running batch of `running` instances (see work_batch for how many
-        of each lane), ready to run (a list of _Claimed); never a suspected poison pill."""
+    def _joiners(self, session, size, running):
+        """Due work claimed, not committed, to join a batch of `size` that `running` instances will
+        go on with (see work_batch for how many of each lane); never a suspected poison pill."""
         room = 2 * size - running  # the size bounds new instances; promised work, due now, may double it
-        claimed = self._claim(session, room, max(0, size - running), joining=True) if room > 0 else []
-        if not claimed:
-            return []
-        lease.add([job.instance_id for job in claimed])
-        return self._open(session, claimed, lease)
+        return self._claim(session, room, max(0, size - running), joining=True) if room > 0 else []
 
     def release_leases(self):
         """Gives up every lease this worker holds (it stopped, or its batch failed): others claim at once."""
@@ -136,7 +133,7 @@ class Worker:
 
     def _advance(self, session, batch, lease, size):
         """Runs the batch round after round until none of its instances has more to do; between
-        rounds, due work joins it (_join; none when `size` is 0). Returns how many joined."""
+        rounds, due work joins it (_joiners; none when `size` is 0). Returns how many joined."""
         context = self.context
         actor = f"worker@{context.actor}"
         joined = 0
@@ -176,32 +173,37 @@ class Worker:
                     unreached = batch[position + 1:]
                     over_budget = True
                     break
-            held = self._commit_round(session, lease, prepared, next_jobs, [item.id for item in unreached] + dropped,
-                                      suspected=any(item.suspected for item in batch))
+            # Due work joins in this round's transaction (no commit of its own); none after a slow
+            # round (the instances it let go are for other workers) or when stopping.
+            join = bool(size and still_running and not over_budget and not context.stop_requested())
+            held, claimed = self._commit_round(session, lease, prepared, next_jobs,
+                                               [item.id for item in unreached] + dropped,
+                                               suspected=any(item.suspected for item in batch),
+                                               join=(size, len(still_running)) if join else None)
             for instance_id, event in events:
                 if instance_id in held:
                     context.notify(event)
             for item in batch:
                 item.suspected = False  # its progress is committed: the crash count is cleared
             batch = [item for item in still_running if item.id in held]
-            if batch and context.stop_requested():
+            holding = [item.id for item in batch] + [job.instance_id for job in claimed]
+            if holding and context.stop_requested():
                 # Every finished step is committed; the rest go back at once, for another worker.
                 with lease.writing:
-                    jobs.release(session, [item.id for item in batch], context.actor)
+                    jobs.release(session, holding, context.actor)
                     session.commit()
-                    lease.drop([item.id for item in batch])
-                return joined
-            if batch and size and not over_budget:
-                # After a slow round the instances it let go are for other workers: none joins then.
-                # Those joining fell due while the batch ran: they go first.
-                newcomers = self._join(session, lease, size, len(batch))
-                joined += len(newcomers)
-                batch = newcomers + batch
+                    lease.drop(holding)
+                return joined + len(claimed)
+            if claimed:  # they fell due while the batch ran: they go first
+                joined += len(claimed)
+                batch = self._open(session, claimed, lease) + batch
         return joined
 
-    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected):
+    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected, join=None):
         """Commits a round's steps ({instance id: prepared}) and settled instances' next jobs ({id: job}),
-        and releases `let_go`; the ids whose leases the worker still held (only their work is written)."""
+        releases `let_go` and, given `join` (size, running), claims the due work that joins the batch
+        (_joiners); (the ids whose leases the worker still held: only their work is written, the
+        jobs claimed)."""
         with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
             held = lease.hold(session, list(prepared), suspected)
             incidents.forget_pending(session, keep=held)  # a settled instance whose lease was lost
@@ -212,9 +214,11 @@ class Worker:
                 if next_jobs[instance_id] is not None:
                     jobs.schedule(session, instance_id, *next_jobs[instance_id])
             jobs.release(session, let_go, self.context.actor)
+            claimed = self._joiners(session, *join) if join else []
             session.commit()
             lease.drop(settled + let_go)
-        return held
+            lease.add([job.instance_id for job in claimed])
+        return held, claimed
 
 
 class _Claimed:

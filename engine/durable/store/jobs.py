@@ -103,8 +103,9 @@ def starts_share(limit: int, claim_number: int) -> int:
     return (limit * (claim_number + 1)) // START_SHARE - (limit * claim_number) // START_SHARE
 
 
-def claim(session, worker_id, lease_seconds, limit=1, starts=None, starts_reserved=0, joining=False):
-    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits.
+def claim(session, worker_id, lease_seconds, limit=1, starts=None, starts_reserved=0, joining=False, commit=True):
+    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits
+    (unless not `commit`: the caller's transaction then takes them).
 
     Promised work is taken before starts, each lane oldest first, except for
     `starts_reserved` places that go to the oldest due starts (starts_share); of
@@ -127,7 +128,8 @@ def claim(session, worker_id, lease_seconds, limit=1, starts=None, starts_reserv
         # Compare-and-set: a job another worker claimed meanwhile is no longer free.
         taken = connection.execute(TAKE, {"ids": ids, "now": moment, "worker": worker_id,
                                           "lease_until": moment + timedelta(seconds=lease_seconds)}).all()
-    session.commit()
+    if commit:
+        session.commit()
     position = {instance_id: index for index, instance_id in enumerate(ids)}  # RETURNING keeps no order
     return sorted((Claimed(instance_id, reason, crashes) for instance_id, reason, crashes in taken),
                   key=lambda job: position[job.instance_id])
