@@ -14,6 +14,10 @@ from .settling import settle
 from .store import incidents, instance_rows, jobs
 from .store.instances import read_steps, write_round
 
+# How often a running batch looks for due work to join it: every round would cost a short round
+# (a no-op saga's) several per cent, for a timer that gains at most this much.
+JOIN_EVERY_SECONDS = 0.05
+
 
 class Worker:
     """Maestro's worker methods (work_batch, release_leases, next_due), over its Context."""
@@ -136,7 +140,7 @@ class Worker:
         rounds, due work joins it (_joiners; none when `size` is 0). Returns how many joined."""
         context = self.context
         actor = f"worker@{context.actor}"
-        joined = 0
+        joined, looked = 0, time.monotonic()
         while batch:
             round_started = time.monotonic()
             prepared, next_jobs, still_running, events, unreached, dropped = {}, {}, [], [], [], []
@@ -175,7 +179,10 @@ class Worker:
                     break
             # Due work joins in this round's transaction (no commit of its own); none after a slow
             # round (the instances it let go are for other workers) or when stopping.
-            join = bool(size and still_running and not over_budget and not context.stop_requested())
+            join = bool(size and still_running and not over_budget and not context.stop_requested()
+                        and time.monotonic() - looked >= JOIN_EVERY_SECONDS)
+            if join:
+                looked = time.monotonic()
             held, claimed = self._commit_round(session, lease, prepared, next_jobs,
                                                [item.id for item in unreached] + dropped,
                                                suspected=any(item.suspected for item in batch),
