@@ -229,8 +229,8 @@ class Maestro:
     # -- workers -----------------------------------------------------------
 
     def work_once(self) -> bool:
-        """Claims one due job and advances its instance; False when nothing was due."""
-        return self.work_batch(1) > 0
+        """Claims one due job and advances its instance (nothing joins it); False when nothing was due."""
+        return self._worker.work_batch(1, join=False) > 0
 
     def work_batch(self, size: int | None = None) -> int:
         """Claims up to `size` (default: batch_size) due jobs and advances their instances together;

@@ -67,7 +67,8 @@ class Messages:
             instance.run_until()  # up to its start event, which waits for the message
             catching.deliver(instance, name, data)
             writer.write(session.connection(), f"message@{context.actor}", status="running")
-            jobs.add(session.connection(), instance_id, "continue")  # only now can a worker see it
+            # Only now can a worker see it; a new instance, it queues with the starts.
+            jobs.add(session.connection(), instance_id, "continue", lane=jobs.STARTS)
             session.commit()
         context.notify({"event": "instance_started", "key": key})
         return instance_id

@@ -14,14 +14,19 @@ from .settling import settle
 from .store import incidents, instance_rows, jobs
 from .store.instances import read_steps, write_round
 
+# How often a running batch looks for due work to join it: every round would cost a short round
+# (a no-op saga's) several per cent, for a timer that gains at most this much.
+JOIN_EVERY_SECONDS = 0.05
+
 
 class Worker:
     """Maestro's worker methods (work_batch, release_leases, next_due), over its Context."""
 
     def __init__(self, context):
         self.context = context
+        self.claims = 0  # claims made so far: starts get their share over them (jobs.starts_share)
 
-    def work_batch(self, size=None):
+    def work_batch(self, size=None, join=True):
         """Claims up to `size` due jobs and advances their instances; returns how many it claimed.
 
         The instances advance together, one activity each per round, and every
@@ -29,21 +34,43 @@ class Worker:
         before its instance's next task runs, so a crash re-runs at most one
         task per instance, while commits are shared by the whole batch. A
         heartbeat keeps the batch's leases alive meanwhile (jobs.Lease).
+        Between rounds, due work joins the batch (_joiners, unless not `join`):
+        starts while it holds fewer than `size` instances, promised work (a
+        timer, a retry...) up to as many again, so that a timer falling due
+        waits one round, not the whole batch, even when new instances fill it.
         """
         context = self.context
+        size = size or context.batch_size
         with context.Session() as session:
             taken_at = time.monotonic()
-            claimed = jobs.claim(session, context.actor, context.lease_seconds, size or context.batch_size)
+            claimed = self._claim(session, size, size)
             if not claimed:
                 return 0
+            # A suspected poison pill runs alone (jobs.claim): nothing joins it.
+            joinable = 0 if not join or any(job.crashes for job in claimed) else size
             with jobs.Lease(context.engine, context.actor, context.lease_seconds,
                             [job.instance_id for job in claimed], taken_at) as lease:
                 try:
-                    self._advance(session, self._open(session, claimed, lease), lease)
+                    joined = self._advance(session, self._open(session, claimed, lease), lease, joinable)
                 except BaseException:
                     session.rollback()  # its row locks would keep the heartbeat (joined next) waiting
                     raise
-            return len(claimed)
+            return len(claimed) + joined
+
+    def _claim(self, session, limit, starts, joining=False):
+        """Up to `limit` due jobs, of them at most `starts` starts (promised work first, starts
+        their share); see jobs.claim. Joining a batch, the caller commits."""
+        context = self.context
+        reserved = jobs.starts_share(starts, self.claims)
+        self.claims += 1
+        return jobs.claim(session, context.actor, context.lease_seconds, limit, starts, reserved, joining,
+                          commit=not joining)
+
+    def _joiners(self, session, size, running):
+        """Due work claimed, not committed, to join a batch of `size` that `running` instances will
+        go on with (see work_batch for how many of each lane); never a suspected poison pill."""
+        room = 2 * size - running  # the size bounds new instances; promised work, due now, may double it
+        return self._claim(session, room, max(0, size - running), joining=True) if room > 0 else []
 
     def release_leases(self):
         """Gives up every lease this worker holds (it stopped, or its batch failed): others claim at once."""
@@ -108,12 +135,16 @@ class Worker:
         writer.write(session.connection(), f"worker@{self.context.actor}", status="failed", error=error)
         jobs.unschedule(session, instance.id)
 
-    def _advance(self, session, batch, lease):
+    def _advance(self, session, batch, lease, size):
+        """Runs the batch round after round until none of its instances has more to do; between
+        rounds, due work joins it (_joiners; none when `size` is 0). Returns how many joined."""
         context = self.context
         actor = f"worker@{context.actor}"
+        joined, looked = 0, time.monotonic()
         while batch:
             round_started = time.monotonic()
             prepared, next_jobs, still_running, events, unreached, dropped = {}, {}, [], [], [], []
+            over_budget = False
             for position, item in enumerate(batch):
                 if context.stop_requested():  # the worker is stopping: hand back the instances not yet run
                     unreached = batch[position:]
@@ -144,26 +175,42 @@ class Worker:
                     # A slow round: commit what is done now, and let another worker (or this one's
                     # next claim) take the instances this round has not reached.
                     unreached = batch[position + 1:]
+                    over_budget = True
                     break
-            held = self._commit_round(session, lease, prepared, next_jobs, [item.id for item in unreached] + dropped,
-                                      suspected=any(item.suspected for item in batch))
+            # Due work joins in this round's transaction (no commit of its own); none after a slow
+            # round (the instances it let go are for other workers) or when stopping.
+            join = bool(size and still_running and not over_budget and not context.stop_requested()
+                        and time.monotonic() - looked >= JOIN_EVERY_SECONDS)
+            if join:
+                looked = time.monotonic()
+            held, claimed = self._commit_round(session, lease, prepared, next_jobs,
+                                               [item.id for item in unreached] + dropped,
+                                               suspected=any(item.suspected for item in batch),
+                                               join=(size, len(still_running)) if join else None)
             for instance_id, event in events:
                 if instance_id in held:
                     context.notify(event)
             for item in batch:
                 item.suspected = False  # its progress is committed: the crash count is cleared
             batch = [item for item in still_running if item.id in held]
-            if batch and context.stop_requested():
+            holding = [item.id for item in batch] + [job.instance_id for job in claimed]
+            if holding and context.stop_requested():
                 # Every finished step is committed; the rest go back at once, for another worker.
                 with lease.writing:
-                    jobs.release(session, [item.id for item in batch], context.actor)
+                    jobs.release(session, holding, context.actor)
                     session.commit()
-                    lease.drop([item.id for item in batch])
-                return
+                    lease.drop(holding)
+                return joined + len(claimed)
+            if claimed:  # they fell due while the batch ran: they go first
+                joined += len(claimed)
+                batch = self._open(session, claimed, lease) + batch
+        return joined
 
-    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected):
+    def _commit_round(self, session, lease, prepared, next_jobs, let_go, suspected, join=None):
         """Commits a round's steps ({instance id: prepared}) and settled instances' next jobs ({id: job}),
-        and releases `let_go`; the ids whose leases the worker still held (only their work is written)."""
+        releases `let_go` and, given `join` (size, running), claims the due work that joins the batch
+        (_joiners); (the ids whose leases the worker still held: only their work is written, the
+        jobs claimed)."""
         with lease.writing:  # the heartbeat waits for this commit rather than lock rows against it
             held = lease.hold(session, list(prepared), suspected)
             incidents.forget_pending(session, keep=held)  # a settled instance whose lease was lost
@@ -174,9 +221,11 @@ class Worker:
                 if next_jobs[instance_id] is not None:
                     jobs.schedule(session, instance_id, *next_jobs[instance_id])
             jobs.release(session, let_go, self.context.actor)
+            claimed = self._joiners(session, *join) if join else []
             session.commit()
             lease.drop(settled + let_go)
-        return held
+            lease.add([job.instance_id for job in claimed])
+        return held, claimed
 
 
 class _Claimed:

@@ -3,6 +3,11 @@
 Claiming is a compare-and-set UPDATE, so it is safe on any database; on
 PostgreSQL the candidate is picked with FOR UPDATE SKIP LOCKED so that many
 workers do not queue up behind one row.
+
+Due work queues in two lanes: what was promised for its time or is under way
+(a timer, a retry, an instance a message or a user moved on) before new
+instances, so that a stream of starts never makes a timer late; starts keep a
+share of every claim, so that a stream of promised work never stops them.
 """
 import logging
 import threading
@@ -18,16 +23,23 @@ from .models import Job
 log = logging.getLogger(__name__)
 JOBS = Job.__table__  # table-level statements: no ORM bookkeeping on the hot path
 
+PROMISED, STARTS = 0, 1  # the lanes (Job.lane)
+# Starts get one place in this many of a worker's claims when any are due (see starts_share).
+START_SHARE = 4
+
 # Built once with bind parameters: building SQLAlchemy statements costs more than running them.
 _FREE = or_(JOBS.c.lease_until.is_(None), JOBS.c.lease_until < bindparam("now"))
 # A free job that still names a worker was never released: that worker died holding it.
 _ABANDONED = JOBS.c.locked_by.is_not(None)
 INSERT = JOBS.insert()
 RESCHEDULE = update(JOBS).where(JOBS.c.instance_id == bindparam("instance")).values(
-    reason=bindparam("reason"), due_at=bindparam("due_at"), locked_by=None, lease_until=None, crashes=0)
+    reason=bindparam("reason"), due_at=bindparam("due_at"), lane=bindparam("lane"), locked_by=None,
+    lease_until=None, crashes=0)
 DELETE = delete(JOBS).where(JOBS.c.instance_id == bindparam("instance"))
-CANDIDATES = select(JOBS.c.instance_id, _ABANDONED.label("abandoned"), JOBS.c.crashes) \
-    .where(JOBS.c.due_at <= bindparam("now"), _FREE).order_by(JOBS.c.due_at).limit(bindparam("limit"))
+# One lane's due jobs, oldest first: a range of the (lane, due_at) index.
+CANDIDATES = select(JOBS.c.instance_id, _ABANDONED.label("abandoned"), JOBS.c.crashes, JOBS.c.due_at) \
+    .where(JOBS.c.lane == bindparam("lane"), JOBS.c.due_at <= bindparam("now"), _FREE) \
+    .order_by(JOBS.c.due_at).limit(bindparam("limit"))
 TAKE = update(JOBS).where(JOBS.c.instance_id.in_(bindparam("ids", expanding=True)), _FREE) \
     .values(locked_by=bindparam("worker"), lease_until=bindparam("lease_until"),
             crashes=JOBS.c.crashes + case((_ABANDONED, 1), else_=0)) \
@@ -61,14 +73,20 @@ def _aware(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def add(connection, instance_id, reason, due_at=None):
-    """Due work for an instance that has none yet (a new instance)."""
-    connection.execute(INSERT, {"instance_id": instance_id, "reason": reason, "due_at": due_at or now()})
+def lane_of(reason: str) -> int:
+    """A start waits in the starts lane; everything else (timer, retry, continue...) was promised."""
+    return STARTS if reason == "start" else PROMISED
+
+
+def add(connection, instance_id, reason, due_at=None, lane=None):
+    """Due work for an instance that has none yet (a new instance); `lane` defaults to its reason's."""
+    connection.execute(INSERT, {"instance_id": instance_id, "reason": reason, "due_at": due_at or now(),
+                                "lane": lane_of(reason) if lane is None else lane})
 
 
 def schedule(session, instance_id, reason, due_at=None):
     """Makes the instance due at `due_at` (now by default), replacing what it had."""
-    values = {"instance": instance_id, "reason": reason, "due_at": due_at or now()}
+    values = {"instance": instance_id, "reason": reason, "due_at": due_at or now(), "lane": lane_of(reason)}
     if session.connection().execute(RESCHEDULE, values).rowcount == 0:
         add(session.connection(), instance_id, reason, values["due_at"])
 
@@ -79,34 +97,61 @@ def unschedule(session, *instance_ids):
         session.connection().execute(DELETE, [{"instance": instance_id} for instance_id in instance_ids])
 
 
-def claim(session, worker_id, lease_seconds, limit=1):
-    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits.
+def starts_share(limit: int, claim_number: int) -> int:
+    """The places of a worker's `claim_number`th claim of `limit` jobs kept for starts: one in
+    START_SHARE over its claims, whatever their sizes (a claim of 1 keeps one every fourth time)."""
+    return (limit * (claim_number + 1)) // START_SHARE - (limit * claim_number) // START_SHARE
 
-    A job whose last worker died holding it is suspected of killing workers (a
-    poison pill): it is taken alone, so that it cannot take innocent instances
-    down with it. Jobs are taken in the order they fell due, suspects included,
-    so a suspect is never starved by a stream of new work.
+
+def claim(session, worker_id, lease_seconds, limit=1, starts=None, starts_reserved=0, joining=False, commit=True):
+    """Takes up to `limit` due jobs for this worker (a list of Claimed, maybe empty). Commits
+    (unless not `commit`: the caller's transaction then takes them).
+
+    Promised work is taken before starts, each lane oldest first, except for
+    `starts_reserved` places that go to the oldest due starts (starts_share); of
+    the starts, at most `starts` (default: `limit`). The jobs taken come in the
+    order they fell due. A job whose last worker died holding it is suspected of
+    killing workers (a poison pill): it is taken alone, so that it cannot take
+    innocent instances down with it (and never when `joining` a running batch);
+    it keeps its place in its lane, so a suspect is never starved by a stream of
+    new work.
     """
     moment = now()
     connection = session.connection()
     candidates = CANDIDATES_SKIP_LOCKED if connection.dialect.name == "postgresql" else CANDIDATES
-    ids = _batch_of(connection.execute(candidates, {"now": moment, "limit": limit}).all())
+    starts = limit if starts is None else min(starts, limit)
+    due = {lane: connection.execute(candidates, {"lane": lane, "now": moment, "limit": most}).all() if most else []
+           for lane, most in ((PROMISED, limit), (STARTS, starts))}
+    ids = _batch_of(_chosen(due[PROMISED], due[STARTS], limit, starts_reserved), joining)
     taken = []
     if ids:
         # Compare-and-set: a job another worker claimed meanwhile is no longer free.
         taken = connection.execute(TAKE, {"ids": ids, "now": moment, "worker": worker_id,
                                           "lease_until": moment + timedelta(seconds=lease_seconds)}).all()
-    session.commit()
-    return [Claimed(instance_id, reason, crashes) for instance_id, reason, crashes in taken]
+    if commit:
+        session.commit()
+    position = {instance_id: index for index, instance_id in enumerate(ids)}  # RETURNING keeps no order
+    return sorted((Claimed(instance_id, reason, crashes) for instance_id, reason, crashes in taken),
+                  key=lambda job: position[job.instance_id])
 
 
-def _batch_of(candidates):
-    """The ids to take from due candidates (instance_id, abandoned, crashes), oldest first:
-    a suspect alone if it comes first, else the innocents before the first suspect."""
+def _chosen(promised, starts, limit, starts_reserved):
+    """Up to `limit` of the two lanes' due candidates (each oldest first, as many as may be taken):
+    the reserved places to starts, the rest to promised work, what promised work leaves to starts;
+    in the order they fell due."""
+    reserved = min(starts_reserved, len(starts))
+    taken = promised[:limit - reserved]
+    taken += starts[:limit - len(taken)]
+    return sorted(taken, key=lambda candidate: candidate.due_at)
+
+
+def _batch_of(candidates, joining=False):
+    """The ids to take from chosen candidates (instance_id, abandoned, crashes, due_at), oldest first:
+    a suspect alone if it comes first (unless `joining` a batch), else the innocents before the first suspect."""
     batch = []
-    for instance_id, abandoned, crashes in candidates:
+    for instance_id, abandoned, crashes, _ in candidates:
         if abandoned or crashes:
-            return batch or [instance_id]
+            return batch or ([] if joining else [instance_id])
         batch.append(instance_id)
     return batch
 
@@ -127,7 +172,8 @@ def take_for_user(session, instance_id, actor, lease_seconds):
     try:
         with session.begin_nested():
             session.connection().execute(INSERT, {"instance_id": instance_id, "reason": "user", "due_at": moment,
-                                                  "locked_by": actor, "lease_until": lease["lease_until"]})
+                                                  "lane": PROMISED, "locked_by": actor,
+                                                  "lease_until": lease["lease_until"]})
     except IntegrityError:  # another action made it first
         return False
     return True
@@ -211,6 +257,11 @@ class Lease:
             self._note(ids, kept, started)  # a failed commit of this transaction ends the batch
             return kept
         return set(ids)
+
+    def add(self, instance_ids):
+        """Instances claimed into the running batch (their leases fresh): the heartbeat renews them too."""
+        with self._guard:
+            self.held.update(instance_ids)
 
     def drop(self, instance_ids):
         """The worker is done with these (settled, released or lost): the heartbeat leaves them alone."""

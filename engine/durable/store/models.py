@@ -93,10 +93,14 @@ class Job(Base):
     """Due work for one instance: a start, a timer, a retry. At most one row per instance,
     so that a lease on it gives one worker the instance."""
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_lane_due_at", "lane", "due_at"),)  # a claim reads each lane oldest first
 
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
     reason: Mapped[str] = mapped_column(String(16))
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime]
+    # 0: work promised for its time or for an instance under way (timers, retries, a delivered
+    # message); 1: an instance that has not run yet. Claims take lane 0 first (store.jobs.claim).
+    lane: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_by: Mapped[str | None] = mapped_column(String(255))
     lease_until: Mapped[datetime | None]
     # Claims whose worker died holding them (its lease ran out, never released) since the
