@@ -91,7 +91,7 @@ def _client(port, requests):
 
 
 def drive(pool, port, requests_per_client):
-    """Runs CLIENTS clients at once, each with its list of requests; (latencies ms, answers)."""
+    """Runs the clients at once, each with its list of requests; (latencies ms, answers)."""
     results = pool.starmap(_client, [(port, requests) for requests in requests_per_client])
     latencies, answers = [], []
     for measured in results:
@@ -108,37 +108,37 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def measure(database_url, workers, rounds, per_client, folder):
+def measure(database_url, workers, rounds, per_client, folder, clients=CLIENTS):
     """{measure: [(p50, p99) per round]} for the health baseline, starts and reads."""
     figures = {"health": [], "start": [], "read": []}
-    with Server(database_url, folder, workers) as server, multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
+    with Server(database_url, folder, workers) as server, multiprocessing.get_context("spawn").Pool(clients) as pool:
         port = server.port
-        drive(pool, port, [[("GET", "/api/health", None)] * 5] * CLIENTS)  # warm: connections, caches
+        drive(pool, port, [[("GET", "/api/health", None)] * 5] * clients)  # warm: connections, caches
         started = []
         for _ in range(rounds):
-            latencies, _answers = drive(pool, port, [[("GET", "/api/health", None)] * per_client] * CLIENTS)
+            latencies, _answers = drive(pool, port, [[("GET", "/api/health", None)] * per_client] * clients)
             figures["health"].append((percentile(latencies, 0.5), percentile(latencies, 0.99)))
 
             body = json.dumps({"data": {}}).encode()
-            starts = [[("POST", f"/api/definitions/{PROCESS}/instances", body)] * per_client] * CLIENTS
+            starts = [[("POST", f"/api/definitions/{PROCESS}/instances", body)] * per_client] * clients
             latencies, answers = drive(pool, port, starts)
             figures["start"].append((percentile(latencies, 0.5), percentile(latencies, 0.99)))
             started += [json.loads(answer)["id"] for answer in answers]
 
             chosen = random.Random(len(started))
             reads = [[("GET", f"/api/instances/{chosen.choice(started)}", None) for _ in range(per_client)]
-                     for _ in range(CLIENTS)]
+                     for _ in range(clients)]
             latencies, _answers = drive(pool, port, reads)
             figures["read"].append((percentile(latencies, 0.5), percentile(latencies, 0.99)))
     return figures
 
 
-def report(name, figures):
+def report(name, figures, clients):
     def median(measure, which):
         return statistics.median(round_[which] for round_ in figures[measure])
 
     health_p99 = median("health", 1)
-    print(f"{name}: {CLIENTS} concurrent clients, medians of {len(figures['health'])} rounds (ms)")
+    print(f"{name}: {clients} concurrent client(s), medians of {len(figures['health'])} rounds (ms)")
     print(f"  {'request':<34} {'p50':>7} {'p99':>7}   p99 / baseline p99")
     rows = (("GET /api/health (baseline)", "health"), ("POST .../instances (start)", "start"),
             ("GET /api/instances/ID (read)", "read"))
@@ -154,17 +154,20 @@ def main():
     options.add_argument("--quick", action="store_true", help="one short round (a smoke run)")
     options.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     options.add_argument("--workers", type=int, default=1, help="worker processes of the server (default 1)")
+    options.add_argument("--clients", type=int, default=CLIENTS, help=f"concurrent clients (default {CLIENTS})")
     args = options.parse_args()
     rounds, per_client = (1, 20) if args.quick else (5, 100)
     with tempfile.TemporaryDirectory() as folder:
         if args.database in ("sqlite", "both"):
-            report("SQLite", measure(f"sqlite:///{folder}/bench.db", args.workers, rounds, per_client, folder))
+            report("SQLite", measure(f"sqlite:///{folder}/bench.db", args.workers, rounds, per_client, folder,
+                                     args.clients), args.clients)
         if args.database in ("postgresql", "both"):
             from postgres_server import PostgresServer
 
             postgres = PostgresServer().start()
             try:
-                report("PostgreSQL", measure(postgres.url, args.workers, rounds, per_client, folder))
+                report("PostgreSQL", measure(postgres.url, args.workers, rounds, per_client, folder, args.clients),
+                       args.clients)
             finally:
                 postgres.stop()
 
