@@ -109,3 +109,33 @@ def test_a_running_instance_reads_as_of_its_last_commit_and_is_never_rebuilt_to_
     assert shown["status"] == "completed" and shown["data"] == {"order": 1, "paid": 10, "packed": True}
     assert [task["bpmn_id"] for task in shown["tasks"] if task["state"] == "COMPLETED"] == \
         ["start", "a", "b", "c", "end"]
+
+
+def test_an_instance_from_before_the_read_model_is_shown_rebuilt(tmp_path, monkeypatch):
+    """Migration 0009 marks the instances already there: their commits wrote no read model."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from engine.durable import Maestro
+    from engine.durable.store.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'maestro.db'}"
+    handlers, calls = make_recorder("ship", "reject")
+    maestro = Maestro(url, handlers=handlers)
+    maestro.deploy([("approval.bpmn", (DURABLE / "approval.bpmn").read_bytes())])
+    instance_id = maestro.start("approval", {"amount": 3})["id"]
+    drain(maestro)
+    maestro.engine.dispose()
+    old = create_engine(url)
+    command.downgrade(alembic_config(old), "0008")  # as if it had run before the read model
+    command.upgrade(alembic_config(old), "head")
+    with old.connect() as connection:
+        marks = connection.execute(text("SELECT instance_id, task_id, mark FROM task_marks")).all()
+    old.dispose()
+    assert marks == [(instance_id, "", "rebuild")]
+
+    maestro = Maestro(url, handlers=handlers)
+    rebuilt = []
+    monkeypatch.setattr(type(maestro._instances), "rebuilt",
+                        lambda self, found: rebuilt.append(found) or {"waiting": [{"bpmn_id": "approve"}]})
+    assert maestro.show(instance_id)["waiting"] == [{"bpmn_id": "approve"}] and rebuilt == [instance_id]

@@ -58,19 +58,21 @@ def serve_command(args):
         except OSError as error:
             raise UserError(f"cannot listen on {args.host}:{args.port}: {error.strerror}") from error
         threading.Thread(target=server.run, name="web", daemon=True).start()
-        if processes:
-            processes.start()
-        print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
         stop = threading.Event()
-        with StopSignals(stop):
+        try:
             if processes:
-                processes.supervise(stop)
-            else:
-                while not stop.wait(1):
-                    pass
-        if processes:
-            with stop_signals_ignored():  # a second Ctrl-C must not leave workers behind
-                processes.stop()
+                processes.start()
+            print(f"Maestro at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+            with StopSignals(stop):
+                if processes:
+                    processes.supervise(stop)
+                else:
+                    while not stop.wait(1):
+                        pass
+        finally:  # whatever ended the watch, no worker outlives the server (nor its metrics folder)
+            if processes:
+                with stop_signals_ignored():  # a second Ctrl-C must not leave workers behind
+                    processes.stop()
         server.close()  # in-flight requests are cut: the process ends now
     print("Maestro stopped", flush=True)
     return 0

@@ -80,7 +80,11 @@ class WorkerProcesses:
         while not stop.wait(every):
             now = time.monotonic()
             for worker in self.workers:
-                worker.watch(now)
+                try:
+                    worker.watch(now)
+                except OSError as error:  # no process could be made now (EAGAIN, ENOMEM): try again later
+                    worker.health.died(f"could not be started again: {error}")
+                    worker.restart_at = now + worker.pause
 
     def stop(self) -> None:
         """Stops every worker as SIGTERM stops `maestro worker`, waiting for their step in flight."""

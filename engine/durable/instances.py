@@ -9,8 +9,11 @@ from engine.run.instance_errors import InstanceError
 from .errors import NotFound
 from .group_commit import GroupCommit
 from .store import definitions, incidents, instance_rows, jobs
+from .store.models import Instance as InstanceRow
 from .summaries import history_entry, incident_summary, instance_summary, iso
 from .views import instance_view
+
+BUSINESS_KEY_LENGTH = InstanceRow.__table__.c.business_key.type.length
 
 # What loads and runs an instance (SpiffWorkflow, the reading wing) is imported by the methods that do:
 # a start or a listing, often the whole of a `maestro` process, needs none of it.
@@ -29,6 +32,10 @@ class Instances:
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
         data = variable_limits.checked(data or {}, "the start data")
+        if business_key is not None and len(business_key) > BUSINESS_KEY_LENGTH:
+            # Checked here, not by the database: a start that fails to write fails the starts sharing its commit.
+            raise InstanceError(f"the business key is {len(business_key)} characters long; "
+                                f"at most {BUSINESS_KEY_LENGTH} are kept")
 
         def write(connection, version):
             instance_id = self.add(connection, version, data, business_key, started_by)
@@ -99,7 +106,8 @@ class Instances:
         """Everything about an instance as of its last commit: tasks, variables, history, open incident
         (views.py: read from what the commits wrote, never rebuilt)."""
         with self.context.Session() as session:
-            return instance_view(self.context, session, instance_id)
+            shown = instance_view(self.context, session, instance_id)
+        return shown if shown is not None else self.rebuilt(instance_id)
 
     def rebuilt(self, instance_id):
         """What `show` says, from the instance rebuilt as a worker would load it (its tasks include

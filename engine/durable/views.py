@@ -33,16 +33,23 @@ _OPEN_INCIDENT = select(Incident.__table__).where(Incident.instance_id == _INSTA
     .order_by(Incident.id.desc()).limit(1)
 
 
-def instance_view(context: Any, session: Any, instance_id: str) -> dict:
-    """{summary fields, data, error, tasks, waiting, history, incident}, as of the instance's last commit."""
-    connection, key = session.connection(), {"instance": instance_id}
+# Marks an instance that existed before the read model (migration 0009): it wrote none of it.
+REBUILD = "rebuild"
+
+
+def instance_view(context: Any, session: Any, instance_id: str) -> dict | None:
+    """{summary fields, data, error, tasks, waiting, history, incident}, as of the instance's last commit;
+    None for an instance from before the read model, which must be rebuilt to be shown."""
+    connection, key = _one_snapshot(session), {"instance": instance_id}
     row = connection.execute(_ROW, key).first()
     if row is None:
         raise NotFound(f"no instance '{instance_id}'")
-    history = [history_entry(entry) for entry in connection.execute(_HISTORY, key)]
     marks: dict[str, set] = {}
     for task_id, mark in connection.execute(_MARKS, key):
         marks.setdefault(mark, set()).add(task_id)
+    if REBUILD in marks:
+        return None
+    history = [history_entry(entry) for entry in connection.execute(_HISTORY, key)]
     tasks = tasks_from_history(history, marks.get("compensated", set()), marks.get("gone", set()))
     open_tasks = [task for task in tasks if task["state"] in OPEN_STATES]
     if open_tasks:  # the form a task asks for while it is open (the version is parsed once: the spec cache)
@@ -61,6 +68,18 @@ def instance_view(context: Any, session: Any, instance_id: str) -> dict:
         "history": history,
         "incident": incident_summary(incident) if incident else None,
     }
+
+
+def _one_snapshot(session):
+    """The session's connection, its reads all seeing one commit: a worker committing meanwhile must
+    not pair one step's variables with another's history."""
+    if session.bind.dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    connection = session.connection()
+    # SQLite's driver begins a transaction only before a write: begin one, so that every read of
+    # this view sees the same state of the database file (WAL keeps it while the worker writes).
+    connection.exec_driver_sql("BEGIN")
+    return connection
 
 
 def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str]) -> list[dict]:

@@ -25,6 +25,8 @@ def upgrade():
         sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('instance_id', 'task_id', 'mark'),
     )
+    # The instances already there wrote none of this: their pages go on rebuilding them.
+    op.execute("INSERT INTO task_marks (instance_id, task_id, mark) SELECT id, '', 'rebuild' FROM instances")
 
 
 def downgrade():
