@@ -3,9 +3,10 @@ commits wrote: never a rebuild of its task tree.
 
 Every commit of a step writes, in its transaction, a history row for each task whose state the
 step changed, the variables after the step (in its logged step row, or the instance row at a
-snapshot or an end) and the activities whose undo ended (compensated_tasks). Folding those gives
-each task's state as of the last commit, so reading an instance costs a few indexed queries
-whatever it did, and a page can be read while a worker runs the instance.
+snapshot or an end) and task_marks: the activities whose undo ended ("compensated") and the tasks
+that left the tree ("gone"). Folding those gives each task's state as of the last commit, so
+reading an instance costs a few indexed queries whatever it did, and a page can be read while a
+worker runs the instance.
 """
 import json
 from typing import Any
