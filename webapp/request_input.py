@@ -10,11 +10,10 @@ import json
 import math
 import re
 
-from engine.durable.store.models import Instance
+from engine.durable.store.instance_rows import BUSINESS_KEY_LENGTH
 
 MAX_JSON_DEPTH = 100  # arrays and objects inside each other; real variables are a few levels deep
 MAX_DATABASE_INTEGER = 2 ** 63 - 1  # BIGINT; versions and limits never come near it
-BUSINESS_KEY_LENGTH = Instance.__table__.c.business_key.type.length
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -9,11 +9,8 @@ from engine.run.instance_errors import InstanceError
 from .errors import NotFound
 from .group_commit import GroupCommit
 from .store import definitions, incidents, instance_rows, jobs
-from .store.models import Instance as InstanceRow
-from .summaries import history_entry, incident_summary, instance_summary, iso
-from .views import instance_view
-
-BUSINESS_KEY_LENGTH = InstanceRow.__table__.c.business_key.type.length
+from .summaries import instance_summary, iso
+from .views import committed, instance_row, instance_view
 
 # What loads and runs an instance (SpiffWorkflow, the reading wing) is imported by the methods that do:
 # a start or a listing, often the whole of a `maestro` process, needs none of it.
@@ -32,10 +29,10 @@ class Instances:
     def start(self, key, data=None, business_key=None, started_by="user"):
         """Creates an instance of the newest version of `key`; a worker runs it."""
         data = variable_limits.checked(data or {}, "the start data")
-        if business_key is not None and len(business_key) > BUSINESS_KEY_LENGTH:
+        if business_key is not None and len(business_key) > instance_rows.BUSINESS_KEY_LENGTH:
             # Checked here, not by the database: a start that fails to write fails the starts sharing its commit.
             raise InstanceError(f"the business key is {len(business_key)} characters long; "
-                                f"at most {BUSINESS_KEY_LENGTH} are kept")
+                                f"at most {instance_rows.BUSINESS_KEY_LENGTH} are kept")
 
         def write(connection, version):
             instance_id = self.add(connection, version, data, business_key, started_by)
@@ -112,22 +109,11 @@ class Instances:
     def rebuilt(self, instance_id):
         """What `show` says, from the instance rebuilt as a worker would load it (its tasks include
         the predicted ones): what the read model is checked against."""
-        from .store.history import read_history
-
         with self.context.Session() as session:
-            row = self.context.row(session, instance_id)
+            row = instance_row(session.connection(), instance_id)
             instance, _ = self.context.load(session, row)
-            history = read_history(session, instance_id)
-            incident = incidents.open_incident(session, instance_id)
-            return {
-                **instance_summary(row),
-                "data": instance.data,
-                "error": row.error,
-                "tasks": instance.tasks(),
-                "waiting": instance.waiting_tasks(),
-                "history": [history_entry(entry) for entry in history],
-                "incident": incident_summary(incident) if incident else None,
-            }
+            return {**committed(session, session.connection(), row), "data": instance.data,
+                    "tasks": instance.tasks(), "waiting": instance.waiting_tasks()}
 
     def retry(self, instance_id):
         """Resumes a failed instance from its failed task (a worker runs it)."""

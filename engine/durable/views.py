@@ -11,29 +11,15 @@ worker runs the instance.
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, select
-
 from .errors import NotFound
-from .store.models import HistoryEntry, Incident, InstanceStep, TaskMark
-from .store.models import Instance as InstanceRow
+from .store import incidents, instance_rows
+from .store.db import read_snapshot
 from .summaries import history_entry, incident_summary, instance_summary
 
 # Tasks in these states wait for someone or something (what `waiting` lists).
 WAITING_STATES = ("READY", "WAITING")
 # A task in one of these may show a form (its element's form, if the diagram gives one).
 OPEN_STATES = ("READY", "WAITING", "STARTED")
-
-# Table-level statements, built once: a page is read often, and the ORM would double its cost.
-_INSTANCE = bindparam("instance")
-_ROW = select(InstanceRow.__table__).where(InstanceRow.id == _INSTANCE)
-_HISTORY = select(HistoryEntry.__table__).where(HistoryEntry.instance_id == _INSTANCE).order_by(HistoryEntry.id)
-_MARKS = select(TaskMark.task_id, TaskMark.mark).where(TaskMark.instance_id == _INSTANCE)
-_NEWEST_VARIABLES = select(InstanceStep.variables).where(InstanceStep.instance_id == _INSTANCE) \
-    .order_by(InstanceStep.seq.desc()).limit(1)
-_OPEN_INCIDENT = select(Incident.__table__).where(Incident.instance_id == _INSTANCE, Incident.resolved_at.is_(None)) \
-    .order_by(Incident.id.desc()).limit(1)
-
-
 # Marks an instance that existed before the read model (migration 0009): it wrote none of it.
 REBUILD = "rebuild"
 
@@ -41,46 +27,46 @@ REBUILD = "rebuild"
 def instance_view(context: Any, session: Any, instance_id: str) -> dict | None:
     """{summary fields, data, error, tasks, waiting, history, incident}, as of the instance's last commit;
     None for an instance from before the read model, which must be rebuilt to be shown."""
-    connection, key = _one_snapshot(session), {"instance": instance_id}
-    row = connection.execute(_ROW, key).first()
-    if row is None:
-        raise NotFound(f"no instance '{instance_id}'")
-    marks: dict[str, set] = {}
-    for task_id, mark in connection.execute(_MARKS, key):
-        marks.setdefault(mark, set()).add(task_id)
+    # One snapshot: a worker committing meanwhile must not pair one step's variables with another's history.
+    connection = read_snapshot(session)
+    row = instance_row(connection, instance_id)
+    marks = instance_rows.task_marks(connection, instance_id)
     if REBUILD in marks:
         return None
-    history = [history_entry(entry) for entry in connection.execute(_HISTORY, key)]
-    tasks = tasks_from_history(history, marks.get("compensated", set()), marks.get("gone", set()))
+    shown = committed(session, connection, row)
+    tasks = tasks_from_history(shown["history"], marks.get("compensated", set()), marks.get("gone", set()))
     open_tasks = [task for task in tasks if task["state"] in OPEN_STATES]
     if open_tasks:  # the form a task asks for while it is open (the version is parsed once: the spec cache)
         forms = _forms(context, session, row)
         for task in open_tasks:
             task["form"] = forms.get(task["bpmn_id"])
-    newest_variables = connection.execute(_NEWEST_VARIABLES, key).scalar()
-    incident = connection.execute(_OPEN_INCIDENT, key).first()
+    newest_variables = instance_rows.newest_step_variables(connection, instance_id)
     return {
-        **instance_summary(row),
+        **shown,
         # The variables after the newest committed step: its logged step's, or the row's (a snapshot, an end).
         "data": json.loads(newest_variables) if newest_variables is not None else row.variables,
-        "error": row.error,
         "tasks": tasks,
         "waiting": [task for task in tasks if task["state"] in WAITING_STATES],
-        "history": history,
-        "incident": incident_summary(incident) if incident else None,
     }
 
 
-def _one_snapshot(session):
-    """The session's connection, its reads all seeing one commit: a worker committing meanwhile must
-    not pair one step's variables with another's history."""
-    if session.bind.dialect.name == "postgresql":
-        return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    connection = session.connection()
-    # SQLite's driver begins a transaction only before a write: begin one, so that every read of
-    # this view sees the same state of the database file (WAL keeps it while the worker writes).
-    connection.exec_driver_sql("BEGIN")
-    return connection
+def instance_row(connection, instance_id):
+    """The instance's row (a table row), or NotFound."""
+    rows = instance_rows.by_ids(connection, [instance_id])
+    if not rows:
+        raise NotFound(f"no instance '{instance_id}'")
+    return rows[0]
+
+
+def committed(session, connection, row) -> dict:
+    """What an instance shows that its row, its history and its incidents say, read or rebuilt alike."""
+    incident = incidents.open_incident(session, row.id)
+    return {
+        **instance_summary(row),
+        "error": row.error,
+        "history": [history_entry(entry) for entry in instance_rows.history(connection, row.id)],
+        "incident": incident_summary(incident) if incident else None,
+    }
 
 
 def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str]) -> list[dict]:

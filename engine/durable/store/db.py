@@ -16,6 +16,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0010"
 
 
+def read_snapshot(session):
+    """The session's connection, every read through it seeing one commit (one state of the database)."""
+    if session.bind.dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    connection = session.connection()
+    # SQLite's driver begins a transaction only before a write: begin one, so that every read sees
+    # the same state of the database file (WAL keeps it while a worker writes).
+    connection.exec_driver_sql("BEGIN")
+    return connection
+
+
 def database_url(url=None):
     """The URL given, else MAESTRO_DATABASE_URL, else the SQLite file maestro.db here."""
     url = url or os.environ.get("MAESTRO_DATABASE_URL") or "sqlite:///maestro.db"

@@ -1,14 +1,11 @@
-"""History: turning task state changes of a running instance into rows, and reading an instance's rows."""
+"""History: turning task state changes of a running instance into rows (store.instance_rows reads them)."""
 from datetime import datetime, timezone
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 
 from engine.run.compensation import UNDO_OF
 from engine.run.instance import element_type
 from engine.run.runtime import ATTEMPT
-
-from .models import HistoryEntry
 
 # TaskState.get_name looks the name up anew at every call; a row per state change adds up.
 _STATE_NAMES = {state: TaskState.get_name(state) for state in
@@ -83,9 +80,3 @@ def _mark(task):
     """What makes a change worth a row: a new state, or another attempt (a retry that failed again)."""
     return task._state, task.internal_data.get(ATTEMPT, 0)
 
-
-def read_history(session, instance_id):
-    """The instance's history rows, oldest first."""
-    return session.scalars(
-        select(HistoryEntry).where(HistoryEntry.instance_id == instance_id).order_by(HistoryEntry.id)
-    ).all()

@@ -1,17 +1,25 @@
-"""The instances table as the API sees it: adding an instance, finding, paging and counting instances.
+"""The instances table as the API sees it: adding an instance, finding, paging and counting instances,
+and what an instance's page reads of it (its history, its task marks, its newest step's variables).
 
 The worker's writes of a running instance's state are in instances.py.
 """
 from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from .jobs import now
-from .models import AwaitedMessage
+from .models import AwaitedMessage, HistoryEntry, InstanceStep, TaskMark
 from .models import Instance as InstanceRow
 
+BUSINESS_KEY_LENGTH = InstanceRow.__table__.c.business_key.type.length
 INSERT_INSTANCE = insert(InstanceRow.__table__)
 _NEWEST_START = select(InstanceRow.definition_id, InstanceRow.called_definitions) \
     .where(InstanceRow.key == bindparam("key")).order_by(InstanceRow.created_at.desc()).limit(1)
 SELECT_INSTANCES = select(InstanceRow.__table__).where(InstanceRow.id.in_(bindparam("ids", expanding=True)))
+# What a page reads: table-level statements built once (a page is read often; the ORM would double its cost).
+_OF_INSTANCE = bindparam("instance")
+_HISTORY = select(HistoryEntry.__table__).where(HistoryEntry.instance_id == _OF_INSTANCE).order_by(HistoryEntry.id)
+_MARKS = select(TaskMark.task_id, TaskMark.mark).where(TaskMark.instance_id == _OF_INSTANCE)
+_NEWEST_VARIABLES = select(InstanceStep.variables).where(InstanceStep.instance_id == _OF_INSTANCE) \
+    .order_by(InstanceStep.seq.desc()).limit(1)
 
 
 def add(connection, values):
@@ -27,6 +35,24 @@ def newest_start(connection, key):
 def by_ids(connection, instance_ids):
     """The rows of these instances (table rows, not ORM objects), in no particular order."""
     return connection.execute(SELECT_INSTANCES, {"ids": list(instance_ids)}).all()
+
+
+def history(connection, instance_id):
+    """The instance's history rows (table rows), oldest first."""
+    return connection.execute(_HISTORY, {"instance": instance_id}).all()
+
+
+def task_marks(connection, instance_id):
+    """{mark: {task id}} of the instance's task_marks."""
+    marks: dict[str, set] = {}
+    for task_id, mark in connection.execute(_MARKS, {"instance": instance_id}):
+        marks.setdefault(mark, set()).add(task_id)
+    return marks
+
+
+def newest_step_variables(connection, instance_id):
+    """The variables its newest logged step wrote (JSON text), or None when no step is logged."""
+    return connection.execute(_NEWEST_VARIABLES, {"instance": instance_id}).scalar()
 
 
 def page(session, status, key, business_key, limit, after):

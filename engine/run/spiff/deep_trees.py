@@ -72,18 +72,17 @@ def _predicted(spec, task, seen, looked_ahead, mask):
 
 def remove_task(workflow: Workflow, task_id: UUID) -> None:
     """Workflow._remove_task: removes a task and everything below it, children before parents."""
-    stack = [_removal(workflow, task_id)]
-    state_changes.note_gone(workflow.top_workflow, [stack[0][0]])
+    stack, top = [_removal(workflow, task_id)], workflow.top_workflow
     while stack:
         task, children = stack[-1]
         child = next(children, _END)
         if child is not _END:
             stack.append(_removal(workflow, child.id))
-            state_changes.note_gone(workflow.top_workflow, [child])
             continue
         stack.pop()
         task.parent._children.remove(task.id)
         workflow.tasks.pop(task.id)
+        state_changes.note_gone(top, (task,))
         workflow._task_removed_notify(task)
 
 
