@@ -12,6 +12,25 @@ def fresh_maestro(tmp_path, handlers=None, **kwargs):
     return Maestro(f"sqlite:///{tmp_path / 'maestro.db'}", handlers=handlers, **kwargs)
 
 
+def delivered(maestro, name, correlation=None, data=None, ttl=None):
+    """Publishes a message and delivers it (nothing else runs): {"id", "status", "reached": [instance ids
+    whose catch took it], "started": [ids of the instances it started]}."""
+    message_id = maestro.publish(name, correlation, data, ttl)["id"]
+    return deliver_published(maestro, message_id)
+
+
+def deliver_published(maestro, message_id, patience=10.0):
+    """Delivers what is due until message `message_id` is no longer pending; what became of it (see delivered)."""
+    deadline = time.monotonic() + patience
+    while maestro.message(message_id)["status"] == "pending" and time.monotonic() < deadline:
+        if not maestro.deliver_messages():
+            time.sleep(0.01)  # a busy receiver: the message is due again shortly
+    shown = maestro.message(message_id)
+    return {"id": message_id, "status": shown["status"],
+            "reached": [d["instance_id"] for d in shown["deliveries"] if not d["started"]],
+            "started": [d["instance_id"] for d in shown["deliveries"] if d["started"]]}
+
+
 def drain(maestro, patience=10.0):
     """Works like a worker until nothing is due within `patience` seconds; returns jobs done."""
     done, deadline = 0, time.monotonic() + patience

@@ -6,7 +6,7 @@ SKIP LOCKED)."""
 import time
 from datetime import datetime, timedelta, timezone
 
-from durable_helpers import DURABLE
+from durable_helpers import DURABLE, delivered
 from sqlalchemy import update
 from test_leases import database, postgres  # noqa: F401 (fixtures)
 
@@ -109,10 +109,10 @@ def test_a_delivered_message_goes_before_older_starts_and_a_message_start_is_a_s
     maestro = engine_on(database, handlers)
     order = maestro.start("order")["id"]
     (timer,), when = waiting_timers(database, maestro, calls, 1, due_in=DUE_IN)  # also runs `order` to its message
-    (intake,) = maestro.publish("payment_sent")["started"]  # a new instance
+    (intake,) = delivered(maestro, "payment_sent")["started"]  # a new instance
     start = maestro.start("one_step")["id"]
     sleep_until(when)
-    assert maestro.publish("payment_received")["reached"] == [order]  # the newest due work
+    assert delivered(maestro, "payment_received")["reached"] == [order]  # the newest due work
 
     while maestro.work_once():
         pass

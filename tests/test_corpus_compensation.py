@@ -13,7 +13,7 @@ import json
 import pytest
 from conftest import make_recorder
 from corpus_outcomes import CORPUS, EXPECTATIONS
-from durable_helpers import drain, fresh_maestro
+from durable_helpers import delivered, drain, fresh_maestro
 
 from engine import BpmnError
 
@@ -60,7 +60,7 @@ def test_the_travel_booking_is_rolled_back_when_the_card_is_declined(tmp_path, n
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy_paths([CORPUS / name], force_executable=True)
 
-    started = maestro.publish("Receive Travel Request")["started"]
+    started = delivered(maestro, "Receive Travel Request")["started"]
     assert len(started) == 1, "the message start event starts the process"
     instance_id = started[0]
     for _ in range(10):  # answer what the instance waits for, as its users would
@@ -72,7 +72,7 @@ def test_the_travel_booking_is_rolled_back_when_the_card_is_declined(tmp_path, n
         if ready:
             maestro.complete_task(instance_id, ready[0]["id"])
         else:
-            assert maestro.publish("Offer Approved")["reached"] == [instance_id], shown["waiting"]
+            assert delivered(maestro, "Offer Approved")["reached"] == [instance_id], shown["waiting"]
 
     shown = maestro.show(instance_id)
     assert shown["status"] == "completed", shown["error"] or shown["waiting"]

@@ -1,15 +1,15 @@
 """Event subprocesses started by a message or a timer, messages to a multi-instance activity's
 boundary event, and one receiver per message within an instance (issue 10, items 4, 9, 10).
 
-Every diagram runs in memory and durably (both_ways); durably, the awaited_messages rows must
+Every diagram runs in memory and durably (both_ways); durably, the message_subscriptions rows must
 name exactly what the instance waits for after every commit.
 """
 from both_ways import both_ways
-from durable_helpers import drain, fresh_maestro
+from durable_helpers import delivered, drain, fresh_maestro
 from sqlalchemy import select
 
 from engine import Handlers
-from engine.durable.store.models import AwaitedMessage
+from engine.durable.store.models import Subscription
 from engine.run import messages
 
 NS = ('xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -75,13 +75,21 @@ def recorder(returns=None, item_key=None):
 
 
 def awaited(outcome):
-    """What the instance waits for, in memory and by its awaited_messages rows (which must agree)."""
-    with outcome.maestro.Session() as session:
-        rows = session.scalars(select(AwaitedMessage.name).where(
-            AwaitedMessage.instance_id == outcome.durable_id).order_by(AwaitedMessage.name)).all()
-    in_memory = messages.awaited(outcome.memory.workflow)
-    assert rows == in_memory == messages.awaited(_durable_workflow(outcome)), (rows, in_memory)
+    """The messages the instance waits for, in memory and by its subscription rows (which must agree)."""
+    rows = subscription_names(outcome.maestro, outcome.durable_id)
+    in_memory = message_names(outcome.memory.workflow)
+    assert rows == in_memory == message_names(_durable_workflow(outcome)), (rows, in_memory)
     return rows
+
+
+def subscription_names(maestro, instance_id):
+    with maestro.Session() as session:
+        return session.scalars(select(Subscription.name).where(
+            Subscription.instance_id == instance_id, Subscription.kind == "message").order_by(Subscription.name)).all()
+
+
+def message_names(workflow):
+    return [found.name for found in messages.subscriptions(workflow) if found.kind == "message"]
 
 
 def _durable_workflow(outcome):
@@ -116,7 +124,7 @@ def test_an_interrupting_message_event_subprocess_correlates_and_cancels_the_res
     # The event subprocess saw the variables set after it was armed, and the message's.
     expected = {"order_id": "o-1", "paid": True, "reason": "customer"}
     assert cancelled.memory.data == cancelled.durable["data"] == expected
-    assert cancelled.maestro.publish("go", {"order_id": "o-1"})["reached"] == []
+    assert delivered(cancelled.maestro, "go", {"order_id": "o-1"})["reached"] == []
 
 
 NON_INTERRUPTING = waiting_for_go(event_subprocess(message_start("note"), interrupting=False))
@@ -135,7 +143,7 @@ def test_a_non_interrupting_message_event_subprocess_runs_beside_the_process_at_
     assert statuses(done) == ("completed", "completed")
     assert done.memory.data == done.durable["data"] == {"n": 2, "noted": True}, "what it set joins the process's"
     assert awaited(done) == [], "the event subprocess is disarmed when the rest of the process has ended"
-    assert done.maestro.publish("note")["reached"] == []
+    assert delivered(done.maestro, "note")["reached"] == []
 
 
 def test_an_event_subprocess_of_an_embedded_subprocess_is_armed_while_that_subprocess_runs(tmp_path):
@@ -153,7 +161,7 @@ def test_an_event_subprocess_of_an_embedded_subprocess_is_armed_while_that_subpr
     passed = both_ways(tmp_path / "passed", source, make_handlers=recorder(), steps=[("publish", "go")])
     assert passed.calls == ["a", "b"]
     assert awaited(passed) == ["done"], "disarmed with the subprocess that holds it"
-    assert passed.maestro.publish("cancel")["reached"] == []
+    assert delivered(passed.maestro, "cancel")["reached"] == []
 
 
 def test_a_non_interrupting_event_subprocess_of_an_embedded_subprocess(tmp_path):
@@ -199,8 +207,7 @@ def test_a_non_interrupting_timer_cycle_repeats_beside_the_process_and_stops_wit
 # -- signal event subprocesses -----------------------------------------------------------
 
 def test_a_signal_thrown_by_the_process_starts_its_interrupting_signal_event_subprocess(tmp_path):
-    """Signals from outside (maestro signal, POST /api/signals) are not there yet; one the process
-    throws itself reaches its armed event subprocess like a message does."""
+    """A signal the process throws reaches its own armed event subprocess (and goes out to others)."""
     source = diagram(f"""<startEvent id="s"/>{service("a")}
       <intermediateThrowEvent id="alarm"><signalEventDefinition signalRef="sig"/></intermediateThrowEvent>
       {catch("wait", "go")}{service("b")}<endEvent id="e"/>{flows("s", "a", "alarm", "wait", "b", "e")}
@@ -238,7 +245,7 @@ def test_a_message_to_the_interrupting_boundary_event_of_a_multi_instance_subpro
         assert stopped.calls == ["h"]
         assert statuses(stopped) == ("completed", "completed")
         assert awaited(stopped) == [], "the cancelled iterations wait for nothing any more"
-        assert stopped.maestro.publish("go")["reached"] == []
+        assert delivered(stopped.maestro, "go")["reached"] == []
 
 
 def test_a_message_to_the_non_interrupting_boundary_event_of_a_multi_instance_subprocess(tmp_path):
@@ -268,7 +275,7 @@ def test_a_message_releases_one_receiver_the_one_that_has_waited_longest(tmp_pat
     # wait1 comes first in the diagram but began to wait after x ran: wait2 has waited longer.
     assert first.calls == ["x", "t2"]
     assert statuses(first) == ("waiting", "waiting") and awaited(first) == ["go"]
-    assert first.maestro.publish("go", None, {"n": 2})["reached"] == [first.durable_id]
+    assert delivered(first.maestro, "go", None, {"n": 2})["reached"] == [first.durable_id]
 
     both = both_ways(tmp_path / "both", TWO_RECEIVERS, make_handlers=recorder(item_key="n"),
                      steps=[("publish", "go", None, {"n": 1}), ("publish", "go", None, {"n": 2})])
@@ -276,7 +283,7 @@ def test_a_message_releases_one_receiver_the_one_that_has_waited_longest(tmp_pat
     assert statuses(both) == ("completed", "completed") and awaited(both) == []
 
 
-def test_the_awaited_rows_name_a_catch_while_the_rest_of_the_instance_runs_on(tmp_path):
+def test_the_subscription_rows_name_a_catch_while_the_rest_of_the_instance_runs_on(tmp_path):
     source = diagram(f"""<startEvent id="s"/><parallelGateway id="split"/>
       {catch("wait", "go")}{service("x")}{service("y")}<parallelGateway id="join"/><endEvent id="e"/>
       {flows("s", "split", "wait", "join", "e")}{flows("split", "x", "y", "join", prefix="o")}""")
@@ -287,14 +294,14 @@ def test_the_awaited_rows_name_a_catch_while_the_rest_of_the_instance_runs_on(tm
     @handlers.task("y")
     def look(ctx):  # runs one commit after the catch began to wait
         with maestro.Session() as session:
-            seen.append(session.scalars(select(AwaitedMessage.name)
-                                        .where(AwaitedMessage.instance_id == ctx.instance_id)).all())
+            seen.append(session.scalars(select(Subscription.name)
+                                        .where(Subscription.instance_id == ctx.instance_id)).all())
 
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy([("d.bpmn", source.encode())])
     instance_id = maestro.start("p")["id"]
     drain(maestro)
     assert seen == [["go"]]
-    assert maestro.publish("go")["reached"] == [instance_id]
+    assert delivered(maestro, "go")["reached"] == [instance_id]
     drain(maestro)
     assert maestro.show(instance_id)["status"] == "completed"

@@ -1,7 +1,7 @@
 """Messages from outside (DESIGN.md: `maestro publish`, POST /api/messages): reaching waiting
 instances by correlation, and starting the processes that begin with a message."""
 from conftest import make_recorder
-from durable_helpers import DURABLE, drain, fresh_maestro
+from durable_helpers import DURABLE, delivered, drain, fresh_maestro
 
 
 def test_a_message_reaches_the_waiting_instance_it_correlates_with_and_only_that_one(tmp_path):
@@ -13,27 +13,28 @@ def test_a_message_reaches_the_waiting_instance_it_correlates_with_and_only_that
     drain(maestro)
     assert maestro.show(first)["status"] == maestro.show(second)["status"] == "waiting"
 
-    assert maestro.publish("payment_received", {"order_id": "o-9"}) == {"reached": [], "started": [], "busy": []}
-    delivered = maestro.publish("payment_received", {"order_id": "o-1"}, {"amount": 40})
-    assert delivered == {"reached": [first], "started": [], "busy": []}
+    nobody = delivered(maestro, "payment_received", {"order_id": "o-9"})
+    assert (nobody["reached"], nobody["started"], nobody["status"]) == ([], [], "buffered")
+    reached = delivered(maestro, "payment_received", {"order_id": "o-1"}, {"amount": 40})
+    assert (reached["reached"], reached["started"], reached["status"]) == ([first], [], "delivered")
     drain(maestro)
     shown = maestro.show(first)
     assert shown["status"] == "completed" and shown["data"]["amount"] == 40
     assert maestro.show(second)["status"] == "waiting"
     assert calls == ["reserve", "reserve", "ship"]
 
-    by_business_key = maestro.publish("payment_received", {"business_key": "B-2"})
+    by_business_key = delivered(maestro, "payment_received", {"business_key": "B-2"})
     assert by_business_key["reached"] == [second]
     drain(maestro)
     assert maestro.show(second)["status"] == "completed"
-    assert maestro.publish("payment_received", {"order_id": "o-1"})["reached"] == [], "delivered once"
+    assert delivered(maestro, "payment_received", {"order_id": "o-1"})["reached"] == [], "delivered once"
 
 
 def test_a_message_starts_the_processes_that_begin_with_it(tmp_path):
     handlers, calls = make_recorder("reserve", "ship", "record")
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy_paths([DURABLE / "messages.bpmn"])
-    published = maestro.publish("payment_sent", {"business_key": "pay-7"}, {"amount": 12})
+    published = delivered(maestro, "payment_sent", {"business_key": "pay-7"}, {"amount": 12})
     assert published["reached"] == [] and len(published["started"]) == 1
     drain(maestro)
     shown = maestro.show(published["started"][0])
@@ -54,20 +55,37 @@ def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     waiting = maestro.start("order", {"order_id": "o-1"})["id"]
     drain(maestro)
 
-    missing = client.post("/api/messages", json={"name": "payment_received", "correlation": {"order_id": "o-2"}})
-    assert missing.status_code == 404 and missing.json["error"] == "not_delivered"
     assert client.post("/api/messages", json={"correlation": {}}).status_code == 400
+    assert client.post("/api/messages", json={"name": "x", "correlation": [1]}).status_code == 400
+    assert client.post("/api/messages", json={"name": "x", "ttl": "soon"}).json["error"] == "bad_request"
+    missing = client.post("/api/messages", json={"name": "payment_received", "correlation": {"order_id": "o-2"},
+                                                 "ttl": "PT0S"})
+    assert missing.status_code == 202 and missing.json["status"] == "pending"
     reached = client.post("/api/messages", json={"name": "payment_received", "correlation": {"order_id": "o-1"},
                                                  "data": {"amount": 5}})
-    assert reached.status_code == 200 and reached.json["reached"] == [waiting]
+    assert reached.status_code == 202
+    drain(maestro)
+    assert client.get(f"/api/messages/{missing.json['id']}").json["status"] == "expired"
+    shown = client.get(f"/api/messages/{reached.json['id']}").json
+    assert shown["status"] == "delivered" and shown["payload"] == {"amount": 5}
+    assert [(d["instance_id"], d["key"], d["element"], d["started"]) for d in shown["deliveries"]] == [
+        (waiting, "order", "paid", False)]
+    assert client.get("/api/messages/nope").status_code == 404
 
     monkeypatch.setenv("MAESTRO_DATABASE_URL", f"sqlite:///{tmp_path / 'maestro.db'}")
-    started = run_maestro("publish", "payment_sent", "--data", '{"amount": 3}')
-    assert started.returncode == 0 and started.stdout.startswith("started "), started.stderr
-    unheard = run_maestro("publish", "nobody_listens")
-    assert unheard.returncode == 1 and "no instance waits for message 'nobody_listens'" in unheard.stderr
+    published = run_maestro("publish", "payment_sent", "--data", '{"amount": 3}')
+    assert published.returncode == 0, published.stderr
+    message_id = published.stdout.strip()
+    assert maestro.message(message_id)["status"] == "pending", "stored at once; a worker delivers it"
+    drain(maestro)
+    (started,) = maestro.message(message_id)["deliveries"]
+    assert started["started"] and started["key"] == "payment_intake"
+    unheard = run_maestro("publish", "nobody_listens", "--ttl", "0")
+    assert unheard.returncode == 0 and maestro.message(unheard.stdout.strip())["status"] == "pending"
     malformed = run_maestro("publish", "payment_sent", "--data", "[1]")
     assert malformed.returncode == 2 and "--data must be a JSON object" in malformed.stderr
+    bad_ttl = run_maestro("publish", "payment_sent", "--ttl", "tomorrow")
+    assert bad_ttl.returncode == 2 and "time to live" in bad_ttl.stderr
 
 
 def test_an_event_based_gateway_takes_the_message_or_the_timer_whichever_comes_first(tmp_path):
@@ -78,7 +96,7 @@ def test_an_event_based_gateway_takes_the_message_or_the_timer_whichever_comes_f
     unpaid = maestro.start("payment_or_timeout", {"order_id": "o-2", "deadline": "PT1S"})["id"]
     drain(maestro, patience=0.2)
     assert maestro.show(paid)["status"] == maestro.show(unpaid)["status"] == "waiting"
-    assert maestro.publish("payment_received", {"order_id": "o-1"})["reached"] == [paid]
+    assert delivered(maestro, "payment_received", {"order_id": "o-1"})["reached"] == [paid]
     drain(maestro, patience=5)
     assert maestro.show(paid)["status"] == maestro.show(unpaid)["status"] == "completed"
     assert sorted(calls) == ["release", "reserve", "reserve", "ship"]

@@ -106,8 +106,10 @@ def test_a_message_with_too_much_data_is_refused_and_reaches_nobody(setup):
     assert published.stderr == "maestro: " + refusal("the data of message 'go'") + "\n"
     assert maestro.show(instance_id)["status"] == "waiting"
 
-    assert client.post("/api/messages", json={"name": "go", "data": SMALL}).json["reached"] == [instance_id]
+    accepted = client.post("/api/messages", json={"name": "go", "data": SMALL})
+    assert accepted.status_code == 202
     run_due_work(maestro)
+    assert [d["instance_id"] for d in maestro.message(accepted.json["id"])["deliveries"]] == [instance_id]
     assert maestro.show(instance_id)["status"] == "completed"
 
 

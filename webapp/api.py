@@ -157,20 +157,45 @@ def complete_task(instance_id, task_ref):
 
 @blueprint.post("/messages")
 def publish_message():
-    """{name, correlation, data} -> the instances it reached or started (404 when none)."""
+    """{name, correlation, data, ttl} -> 202 {id, status}: stored, and delivered by the workers."""
     body = _json_body()
-    name, correlation, data = body.get("name"), body.get("correlation") or {}, body.get("data") or {}
-    if not isinstance(name, str) or not name:
+    name, correlation, data = body.get("name"), body.get("correlation"), body.get("data", {})
+    if not isinstance(name, str) or not name.strip():
         raise BadRequest('"name" (the message\'s name) is required')
-    if not isinstance(correlation, dict) or not isinstance(data, dict):
-        raise BadRequest('"correlation" and "data" must be JSON objects')
-    outcome = maestro().publish(name, correlation, data)
-    if outcome["reached"] or outcome["started"]:
-        return jsonify(outcome)
-    if outcome["busy"]:
-        return json_error(409, "busy", "the instances waiting for it were being advanced: publish again")
-    return json_error(404, "not_delivered", f"no instance waits for message '{name}' with that correlation, "
-                                        "and no process starts with it")
+    if correlation is not None and not isinstance(correlation, (str, dict)):
+        raise BadRequest('"correlation" is a key (a string) or a JSON object of the values to match')
+    if not isinstance(data, dict):
+        raise BadRequest('"data" must be a JSON object')
+    ttl = body.get("ttl")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float, str))):
+        raise BadRequest('"ttl" is seconds or an ISO 8601 duration such as "PT1H"')
+    try:
+        published = maestro().publish(name, correlation, data, ttl)
+    except InstanceError as error:
+        raise BadRequest(str(error)) from error
+    return jsonify(published), 202
+
+
+@blueprint.get("/messages/<message_id>")
+def message(message_id):
+    """A message or signal with its status and deliveries."""
+    return jsonify(maestro().message(message_id))
+
+
+@blueprint.post("/signals")
+def broadcast_signal():
+    """{name, data} -> 202 {id, status}: broadcast by the workers to every catch waiting for it now."""
+    body = _json_body()
+    name, data = body.get("name"), body.get("data", {})
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest('"name" (the signal\'s name) is required')
+    if not isinstance(data, dict):
+        raise BadRequest('"data" must be a JSON object')
+    try:
+        published = maestro().signal(name, data)
+    except InstanceError as error:
+        raise BadRequest(str(error)) from error
+    return jsonify(published), 202
 
 
 # -- service ---------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+from engine.durable.messages import TTL_PATTERN
+
 from .request_input import MAX_DATABASE_INTEGER
 from .uploads import FILE_NAME_LENGTH
 
@@ -102,14 +104,33 @@ def document():
                 "Complete a waiting user task (by task id or element id) with {data}",
                 {"200": _json(_ref("InstanceSummary"))}, [instance, _path_parameter("task")], json_body)},
             "/api/messages": {"post": _operation(
-                "Deliver a message to the instances waiting for it whose variables match `correlation`, "
-                "and start the processes that begin with it",
-                {"200": _json({"type": "object", "properties": {
-                    name: {"type": "array", "items": {"type": "string"}} for name in ("reached", "started", "busy")}}),
-                 "404": _json(_ref("Error"), "nobody waits for it and no process starts with it")},
+                "Publish a message: stored at once, then delivered by the workers to every catch waiting for it "
+                "that `correlation` finds, and to the processes that begin with it; kept `ttl` while nobody waits",
+                {"202": _json(_ref("Published"), "stored; delivered by the workers")},
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
-                        "name": {"type": "string", "minLength": 1}, "correlation": _JSON_OBJECT,
+                        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
+                        "correlation": {"oneOf": [
+                            {"type": "null"},
+                            {"type": "string", "maxLength": 255,
+                             "description": "a correlation key: the catches whose key from the diagram, or else "
+                                            "business key, it is"},
+                            {**_JSON_OBJECT, "description": "the catches whose instance has this business_key "
+                                                            "and holds these variables"}]},
+                        "data": _JSON_OBJECT,
+                        "ttl": {"oneOf": [{"type": "null"}, {"type": "number", "minimum": 0},
+                                          {"type": "string", "pattern": TTL_PATTERN}],
+                                "description": "seconds or an ISO 8601 duration (default PT1H)"}}}}}})},
+            "/api/messages/{message_id}": {"get": _operation(
+                "A message or signal: its status (pending, delivered, buffered, expired) and deliveries",
+                {"200": _json(_ref("Message"))}, [_path_parameter("message_id")])},
+            "/api/signals": {"post": _operation(
+                "Broadcast a signal to every instance and process that catches it now (stored, then delivered "
+                "by the workers)",
+                {"202": _json(_ref("Published"), "stored; broadcast by the workers")},
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
                         "data": _JSON_OBJECT}}}}})},
             "/api/drafts": {"get": _operation(
                 "Every draft (a diagram saved without deploying it), without its XML",
@@ -174,6 +195,21 @@ def document():
                 "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         },
         "components": {"schemas": {
+            "Published": {"type": "object", "required": ["id", "status"], "properties": {
+                "id": {"type": "string"}, "status": {"type": "string", "enum": ["pending"]}}},
+            "Message": {"type": "object", "properties": {
+                "id": {"type": "string"}, "kind": {"type": "string", "enum": ["message", "signal"]},
+                "name": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "delivered", "buffered", "expired"]},
+                "correlation": {"type": ["string", "null"]}, "business_key": {"type": ["string", "null"]},
+                "payload": _JSON_OBJECT, "published_at": {"type": "string"}, "published_by": {"type": "string"},
+                "expires_at": {"type": ["string", "null"]}, "ended_at": {"type": ["string", "null"]},
+                "source_instance_id": {"type": ["string", "null"]}, "source_element": {"type": ["string", "null"]},
+                "attempts": {"type": "integer"},
+                "deliveries": {"type": "array", "items": {"type": "object", "properties": {
+                    "instance_id": {"type": "string"}, "key": {"type": ["string", "null"]},
+                    "element": {"type": ["string", "null"]}, "started": {"type": "boolean"},
+                    "delivered_at": {"type": "string"}}}}}},
             "Error": {"type": "object", "required": ["error", "message"],
                       "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
             "Invalid": {"type": "object", "properties": {

@@ -1,8 +1,9 @@
 """The database-backed commands of `maestro`: deploy, start, instances, show, retry, cancel, complete,
-publish, worker. Argument parsing and printing only: the work is the durable wing's."""
+publish, signal, worker. Argument parsing and printing only: the work is the durable wing's."""
 import json
 import os
 import sys
+import time
 
 from engine.durable.errors import Busy, NotFound
 from engine.durable.startup import UserError, deploy_folder, load_processes, open_engine
@@ -49,13 +50,24 @@ def durable_commands(commands):
     complete.add_argument("--data", default="{}", metavar="JSON")
     complete.set_defaults(command=complete_command)
 
-    publish = commands.add_parser("publish", help="deliver a message to the instances waiting for it "
-                                                  "and start the processes that begin with it")
+    publish = commands.add_parser("publish", help="publish a message: workers deliver it to the catches waiting "
+                                                  "for it and start the processes that begin with it")
     publish.add_argument("message", metavar="MESSAGE", help="the message's name")
-    publish.add_argument("--correlation", default="{}", metavar="JSON",
-                         help='which instances: variables (or "business_key") they must hold')
+    publish.add_argument("--correlation", metavar="KEY|JSON",
+                         help='which catches: a correlation key (o-1), or a JSON object of a "business_key" '
+                              'and variables they must hold')
     publish.add_argument("--data", default="{}", metavar="JSON", help="variables the message carries")
+    publish.add_argument("--ttl", metavar="DURATION", help="kept this long while nobody waits for it: seconds or "
+                                                           "ISO 8601 (PT10M); default MAESTRO_MESSAGE_TTL_SECONDS")
+    publish.add_argument("--wait", action="store_true",
+                         help="wait until it is delivered, buffered or expired, and print its receivers")
     publish.set_defaults(command=publish_command)
+
+    signal = commands.add_parser("signal", help="broadcast a signal to every instance and process that catches it")
+    signal.add_argument("name", metavar="NAME", help="the signal's name")
+    signal.add_argument("--data", default="{}", metavar="JSON", help="variables the signal carries")
+    signal.add_argument("--wait", action="store_true", help="wait until it is delivered, and print its receivers")
+    signal.set_defaults(command=signal_command)
 
     worker = commands.add_parser("worker", help="run due work until stopped")
     worker.add_argument("--processes", metavar="DIR", help="deploy its *.bpmn and load its *.py handlers "
@@ -167,16 +179,55 @@ def complete_command(args):
 
 
 def publish_command(args):
-    correlation, data = _json_object(args.correlation, "--correlation"), _json_object(args.data, "--data")
-    outcome = _guarded(lambda: open_engine().publish(args.message, correlation, data))
-    for what in ("reached", "started", "busy"):
-        for instance_id in outcome[what]:
-            print(f"{what} {instance_id}")
-    if outcome["busy"]:
-        print("busy instances were being advanced and did not get the message: publish again", file=sys.stderr)
-    if not (outcome["reached"] or outcome["started"] or outcome["busy"]):
-        print(f"no instance waits for message '{args.message}' (with that correlation) "
-              "and no process starts with it", file=sys.stderr)
+    data = _json_object(args.data, "--data")
+    correlation = _correlation(args.correlation)
+    ttl = args.ttl
+    if ttl is not None and ttl.replace(".", "", 1).isdigit():
+        ttl = float(ttl)
+    engine = open_engine()
+    published = _guarded(lambda: engine.publish(args.message, correlation, data, ttl))
+    print(published["id"])
+    return _print_deliveries(engine, published["id"]) if args.wait else 0
+
+
+def signal_command(args):
+    data = _json_object(args.data, "--data")
+    engine = open_engine()
+    published = _guarded(lambda: engine.signal(args.name, data))
+    print(published["id"])
+    return _print_deliveries(engine, published["id"]) if args.wait else 0
+
+
+def _correlation(text):
+    """A --correlation: a JSON object, or else a key as it is written."""
+    if text is None:
+        return None
+    if text.lstrip().startswith("{"):
+        return _json_object(text, "--correlation")
+    return text
+
+
+def _print_deliveries(engine, message_id, patience=60.0):
+    """Waits (for a worker) until the message is no longer pending; prints who took it. Exit 1 when
+    nobody did (buffered, expired) or no worker delivered it in time."""
+    deadline = time.monotonic() + patience
+    shown = engine.message(message_id)
+    while shown["status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        shown = engine.message(message_id)
+    for delivery in shown["deliveries"]:
+        what = "started" if delivery["started"] else "reached"
+        where = f", {delivery['element']}" if delivery["element"] else ""
+        print(f"{what} {delivery['instance_id']} ({delivery['key']}{where})")
+    if shown["status"] == "pending":
+        print(f"still pending after {patience:g} s: is a worker running (maestro worker, maestro serve)?",
+              file=sys.stderr)
+        return 1
+    if not shown["deliveries"]:
+        note = {"buffered": f"kept until {shown['expires_at']} for a catch to come",
+                "expired": "expired", "delivered": "delivered to nobody"}[shown["status"]]
+        print(f"nobody waits for {shown['kind']} '{shown['name']}' (with that correlation) and no process starts "
+              f"with it: {note}", file=sys.stderr)
         return 1
     return 0
 

@@ -26,6 +26,8 @@ class Context:
         # A round longer than this commits what is done and lets go of the instances it has not reached.
         self.round_seconds = _setting("MAESTRO_ROUND_SECONDS", 1.0, float)
         self.max_crashes = _setting("MAESTRO_MAX_CRASHES", 3, int)
+        # How long a message thrown or published without a time to live is kept for a catch to come (Zeebe's default).
+        self.message_ttl_seconds = _setting("MAESTRO_MESSAGE_TTL_SECONDS", 3600.0, float)
         self.specs = definitions.SpecCache()
         # Asked before every step a worker runs: True stops the batch there, committing what is done
         # (run_worker sets it; it also tells the worker's health that its loop moves).
@@ -48,7 +50,7 @@ class Context:
         from engine.run.spiff.task_ids import TaskIds
 
         from .replay import replay
-        from .store.instances import InstanceWriter, read_state, read_steps
+        from .store.instances import InstanceWriter, OutboxSettings, read_state, read_steps
         from .store.task_rows import TASK_IDS, TaskDelta
 
         spec, subprocess_specs = self.specs.specs(session, row.definition_id, row.called_definitions)
@@ -67,13 +69,15 @@ class Context:
         if logged is None:
             logged = read_steps(connection, [row.id]).get(row.id, [])
         replay(instance, logged)
-        # What the replayed steps undid or took out of the tree is recorded already.
+        # What the replayed steps undid, took out of the tree or threw is recorded (and sent) already.
         compensation.take_compensated(instance.workflow)
         state_changes.take_gone(instance.workflow)
-        awaited = messages.awaited(instance.workflow)  # what the rows say: logged steps write them too
+        instance.workflow.bpmn_events = []
+        awaited = messages.subscriptions(instance.workflow)  # what the rows say: logged steps write them too
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
         return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered,
-                                        start_data=None if row.state else row.variables)
+                                        start_data=None if row.state else row.variables,
+                                        outbox_settings=OutboxSettings(self.message_ttl_seconds, row.trace))
 
     def summary(self, session, instance_id):
         session.expire_all()  # the row was written with table-level statements

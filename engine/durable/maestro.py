@@ -23,6 +23,7 @@ from .errors import Busy, InvalidDraft, NotFound
 from .instances import Instances
 
 if TYPE_CHECKING:
+    from .deliveries import Deliveries
     from .deployments import Deployments
     from .drafts import Drafts
     from .folders import FolderDeploys
@@ -85,7 +86,12 @@ class Maestro:
     @cached_property
     def _messages(self) -> "Messages":
         from .messages import Messages
-        return Messages(self._context, self._instances)
+        return Messages(self._context)
+
+    @cached_property
+    def _deliveries(self) -> "Deliveries":
+        from .deliveries import Deliveries
+        return Deliveries(self._context, self._instances)
 
     @cached_property
     def _folders(self) -> "FolderDeploys":
@@ -217,33 +223,50 @@ class Maestro:
 
     # -- messages ------------------------------------------------------------
 
-    def publish(self, name: str, correlation: dict | None = None, data: dict | None = None) -> dict[str, list[str]]:
-        """Delivers message `name` (its `data` become variables) to every instance waiting for it
-        whose variables match `correlation`, and starts each process that begins with it.
+    def publish(self, name: str, correlation: str | dict | None = None, data: dict | None = None,
+                ttl: float | str | None = None) -> dict:
+        """Stores message `name` (its `data` become the receivers' variables) and returns {"id", "status"}
+        at once; workers deliver it to every catch waiting for it that `correlation` finds (a key, or an
+        object of a business key and variables) and start each process that begins with it. Nobody
+        waiting, it is kept `ttl` (seconds or ISO 8601; default MAESTRO_MESSAGE_TTL_SECONDS) for a catch
+        to come (messages.py, deliveries.py)."""
+        return self._messages.publish(name, correlation, data, ttl)
 
-        Returns {"reached": [ids], "started": [ids], "busy": [ids]}; "busy" instances were
-        being advanced at that moment and did not get the message: publish again for them.
-        """
-        return self._messages.publish(name, correlation, data)
+    def signal(self, name: str, data: dict | None = None) -> dict:
+        """Stores signal `name`, which workers broadcast to every instance and process that catches it
+        now; {"id", "status"} at once."""
+        return self._messages.signal(name, data)
+
+    def message(self, message_id: str) -> dict:
+        """A message or signal and what became of it: its status and deliveries (which instance took it
+        where, or was started by it, when)."""
+        return self._messages.message(message_id)
 
     # -- workers -----------------------------------------------------------
 
     def work_once(self) -> bool:
-        """Claims one due job and advances its instance (nothing joins it); False when nothing was due."""
-        return self._worker.work_batch(1, join=False) > 0
+        """Delivers one due message, or else claims one due job and advances its instance (nothing joins
+        it); False when nothing was due."""
+        return self._deliveries.deliver_due(1) > 0 or self._worker.work_batch(1, join=False) > 0
+
+    def deliver_messages(self, limit: int = 16) -> int:
+        """Delivers up to `limit` due messages and signals (each to its receivers, in their commits);
+        how many it took (deliveries.py). `work_batch` does this first."""
+        return self._deliveries.deliver_due(limit)
 
     def work_batch(self, size: int | None = None) -> int:
-        """Claims up to `size` (default: batch_size) due jobs and advances their instances together;
-        returns how many it claimed (worker.py)."""
-        return self._worker.work_batch(size)
+        """Delivers the due messages, then claims up to `size` (default: batch_size) due jobs and advances
+        their instances together; returns how many messages and jobs it took (deliveries.py, worker.py)."""
+        return self._deliveries.deliver_due() + self._worker.work_batch(size)
 
     def release_leases(self) -> int:
         """Gives up every lease this worker holds (it stopped, or its batch failed): others claim at once."""
         return self._worker.release_leases()
 
     def next_due(self) -> datetime | None:
-        """When a worker could next claim a job (None when there is none)."""
-        return self._worker.next_due()
+        """When a worker could next claim a job or deliver a message (None when there is none)."""
+        due = [moment for moment in (self._worker.next_due(), self._deliveries.next_due()) if moment is not None]
+        return min(due, default=None)
 
     # -- for tests: an instance as a worker would load it -------------------
 

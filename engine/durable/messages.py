@@ -1,74 +1,111 @@
-"""The messages job: publishing a message to the instances waiting for it and starting the
-processes that begin with it."""
-from engine.run import messages as catching
-from engine.run import variable_limits
+"""The messages job: publishing messages and signals from outside (the CLI, the API), and reading
+what became of one. Workers deliver them (deliveries.py), as they deliver those processes throw."""
+import re
 
-from .errors import Busy
-from .store import definitions, instance_rows, jobs
+from engine.run import variable_limits
+from engine.run.instance_errors import InstanceError
+
+from .errors import NotFound
+from .store import instance_rows, outbox
+from .summaries import iso
+
+# ISO 8601 durations as time to live: PT30S, PT1H, P1DT12H (at least one number; after T, at least one).
+_NUMBER = r"(\d+(?:\.\d+)?)"
+TTL_PATTERN = rf"^P(?=\d|T\d)(?:{_NUMBER}D)?(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
+_DURATION = re.compile(TTL_PATTERN)
+MAX_TTL_SECONDS = 10 * 366 * 86400.0  # "keep it for ever", as far as a date can say
 
 
 class Messages:
-    """Maestro's publish, over its Context."""
+    """Maestro's publish, signal and message, over its Context."""
 
-    def __init__(self, context, instances):
+    def __init__(self, context):
         self.context = context
-        self.instances = instances  # a message start event adds an instance
 
-    def publish(self, name, correlation=None, data=None):
-        """Delivers message `name` (its `data` become variables) to every instance waiting for it
-        whose variables match `correlation`, and starts each process that begins with it.
+    def publish(self, name, correlation=None, data=None, ttl=None, published_by=None):
+        """Stores message `name` for the workers to deliver and returns {"id", "status"} at once.
 
-        Returns {"reached": [ids], "started": [ids], "busy": [ids]}; "busy" instances were
-        being advanced at that moment and did not get the message: publish again for them.
+        `correlation` is a key (a string: the catches whose correlation key, or else business key, it
+        is) or an object (the catches whose instance has its "business_key" and holds its other
+        values as variables); none reaches every catch of the name. `ttl` (seconds or an ISO 8601
+        duration; default MAESTRO_MESSAGE_TTL_SECONDS) is how long it is kept when nobody waits.
         """
+        _check_name(name, "message")
         data = variable_limits.checked(data or {}, f"the data of message '{name}'")
-        reached, busy = [], []
-        with self.context.Session() as session:
-            waiting = instance_rows.waiting_for_message(session, name)
-        for instance_id in waiting:
-            try:
-                if self._deliver(instance_id, name, correlation, data):
-                    reached.append(instance_id)
-            except Busy:
-                busy.append(instance_id)
-        started = [self._start_with_message(key, name, correlation, data) for key in self._started_by(name)]
-        return {"reached": reached, "started": started, "busy": busy}
+        key, match = _correlation(correlation)
+        business_key = (match or {}).get("business_key")
+        row = outbox.new_message(
+            "message", name, data, published_by or f"api@{self.context.actor}", correlation=key,
+            business_key=str(business_key) if business_key is not None else None, match_variables=match,
+            ttl_seconds=self.context.message_ttl_seconds if ttl is None else ttl_seconds(ttl))
+        return self._stored(row)
 
-    def _deliver(self, instance_id, name, correlation, data):
-        context = self.context
-        with context.Session() as session:
-            row = context.row(session, instance_id)
-            if row.status not in ("running", "waiting"):
-                return False
-            context.lock_for_user(session, row.id)  # rolled back, with the rest, if the message is not for it
-            instance, writer = context.load(session, row)
-            if not catching.correlates(correlation, instance.data, row.business_key) or \
-                    not catching.deliver(instance, name, data):
-                return False
-            writer.write(session.connection(), f"message@{context.actor}", status="running")
-            jobs.schedule(session, row.id, "continue")
-            session.commit()
-            return True
+    def signal(self, name, data=None, published_by=None):
+        """Stores signal `name` for the workers to broadcast to every catch and process that waits for
+        it now; {"id", "status"} at once. A signal nobody waits for is gone (BPMN keeps none)."""
+        _check_name(name, "signal")
+        data = variable_limits.checked(data or {}, f"the data of signal '{name}'")
+        return self._stored(outbox.new_message("signal", name, data, published_by or f"api@{self.context.actor}"))
 
-    def _started_by(self, name):
-        """Keys of the processes whose newest version starts with message `name`."""
-        with self.context.Session() as session:
-            return [definition.key for definition in definitions.latest_of_each(session)
-                    if catching.starts_with(self.context.specs.specs(
-                        session, definition.id, definitions.pinned_calls(session.connection(), definition))[0], name)]
+    def _stored(self, row):
+        with self.context.engine.begin() as connection:
+            outbox.add(connection, [row])
+        return {"id": row["id"], "status": row["status"]}
 
-    def _start_with_message(self, key, name, correlation, data):
-        """An instance whose message start event has caught the message; a worker runs on from there."""
-        context = self.context
-        with context.Session() as session:
-            business_key = (correlation or {}).get("business_key")
-            instance_id = self.instances.insert(session.connection(), key, {}, business_key, "message")
-            instance, writer = context.load(session, context.row(session, instance_id))
-            instance.run_until()  # up to its start event, which waits for the message
-            catching.deliver(instance, name, data)
-            writer.write(session.connection(), f"message@{context.actor}", status="running")
-            # Only now can a worker see it; a new instance, it queues with the starts.
-            jobs.add(session.connection(), instance_id, "continue", lane=jobs.STARTS)
-            session.commit()
-        context.notify({"event": "instance_started", "key": key})
-        return instance_id
+    def message(self, message_id):
+        """A message or signal with what became of it: {id, kind, name, status, ..., deliveries: [...]}."""
+        with self.context.engine.connect() as connection:
+            row = outbox.get(connection, message_id)
+            if row is None:
+                raise NotFound(f"no message '{message_id}'")
+            deliveries = outbox.deliveries(connection, [message_id])
+            keys = {row.id: row for row in instance_rows.by_ids(connection, {d.instance_id for d in deliveries})}
+        return {**message_summary(row),
+                "deliveries": [delivery_summary(delivery, keys.get(delivery.instance_id)) for delivery in deliveries]}
+
+
+def message_summary(row):
+    return {"id": row.id, "kind": row.kind, "name": row.name, "status": row.status, "correlation": row.correlation,
+            "business_key": row.business_key, "payload": row.payload, "published_at": iso(row.published_at),
+            "published_by": row.published_by, "expires_at": iso(row.expires_at), "ended_at": iso(row.ended_at),
+            "source_instance_id": row.source_instance_id, "source_element": row.source_element,
+            "attempts": row.attempts}
+
+
+def delivery_summary(delivery, instance):
+    return {"instance_id": delivery.instance_id, "element": delivery.element,
+            "started": delivery.process_key is not None, "delivered_at": iso(delivery.delivered_at),
+            "key": instance.key if instance is not None else delivery.process_key}
+
+
+def ttl_seconds(value) -> float:
+    """A time to live in seconds, from seconds or an ISO 8601 duration (longer than MAX_TTL_SECONDS is
+    kept that long); InstanceError when it is neither."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:  # not NaN either
+        return min(float(value), MAX_TTL_SECONDS)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise InstanceError("a time to live is seconds (0 or more) or an ISO 8601 duration such as PT1H, "
+                            f"not {value!r}")
+    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return min(days * 86400 + hours * 3600 + minutes * 60 + seconds, MAX_TTL_SECONDS)
+
+
+def _check_name(name, kind):
+    if not isinstance(name, str) or not name.strip():
+        raise InstanceError(f"a {kind} needs a name")
+    if len(name) > 255:
+        raise InstanceError(f"a {kind}'s name is at most 255 characters long")
+
+
+def _correlation(correlation):
+    """(the key to find catches by, the object to match them with) of a publish's correlation."""
+    if correlation is None or correlation == {} or correlation == "":
+        return None, None
+    if isinstance(correlation, (str, int, float)) and not isinstance(correlation, bool):
+        if len(str(correlation)) > instance_rows.BUSINESS_KEY_LENGTH:
+            raise InstanceError(f"a correlation key is at most {instance_rows.BUSINESS_KEY_LENGTH} characters long")
+        return str(correlation), None
+    if isinstance(correlation, dict):
+        return None, dict(correlation)
+    raise InstanceError("a correlation is a key (a string) or an object of the values to match")

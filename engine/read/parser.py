@@ -419,7 +419,20 @@ def _parse_message_event(self, message_event):
     definition = EventDefinitionParser.parse_message_event(self, message_event)
     if message_event.get("messageRef") is None and definition.name:
         definition.name = " ".join(definition.name.split())
+    definition.correlation_key = _correlation_key(self, message_event.get("messageRef"))
     return definition
+
+
+def _correlation_key(self, message_ref):
+    """The expression of the message's correlation key, read where a catch waits and where a throw sends
+    (engine.run.messages): Camunda 8's `zeebe:subscription correlationKey` on the message, or None."""
+    if message_ref is None:
+        return None
+    root = self.node.getroottree().getroot()
+    subscription = first(root.xpath(".//bpmn:message[@id=$ref]/bpmn:extensionElements/zeebe:subscription",
+                                    namespaces=NSMAP, ref=message_ref))
+    key = subscription.get("correlationKey") if subscription is not None else None
+    return key.strip() if key and key.strip() else None
 
 
 def _add_boundary_event(self, children):

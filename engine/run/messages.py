@@ -10,6 +10,9 @@ one sender to one receiver), whatever waits for it: catch events, receive
 tasks, boundary events, event-based gateways, the start events of event
 subprocesses. SpiffWorkflow 3.2 would hand it to all of them at once.
 """
+from typing import NamedTuple
+
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -19,25 +22,56 @@ from engine.run.spiff.task_ids import issuing
 from engine.run.spiff.tree_order import order_key
 
 from . import event_subprocesses
+from .correlation import diagram_key
 from .specs import caught_definitions
 
 
-def awaited(workflow) -> list[str]:
-    """Names of the messages the instance waits for (catch events, receive tasks, boundary events,
-    event-based gateways, armed event subprocesses)."""
-    return sorted({definition.name for _, task in _waiting_tasks(workflow)
-                   for definition in caught_definitions(task.task_spec)
-                   if isinstance(definition, MessageEventDefinition)})
+class Subscription(NamedTuple):
+    """What a waiting instance can be reached by: a message (with its catch's correlation key from
+    the diagram, None when it gives none) or a signal, and the element that waits for it."""
+    kind: str  # "message" or "signal"
+    name: str
+    correlation_key: str | None
+    element: str | None
+
+
+def subscriptions(workflow) -> list[Subscription]:
+    """The messages and signals the instance waits for, one per kind and name (the catch that has waited
+    longest names the element and, from its variables, the correlation key), sorted."""
+    found: dict[tuple[str, str], Subscription] = {}
+    for _, task in _waiting_tasks(workflow):
+        for definition in caught_definitions(task.task_spec):
+            kind = "message" if isinstance(definition, MessageEventDefinition) else \
+                "signal" if isinstance(definition, SignalEventDefinition) else None
+            if kind is None or (kind, definition.name) in found:
+                continue
+            key = diagram_key(definition, task.data) if kind == "message" else None
+            found[kind, definition.name] = Subscription(kind, definition.name, key, task.task_spec.bpmn_id)
+    return sorted(found.values(), key=lambda found_one: (found_one.kind, found_one.name))
 
 
 def waits_for_a_message(spec) -> bool:
-    """Whether tasks of this spec can wait for a message (so that their changes change `awaited`)."""
-    return any(isinstance(definition, MessageEventDefinition) for definition in caught_definitions(spec))
+    """Whether tasks of this spec can wait for a message or signal (so that their changes change
+    `subscriptions`)."""
+    return any(isinstance(definition, (MessageEventDefinition, SignalEventDefinition))
+               for definition in caught_definitions(spec))
 
 
 def starts_with(spec, name) -> bool:
     """Whether the process starts with a message start event for `name`."""
     return any(_is_message(start) and start.event_definition.name == name for start in spec.start.outputs)
+
+
+def start_events(spec) -> set[tuple[str, str]]:
+    """(kind, name) of each message and signal the process's start events start it with."""
+    found = set()
+    for start in spec.start.outputs:
+        definition = getattr(start, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition):
+            found.add(("message", definition.name))
+        elif isinstance(definition, SignalEventDefinition):
+            found.add(("signal", definition.name))
+    return found
 
 
 def correlates(correlation, variables, business_key) -> bool:
@@ -60,6 +94,20 @@ def deliver(instance, name, data) -> bool:
         task.task_spec.catch(task, event)
         task.task_spec._update(task)
     return True
+
+
+def deliver_signal(instance, name, data) -> bool:
+    """Hands the signal to every catch of the instance waiting for it (a signal is broadcast: BPMN
+    10.5.1); False if none waits for it."""
+    event = BpmnEvent(SignalEventDefinition(name), payload=dict(data or {}))
+    catching = [task for _, task in _waiting_tasks(instance.workflow)
+                if isinstance(task.task_spec, CatchingEvent) and task.task_spec.catches(task, event)]
+    with issuing(instance.task_ids):
+        for task in catching:
+            event_subprocesses.fire(task)
+            task.task_spec.catch(task, event)
+            task.task_spec._update(task)
+    return bool(catching)
 
 
 def receiver(workflow, event: BpmnEvent):

@@ -32,6 +32,15 @@ def latest_head(connection, key):
     return connection.execute(_HEAD, {"key": key}).first()
 
 
+def latest_heads(connection):
+    """(id, key, version, content_hash) of the newest version of each process, without XML."""
+    newest = select(Definition.key, func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
+    return connection.execute(
+        select(Definition.id, Definition.key, Definition.version, Definition.content_hash)
+        .join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.version))
+        .order_by(Definition.key)).all()
+
+
 def latest_of_each(session):
     newest = select(Definition.key, func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
     return session.scalars(

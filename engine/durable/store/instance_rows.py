@@ -6,7 +6,7 @@ The worker's writes of a running instance's state are in instances.py.
 from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from .jobs import now
-from .models import AwaitedMessage, HistoryEntry, InstanceStep, TaskMark
+from .models import HistoryEntry, InstanceStep, TaskMark
 from .models import Instance as InstanceRow
 
 BUSINESS_KEY_LENGTH = InstanceRow.__table__.c.business_key.type.length
@@ -91,11 +91,6 @@ def started_by_timer_below(session, key, below_version):
     return session.scalars(select(InstanceRow).where(
         InstanceRow.key == key, InstanceRow.version < below_version, InstanceRow.started_by == "timer",
         InstanceRow.status.in_(("running", "waiting")))).all()
-
-
-def waiting_for_message(session, name):
-    """Ids of the instances whose rows say they wait for message `name`."""
-    return session.scalars(select(AwaitedMessage.instance_id).where(AwaitedMessage.name == name)).all()
 
 
 def mark_failed(connection, instance_id):

@@ -13,19 +13,20 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.durable.replay import MAX_LOGGED_STEPS, TimerWatch
-from engine.run import compensation, messages
+from engine.run import compensation, messages, outbound
 from engine.run.serializer import SERIALIZER
 from engine.run.spiff import state_changes
 
+from . import locks, outbox
 from .fast_insert import FastInsert
 from .history import HistoryRecorder
 from .jobs import now
-from .models import AwaitedMessage, HistoryEntry, InstanceStep, InstanceTask, TaskMark
+from .models import HistoryEntry, InstanceStep, InstanceTask, Subscription, TaskMark
 from .models import Instance as InstanceRow
 from .task_rows import assemble, skeleton
 
 INSTANCES, TASKS, HISTORY = InstanceRow.__table__, InstanceTask.__table__, HistoryEntry.__table__
-STEPS, AWAITED, MARKS = InstanceStep.__table__, AwaitedMessage.__table__, TaskMark.__table__
+STEPS, SUBSCRIPTIONS, MARKS = InstanceStep.__table__, Subscription.__table__, TaskMark.__table__
 
 # Built once: building SQLAlchemy statements costs more than running them on this path.
 _STATE_VALUES = dict(state=bindparam("state"), variables=bindparam("variables"), updated_at=bindparam("updated_at"),
@@ -40,8 +41,10 @@ INSERT_STEP = FastInsert(STEPS)
 SELECT_STEPS = select(STEPS.c.instance_id, STEPS.c.outcomes) \
     .where(STEPS.c.instance_id.in_(bindparam("ids", expanding=True))).order_by(STEPS.c.instance_id, STEPS.c.seq)
 DELETE_STEPS = delete(STEPS).where(STEPS.c.instance_id == bindparam("instance"))
-INSERT_AWAITED = insert(AWAITED)
-DELETE_AWAITED = delete(AWAITED).where(AWAITED.c.instance_id == bindparam("instance"))
+INSERT_SUBSCRIPTIONS = insert(SUBSCRIPTIONS)
+DELETE_SUBSCRIPTION = delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.instance_id == bindparam("instance"),
+                                                  SUBSCRIPTIONS.c.kind == bindparam("kind"),
+                                                  SUBSCRIPTIONS.c.name == bindparam("name"))
 INSERT_MARKS = insert(MARKS)
 
 
@@ -82,7 +85,8 @@ class InstanceWriter:
     (the outcomes of its handler calls: see engine.durable.replay).
     """
 
-    def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False, start_data=None):
+    def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False, start_data=None,
+                 outbox_settings=None):
         self.instance = instance
         # An instance never snapshotted is rebuilt from the start data in its row: they must stay.
         self.start_data = start_data
@@ -91,7 +95,8 @@ class InstanceWriter:
         self.timers = TimerWatch(instance.workflow)
         self.logged_steps = logged_steps  # steps logged since the snapshot
         self.snapshot_due = snapshot_due  # the next write must be a snapshot (the tree changed outside a step)
-        self.awaited = awaited  # the messages the awaited_messages rows name (as of the last write)
+        self.awaited = awaited  # the subscriptions its message_subscriptions rows hold (as of the last write)
+        self.outbox_settings = outbox_settings or OutboxSettings()
         state_changes.track(instance.workflow)
 
     def write(self, connection, actor, status, error=None, ended_at=None):
@@ -107,8 +112,9 @@ class InstanceWriter:
         clear_steps, self.logged_steps, self.snapshot_due = self.logged_steps > 0, 0, False
         self.start_data = None  # from now on the instance is rebuilt from this snapshot
         return Prepared(
-            awaited=self._awaited_now(messages.awaited(self.instance.workflow)),
+            awaited=self._awaited_now(messages.subscriptions(self.instance.workflow)),
             instance_id=self.instance.id,
+            business_key=self.instance.business_key,
             values={"instance": self.instance.id,
                     "state": skeleton(self.instance.workflow, self.instance.task_ids),
                     "variables": self.instance.data, "updated_at": now(), "status": status, "error": error,
@@ -118,6 +124,7 @@ class InstanceWriter:
             history=self.recorder.changes(actor, [*changed, *written]),
             clear_steps=clear_steps,
             marks=self._marks(),
+            sent=self._sent(actor, changed),
         )
 
     def prepare_step(self, actor):
@@ -153,12 +160,24 @@ class InstanceWriter:
                 for mark, task_ids in (("compensated", set(compensation.take_compensated(top))), ("gone", gone))
                 for task_id in sorted(task_ids)]
 
-    def _awaited_now(self, names):
-        """The messages to record as awaited, or None when the rows already say so."""
-        if names == self.awaited:
+    def _sent(self, actor, changed):
+        """The outbox rows of the messages and signals the step threw for other instances and processes."""
+        instance, settings = self.instance, self.outbox_settings
+        return [outbox.new_message(
+            thrown.kind, thrown.name, thrown.payload, actor,
+            # Without a key from the diagram, a message reaches the catches of the same business key.
+            correlation=thrown.correlation if thrown.correlation is not None else instance.business_key,
+            business_key=instance.business_key,
+            ttl_seconds=settings.message_ttl_seconds if thrown.kind == "message" else 0,
+            source_instance_id=instance.id, source_element=thrown.element, trace=settings.trace)
+            for thrown in outbound.take_thrown(instance.workflow, changed)]
+
+    def _awaited_now(self, subscriptions):
+        """(the subscriptions it had, those it has now), or None when the rows already say so."""
+        if subscriptions == self.awaited:
             return None
-        self.awaited = names
-        return names
+        before, self.awaited = self.awaited, subscriptions
+        return before, subscriptions
 
     def _snapshot_due(self):
         return self.snapshot_due or self.logged_steps >= MAX_LOGGED_STEPS
@@ -174,12 +193,14 @@ class InstanceWriter:
         outcomes = self.instance.workflow.script_engine.take_outcomes()
         return Prepared(
             instance_id=self.instance.id,
+            business_key=self.instance.business_key,
             history=self.recorder.changes(actor, changed),
             # The variables too, so that the instance's page reads them without a replay (views.py).
             step={"instance_id": self.instance.id, "seq": self.logged_steps, "outcomes": json.dumps(outcomes),
                   "variables": json.dumps(self.instance.data)},
             awaited=self._awaited_after_step(changed),
             marks=self._marks(),
+            sent=self._sent(actor, changed),
         )
 
     def _awaited_after_step(self, changed):
@@ -195,12 +216,20 @@ class InstanceWriter:
         if not any((task.state == TaskState.CANCELLED and not isinstance(task.task_spec, Join))
                    or messages.waits_for_a_message(task.task_spec) for task in changed):
             return None
-        return self._awaited_now(messages.awaited(self.instance.workflow))
+        return self._awaited_now(messages.subscriptions(self.instance.workflow))
+
+
+@dataclass
+class OutboxSettings:
+    """What the messages an instance throws are published with."""
+    message_ttl_seconds: float = 3600.0  # kept this long for a catch that does not wait yet
+    trace: str | None = None  # the W3C traceparent of the trace the instance belongs to
 
 
 @dataclass
 class Prepared:
     instance_id: str
+    business_key: str | None = None  # what its subscriptions are reached by when the diagram gives no key
     values: dict | None = None  # the instance row, for a snapshot
     status: dict | None = None  # the instance row's status alone, for a logged last step
     upserts: list = field(default_factory=list)
@@ -208,8 +237,10 @@ class Prepared:
     history: list = field(default_factory=list)
     clear_steps: bool = False
     step: dict | None = None  # the step row, for a logged step
-    awaited: list | None = None  # the messages the instance now waits for, when that changed
+    # (the subscriptions before, after) when the messages and signals it waits for changed
+    awaited: tuple | None = None
     marks: list = field(default_factory=list)  # task_marks rows: what this step undid or took out of the tree
+    sent: list = field(default_factory=list)  # outbox rows: the messages and signals the step threw
 
 
 def write_round(connection, prepared):
@@ -232,12 +263,8 @@ def write_round(connection, prepared):
     upserts = [row for p in prepared for row in p.upserts]
     if upserts:
         connection.execute(UPSERT_TASKS[connection.dialect.name], upserts)
-    rewritten = [p for p in prepared if p.awaited is not None]
-    if rewritten:
-        connection.execute(DELETE_AWAITED, [{"instance": p.instance_id} for p in rewritten])
-        awaited = [{"instance_id": p.instance_id, "name": name} for p in rewritten for name in p.awaited]
-        if awaited:
-            connection.execute(INSERT_AWAITED, awaited)
+    _write_subscriptions(connection, [p for p in prepared if p.awaited is not None])
+    outbox.add(connection, [row for p in prepared for row in p.sent])
     steps = [p.step for p in prepared if p.step is not None]
     if steps:
         INSERT_STEP(connection, steps)
@@ -247,3 +274,25 @@ def write_round(connection, prepared):
     marks = [mark for p in prepared for mark in p.marks]
     if marks:
         connection.execute(INSERT_MARKS, marks)
+
+
+def _write_subscriptions(connection, rewritten):
+    """Rewrites what changed of the instances' subscriptions (one that stays keeps when it began), and
+    wakes the buffered messages a new one may take."""
+    removed, added = [], []
+    for p in rewritten:
+        before, after = p.awaited
+        gone = set(before) - set(after)
+        new = set(after) - set(before)
+        removed += [{"instance": p.instance_id, "kind": s.kind, "name": s.name} for s in sorted(gone)]
+        added += [{"instance_id": p.instance_id, "kind": s.kind, "name": s.name, "correlation_key": s.correlation_key,
+                   "business_key": p.business_key, "element": s.element, "since": now()} for s in sorted(new)]
+    if removed:
+        connection.execute(DELETE_SUBSCRIPTION, removed)
+    if added:
+        connection.execute(INSERT_SUBSCRIPTIONS, added)
+        # Under each name's lock (in name order: no deadlock): a message of that name being buffered
+        # meanwhile is either seen here or sees these rows (outbox.py).
+        for name in sorted({row["name"] for row in added if row["kind"] == "message"}):
+            locks.hold_until_commit(connection, locks.message_name(name))
+        outbox.wake_buffered(connection, added)

@@ -7,12 +7,21 @@ transaction ends: PostgreSQL's transaction-level advisory lock, and on SQLite
 an immediate transaction (SQLite has one writer at a time; taking the write
 lock before reading makes the reads current).
 """
+import zlib
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 # PostgreSQL advisory lock keys (any 64-bit numbers no other application of the database uses).
 SCHEMA = 0x6D61_6573_7401  # migrations
 VERSIONS = 0x6D61_6573_7402  # version numbers of deployed processes
+_MESSAGE_NAMES = 0x6D61_6573_0000_0000  # | crc32 of a name: buffering a message of that name (outbox.py)
+
+
+def message_name(name: str) -> int:
+    """The lock under which a message of this name is buffered, and a catch of it starts waiting:
+    one waits for the other, so a message is never buffered just as its catch starts waiting unseen."""
+    return _MESSAGE_NAMES | zlib.crc32(name.encode("utf-8"))
 
 
 def hold_until_commit(connection: Connection, key: int) -> None:

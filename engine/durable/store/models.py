@@ -54,6 +54,9 @@ class Instance(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # W3C traceparent of the trace it belongs to (its starter's, or the message's that started it):
+    # its tasks and the messages it sends are spans of that trace (engine/durable/tracing.py).
+    trace: Mapped[str | None] = mapped_column(String(64))
 
 
 class HistoryEntry(Base):
@@ -142,12 +145,81 @@ class InstanceStep(Base):
     variables: Mapped[str | None] = mapped_column(Text)
 
 
-class AwaitedMessage(Base):
-    """A message a waiting instance waits for: where `publish` looks for the instances to reach."""
-    __tablename__ = "awaited_messages"
+class Subscription(Base):
+    """A message or signal a waiting instance waits for, with the values a message reaches it by.
+
+    Written in the commit of the step after which the instance waits (and removed in the one after
+    which it no longer does), so that delivering a message is an index lookup, never a scan of the
+    waiting instances (engine/durable/deliveries.py)."""
+    __tablename__ = "message_subscriptions"
+    __table_args__ = (
+        Index("ix_subscriptions_key", "kind", "name", "correlation_key"),
+        Index("ix_subscriptions_business_key", "kind", "name", "business_key"),
+    )
 
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "message" or "signal"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The catch's correlation key from the diagram, evaluated when it started waiting (None: the diagram
+    # gives none, and a message reaches it by the business key, or by name alone without one).
+    correlation_key: Mapped[str | None] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    element: Mapped[str | None] = mapped_column(String(255))  # the waiting catch's element id
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """A message or signal published by a process (its outbox row, written in the commit of the step
+    that threw it) or from outside: due work for the workers that deliver it, and the record of it."""
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_status_due", "status", "due_at"),  # what is due to deliver
+        Index("ix_messages_buffered", "status", "kind", "name", "correlation"),  # kept for a catch to come
+        Index("ix_messages_business_key", "business_key"),
+        Index("ix_messages_correlation", "correlation"),
+        Index("ix_messages_source", "source_instance_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "message" or "signal"
+    name: Mapped[str] = mapped_column(String(255))
+    # The value it reaches catches by (a correlation key or a business key; None: every catch of its name).
+    correlation: Mapped[str | None] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))  # given to the instances it starts
+    # Variables a receiver must hold, beyond the key (a publish's correlation by variables).
+    match_variables: Mapped[dict | None]
+    payload: Mapped[dict] = mapped_column(default=dict)
+    # pending (to deliver) · delivered · buffered (nobody waited: kept until expires_at) · expired
+    status: Mapped[str] = mapped_column(String(12))
+    due_at: Mapped[datetime]
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None]
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]  # delivered or expired
+    source_instance_id: Mapped[str | None] = mapped_column(String(36))
+    source_element: Mapped[str | None] = mapped_column(String(255))
+    trace: Mapped[str | None] = mapped_column(String(64))  # W3C traceparent of the publishing span
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")  # deliveries tried (busy receivers)
+
+
+class Delivery(Base):
+    """One receiver of a message: an instance whose catch took it, or one its start event began.
+    Written in the receiver's commit: the unique keys make each receiver get a message once."""
+    __tablename__ = "message_deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "instance_id"),
+        UniqueConstraint("message_id", "process_key"),  # one instance started per process
+        Index("ix_deliveries_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    instance_id: Mapped[str] = mapped_column(String(36))
+    element: Mapped[str | None] = mapped_column(String(255))
+    process_key: Mapped[str | None] = mapped_column(String(255))  # set when the message started it
+    delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TaskMark(Base):

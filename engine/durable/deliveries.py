@@ -1,0 +1,157 @@
+"""The deliveries job: workers deliver the due messages and signals of the outbox (store/outbox.py).
+
+A message reaches the catches its name and key find in the subscriptions (an index lookup) and
+starts each process whose newest version begins with it; a signal reaches every catch of its name
+in other instances (the thrower caught its own already) and starts the processes it begins.
+Each receiver is taken under its lease, like a user's action, and gets the message in its own
+commit together with its delivery row: a receiver that is busy gets it on a later try, and no
+receiver gets it twice, whichever worker dies when. A message that reached nobody is buffered
+until its time to live runs out; a catch that starts waiting for it meanwhile wakes it.
+"""
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from engine.run import messages as catching
+
+from .store import definitions, jobs, locks, outbox
+
+# Tries for busy receivers: soon at first (a receiver is busy for a round), then less often.
+FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.05, 2.0
+# Messages a worker takes at once.
+CLAIM = 16
+
+
+class Deliveries:
+    """Delivering the outbox's due messages, over the Context."""
+
+    def __init__(self, context, instances):
+        self.context = context
+        self.instances = instances  # a start event adds an instance
+        self._starts = {}  # {definition id: {(kind, name) its start events start it with}}
+
+    def deliver_due(self, limit=CLAIM) -> int:
+        """Delivers up to `limit` due messages; how many it took."""
+        context = self.context
+        with context.Session() as session:
+            taken = outbox.claim(session.connection(), f"deliverer@{context.actor}", context.lease_seconds, limit)
+            session.commit()
+        for message_id in taken:
+            self._deliver(message_id)
+        return len(taken)
+
+    def next_due(self):
+        """When a message is next due (None when none is)."""
+        with self.context.engine.connect() as connection:
+            return outbox.next_due(connection)
+
+    def _deliver(self, message_id):
+        with self.context.Session() as session:
+            message = outbox.get(session.connection(), message_id)
+            reached, started = outbox.delivered_to(session.connection(), message_id)
+            receivers = self._receivers(session, message, reached)
+            starts = [key for key in self._processes_started_by(session, message) if key not in started]
+        busy = False
+        for receiver in receivers:
+            busy |= self._to_instance(message, receiver) == "busy"
+        for key in starts:
+            self._start(message, key)
+        self._settle(message, busy, tried={receiver.instance_id for receiver in receivers})
+
+    def _receivers(self, session, message, reached):
+        """The subscriptions still to reach (not the thrower's own catches of its signal)."""
+        return [receiver for receiver in outbox.receivers(session.connection(), message)
+                if receiver.instance_id not in reached
+                and not (message.kind == "signal" and receiver.instance_id == message.source_instance_id)]
+
+    def _to_instance(self, message, receiver):
+        """Delivers to one waiting instance in its own commit: "delivered", "busy" or "not_for_it"."""
+        context = self.context
+        with context.Session() as session:
+            row = context.row(session, receiver.instance_id)
+            if row.status not in ("running", "waiting"):
+                return "not_for_it"
+            if not jobs.take_for_user(session, row.id, f"message@{context.actor}", context.lease_seconds):
+                return "busy"
+            instance, writer = context.load(session, row)
+            matched = catching.correlates(_variable_matches(message), instance.data, row.business_key)
+            handed = matched and (catching.deliver_signal if message.kind == "signal" else catching.deliver)(
+                instance, message.name, message.payload)
+            if not handed:
+                session.rollback()  # also the lease taken above
+                return "not_for_it"
+            writer.write(session.connection(), f"message@{context.actor}", status="running")
+            outbox.add_delivery(session.connection(), message.id, row.id, receiver.element)
+            jobs.schedule(session, row.id, "continue")
+            try:
+                session.commit()
+            except IntegrityError:  # another worker delivered it meanwhile (its lease on the message ran out)
+                session.rollback()
+                return "not_for_it"
+        context.notify({"event": "message_delivered", "kind": message.kind, "name": message.name})
+        return "delivered"
+
+    def _processes_started_by(self, session, message):
+        """Keys of the processes whose newest version starts with this message or signal."""
+        wanted = (message.kind, message.name)
+        found = []
+        for head in definitions.latest_heads(session.connection()):
+            if head.id not in self._starts:
+                called = definitions.pinned_calls(session.connection(), head)
+                spec = self.context.specs.specs(session, head.id, called)[0]
+                self._starts[head.id] = catching.start_events(spec)
+            if wanted in self._starts[head.id]:
+                found.append(head.key)
+        return found
+
+    def _start(self, message, key):
+        """An instance of `key` whose start event caught the message, in one commit with its delivery row."""
+        context = self.context
+        with context.Session() as session:
+            connection = session.connection()
+            business_key = message.business_key or (message.match_variables or {}).get("business_key")
+            instance_id = self.instances.insert(connection, key, {}, business_key, message.kind)
+            row = context.row(session, instance_id)
+            row.trace = message.trace
+            instance, writer = context.load(session, row)
+            instance.run_until()  # up to its start event, which waits for the message
+            deliver = catching.deliver_signal if message.kind == "signal" else catching.deliver
+            deliver(instance, message.name, message.payload)
+            writer.write(connection, f"{message.kind}@{context.actor}", status="running")
+            outbox.add_delivery(connection, message.id, instance_id, None, process_key=key)
+            # Only now can a worker see it; a new instance, it queues with the starts.
+            jobs.add(connection, instance_id, "continue", lane=jobs.STARTS)
+            try:
+                session.commit()
+            except IntegrityError:  # another worker started it meanwhile
+                session.rollback()
+                return
+        context.notify({"event": "instance_started", "key": key})
+
+    def _settle(self, message, busy, tried):
+        """After a delivery round that tried the instances `tried`: due again for busy receivers, else
+        delivered, buffered or expired."""
+        context = self.context
+        with context.Session() as session:
+            connection = session.connection()
+            if busy:
+                delay = min(FIRST_RETRY_SECONDS * 2 ** message.attempts, MAX_RETRY_SECONDS)
+                outbox.again_at(connection, message.id, jobs.now() + timedelta(seconds=delay))
+            elif message.kind == "signal" or outbox.delivered_to(connection, message.id)[0]:
+                outbox.finish(connection, message.id, outbox.DELIVERED)
+            else:
+                # Nobody took it. Under its name's lock a catch starting to wait now is seen, or sees it.
+                locks.hold_until_commit(connection, locks.message_name(message.name))
+                reached, _ = outbox.delivered_to(connection, message.id)
+                if {receiver.instance_id for receiver in self._receivers(session, message, reached)} - tried:
+                    outbox.again_at(connection, message.id, jobs.now())
+                elif jobs._aware(message.expires_at) > jobs.now():
+                    outbox.buffer(connection, message.id, jobs._aware(message.expires_at))
+                else:
+                    outbox.finish(connection, message.id, outbox.EXPIRED)
+            session.commit()
+
+
+def _variable_matches(message):
+    """The variables a receiver must hold, beyond the key it was found by (None: any)."""
+    return {name: value for name, value in (message.match_variables or {}).items() if name != "business_key"}
