@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
-from engine.durable.messages import TTL_PATTERN
+from engine.run.time_to_live import TTL_PATTERN
 
 from .request_input import MAX_DATABASE_INTEGER
 from .uploads import FILE_NAME_LENGTH

@@ -43,7 +43,7 @@ class Context:
         """(instance, its writer): the instance as of its last commit, i.e. its snapshot and logged steps
         (read here unless given)."""
         # Imported here, by what loads an instance: starting and listing instances need no SpiffWorkflow.
-        from engine.run import compensation, messages
+        from engine.run import compensation, messages, outbound
         from engine.run.instance import Instance
         from engine.run.serializer import load_saved
         from engine.run.spiff import state_changes
@@ -72,7 +72,7 @@ class Context:
         # What the replayed steps undid, took out of the tree or threw is recorded (and sent) already.
         compensation.take_compensated(instance.workflow)
         state_changes.take_gone(instance.workflow)
-        instance.workflow.bpmn_events = []
+        outbound.forget_thrown(instance.workflow)
         awaited = messages.subscriptions(instance.workflow)  # what the rows say: logged steps write them too
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
         return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered,

@@ -109,7 +109,9 @@ class Deliveries:
         context = self.context
         with context.Session() as session:
             connection = session.connection()
-            business_key = message.business_key or (message.match_variables or {}).get("business_key")
+            # One order's message starts the next process of that order; a signal is everybody's.
+            business_key = None if message.kind == "signal" else \
+                message.business_key or (message.match_variables or {}).get("business_key")
             instance_id = self.instances.insert(connection, key, {}, business_key, message.kind)
             row = context.row(session, instance_id)
             row.trace = message.trace

@@ -1,19 +1,12 @@
 """The messages job: publishing messages and signals from outside (the CLI, the API), and reading
 what became of one. Workers deliver them (deliveries.py), as they deliver those processes throw."""
-import re
-
 from engine.run import variable_limits
 from engine.run.instance_errors import InstanceError
+from engine.run.time_to_live import InvalidTimeToLive, ttl_seconds
 
 from .errors import NotFound
 from .store import instance_rows, outbox
 from .summaries import iso
-
-# ISO 8601 durations as time to live: PT30S, PT1H, P1DT12H (at least one number; after T, at least one).
-_NUMBER = r"(\d+(?:\.\d+)?)"
-TTL_PATTERN = rf"^P(?=\d|T\d)(?:{_NUMBER}D)?(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
-_DURATION = re.compile(TTL_PATTERN)
-MAX_TTL_SECONDS = 10 * 366 * 86400.0  # "keep it for ever", as far as a date can say
 
 
 class Messages:
@@ -33,11 +26,15 @@ class Messages:
         _check_name(name, "message")
         data = variable_limits.checked(data or {}, f"the data of message '{name}'")
         key, match = _correlation(correlation)
+        try:
+            ttl = self.context.message_ttl_seconds if ttl is None else ttl_seconds(ttl)
+        except InvalidTimeToLive as error:
+            raise InstanceError(str(error)) from error
         business_key = (match or {}).get("business_key")
         row = outbox.new_message(
             "message", name, data, published_by or f"api@{self.context.actor}", correlation=key,
             business_key=str(business_key) if business_key is not None else None, match_variables=match,
-            ttl_seconds=self.context.message_ttl_seconds if ttl is None else ttl_seconds(ttl))
+            ttl_seconds=ttl)
         return self._stored(row)
 
     def signal(self, name, data=None, published_by=None):
@@ -76,19 +73,6 @@ def delivery_summary(delivery, instance):
     return {"instance_id": delivery.instance_id, "element": delivery.element,
             "started": delivery.process_key is not None, "delivered_at": iso(delivery.delivered_at),
             "key": instance.key if instance is not None else delivery.process_key}
-
-
-def ttl_seconds(value) -> float:
-    """A time to live in seconds, from seconds or an ISO 8601 duration (longer than MAX_TTL_SECONDS is
-    kept that long); InstanceError when it is neither."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:  # not NaN either
-        return min(float(value), MAX_TTL_SECONDS)
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise InstanceError("a time to live is seconds (0 or more) or an ISO 8601 duration such as PT1H, "
-                            f"not {value!r}")
-    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
-    return min(days * 86400 + hours * 3600 + minutes * 60 + seconds, MAX_TTL_SECONDS)
 
 
 def _check_name(name, kind):

@@ -40,6 +40,7 @@ from engine.read.exports.element_ids import bpmn_element, original_id, spec_safe
 from engine.run import conditional_flows
 from engine.run.error_events import error_facts
 from engine.run.handler_limits import declared_limit
+from engine.run.outbound import install_throw
 from engine.run.specs import (
     CompensateEventDefinition,
     MaestroEndEvent,
@@ -58,6 +59,7 @@ from . import timer_values
 from .elements import FLOW_NODES, compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .forms import form_of
 from .long_flows import ParsesLongFlows
+from .message_details import message_details
 from .topics import explicit_topic, fallback_topics
 from .validation_problems import UNTIMED_TIMER
 
@@ -419,20 +421,17 @@ def _parse_message_event(self, message_event):
     definition = EventDefinitionParser.parse_message_event(self, message_event)
     if message_event.get("messageRef") is None and definition.name:
         definition.name = " ".join(definition.name.split())
-    definition.correlation_key = _correlation_key(self, message_event.get("messageRef"))
+    for name, value in message_details(message_event, message_event.get("messageRef")).items():
+        setattr(definition, name, value)
+    install_throw(definition)
     return definition
 
 
-def _correlation_key(self, message_ref):
-    """The expression of the message's correlation key, read where a catch waits and where a throw sends
-    (engine.run.messages): Camunda 8's `zeebe:subscription correlationKey` on the message, or None."""
-    if message_ref is None:
-        return None
-    root = self.node.getroottree().getroot()
-    subscription = first(root.xpath(".//bpmn:message[@id=$ref]/bpmn:extensionElements/zeebe:subscription",
-                                    namespaces=NSMAP, ref=message_ref))
-    key = subscription.get("correlationKey") if subscription is not None else None
-    return key.strip() if key and key.strip() else None
+def _parse_signal_event(self, signal_event):
+    """A signal event; thrown, it is broadcast to other instances too (engine.run.outbound)."""
+    definition = EventDefinitionParser.parse_signal_event(self, signal_event)
+    install_throw(definition)
+    return definition
 
 
 def _add_boundary_event(self, children):
@@ -485,6 +484,7 @@ def _with_maestro_specs(node_parser):
         if issubclass(node_parser, EventDefinitionParser):
             overrides["parse_timer_event"] = _parse_timer_event
             overrides["parse_message_event"] = _parse_message_event
+            overrides["parse_signal_event"] = _parse_signal_event
         _PARSERS_WITH_MAESTRO_SPECS[node_parser] = type(node_parser.__name__, (node_parser,), overrides)
     return _PARSERS_WITH_MAESTRO_SPECS[node_parser]
 

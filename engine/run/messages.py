@@ -14,7 +14,9 @@ from typing import NamedTuple
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.util import BpmnEvent
 
 from engine.run.spiff import live_tasks
@@ -46,8 +48,18 @@ def subscriptions(workflow) -> list[Subscription]:
             if kind is None or (kind, definition.name) in found:
                 continue
             key = diagram_key(definition, task.data) if kind == "message" else None
-            found[kind, definition.name] = Subscription(kind, definition.name, key, task.task_spec.bpmn_id)
+            found[kind, definition.name] = Subscription(kind, definition.name, key, _catch_element(task, definition))
     return sorted(found.values(), key=lambda found_one: (found_one.kind, found_one.name))
+
+
+def _catch_element(task, definition):
+    """The element that catches `definition`: the task's own, or behind an event-based gateway the event
+    after it."""
+    gathered = getattr(task.task_spec, "event_definition", None)
+    if isinstance(gathered, MultipleEventDefinition) and isinstance(task.task_spec, EventBasedGateway):
+        # The gateway holds its events' definitions, in the order of the events after it.
+        return task.task_spec.outputs[gathered.event_definitions.index(definition)].bpmn_id
+    return task.task_spec.bpmn_id
 
 
 def waits_for_a_message(spec) -> bool:
@@ -89,6 +101,10 @@ def deliver(instance, name, data) -> bool:
     task = receiver(instance.workflow, event)
     if task is None:
         return False
+    variable = next((getattr(definition, "message_variable", None) for definition in caught_definitions(task.task_spec)
+                     if definition == event.event_definition), None)
+    if variable:  # Spiff Arena's messageVariable: the payload in one variable
+        event.payload = {variable: event.payload}
     with issuing(instance.task_ids):  # an event subprocess armed again gets the instance's next task ids
         event_subprocesses.fire(task)  # an event subprocess's start event: before it takes the payload
         task.task_spec.catch(task, event)

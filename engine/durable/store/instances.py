@@ -16,6 +16,7 @@ from engine.durable.replay import MAX_LOGGED_STEPS, TimerWatch
 from engine.run import compensation, messages, outbound
 from engine.run.serializer import SERIALIZER
 from engine.run.spiff import state_changes
+from engine.run.time_to_live import InvalidTimeToLive, ttl_seconds
 
 from . import locks, outbox
 from .fast_insert import FastInsert
@@ -107,6 +108,7 @@ class InstanceWriter:
         """A snapshot: what changed since the last one, ready for `write_round`."""
         if changed is None:
             changed, _ = self._take_changes()
+        sent = self._sent(actor)  # before the snapshot: what was thrown is in the outbox, not in the state
         upserts, removed, written = self.delta.changes()
         self.instance.workflow.script_engine.take_outcomes()  # the snapshot holds their effects
         clear_steps, self.logged_steps, self.snapshot_due = self.logged_steps > 0, 0, False
@@ -124,7 +126,7 @@ class InstanceWriter:
             history=self.recorder.changes(actor, [*changed, *written]),
             clear_steps=clear_steps,
             marks=self._marks(),
-            sent=self._sent(actor, changed),
+            sent=sent,
         )
 
     def prepare_step(self, actor):
@@ -160,17 +162,32 @@ class InstanceWriter:
                 for mark, task_ids in (("compensated", set(compensation.take_compensated(top))), ("gone", gone))
                 for task_id in sorted(task_ids)]
 
-    def _sent(self, actor, changed):
+    def _sent(self, actor):
         """The outbox rows of the messages and signals the step threw for other instances and processes."""
         instance, settings = self.instance, self.outbox_settings
         return [outbox.new_message(
             thrown.kind, thrown.name, thrown.payload, actor,
-            # Without a key from the diagram, a message reaches the catches of the same business key.
-            correlation=thrown.correlation if thrown.correlation is not None else instance.business_key,
-            business_key=instance.business_key,
-            ttl_seconds=settings.message_ttl_seconds if thrown.kind == "message" else 0,
+            correlation=self._correlation(thrown),
+            business_key=instance.business_key, ttl_seconds=self._time_to_live(thrown),
             source_instance_id=instance.id, source_element=thrown.element, trace=settings.trace)
-            for thrown in outbound.take_thrown(instance.workflow, changed)]
+            for thrown in outbound.take_thrown(instance.workflow)]
+
+    def _correlation(self, thrown):
+        """Without a key from the diagram, a message reaches the catches of its thrower's business key;
+        a signal reaches every catch of its name."""
+        if thrown.kind == "signal":
+            return None
+        return thrown.correlation if thrown.correlation is not None else self.instance.business_key
+
+    def _time_to_live(self, thrown):
+        """Seconds a thrown message is kept while nobody waits: its diagram's `maestro.ttl`, else the
+        default; a signal, none (BPMN keeps no signal)."""
+        if thrown.kind == "signal":
+            return 0
+        try:
+            return ttl_seconds(thrown.time_to_live) if thrown.time_to_live else self.outbox_settings.message_ttl_seconds
+        except InvalidTimeToLive:  # refused at deploy (engine.read.checks.events); an older version keeps the default
+            return self.outbox_settings.message_ttl_seconds
 
     def _awaited_now(self, subscriptions):
         """(the subscriptions it had, those it has now), or None when the rows already say so."""
@@ -200,7 +217,7 @@ class InstanceWriter:
                   "variables": json.dumps(self.instance.data)},
             awaited=self._awaited_after_step(changed),
             marks=self._marks(),
-            sent=self._sent(actor, changed),
+            sent=self._sent(actor),
         )
 
     def _awaited_after_step(self, changed):

@@ -1,7 +1,10 @@
-"""What a task's extension properties set for running it: its retry cycle and its time limit."""
+"""What extension properties set for running an element: a task's retry cycle and time limit, a message's
+time to live."""
 from engine.namespaces import NSMAP, local_name
+from engine.read.message_details import TTL_PROPERTY
 from engine.run.handler_limits import PROPERTY, parse_limit
 from engine.run.retries import parse_cycle
+from engine.run.time_to_live import InvalidTimeToLive, ttl_seconds
 
 from .located import problem_at
 
@@ -22,3 +25,17 @@ def time_limits(root, file_name):
                          if local_name(node) != "extensionElements"), prop)
             yield problem_at(file_name, task, f"{PROPERTY} '{text}' is not a time limit: give seconds above 0 "
                                               "(e.g. 10) or an ISO 8601 duration (e.g. PT10S)")
+
+
+def message_times_to_live(root, file_name):
+    for prop in root.iter(f"{{{NSMAP['camunda']}}}property", f"{{{NSMAP['zeebe']}}}property"):
+        if prop.get("name") != TTL_PROPERTY:
+            continue
+        text = (prop.get("value") or "").strip()
+        try:
+            ttl_seconds(text)
+        except InvalidTimeToLive:
+            element = next((node for node in prop.iterancestors(f"{{{NSMAP['bpmn']}}}*")
+                            if local_name(node) != "extensionElements"), prop)
+            yield problem_at(file_name, element, f"{TTL_PROPERTY} '{text}' is not a time to live: give seconds "
+                                                 "(0 or more, e.g. 600) or an ISO 8601 duration (e.g. PT10M)")
