@@ -298,3 +298,40 @@ def test_a_signal_thrown_by_one_instance_reaches_the_others_and_starts_processes
 def _moment(text):
     from datetime import datetime
     return datetime.fromisoformat(text)
+
+
+def test_publish_and_signal_from_the_command_line_wait_for_a_running_worker(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from cli_helpers import ROOT
+    from cli_helpers import maestro as run_maestro
+
+    source = diagram(message("ping"), '<signal id="sig" name="recall"/>', process(
+        "receiver", f'<startEvent id="s"/><intermediateCatchEvent id="wait"><messageEventDefinition '
+                    f'messageRef="m_ping"/></intermediateCatchEvent><intermediateCatchEvent id="hear">'
+                    f'<signalEventDefinition signalRef="sig"/></intermediateCatchEvent><endEvent id="e"/>'
+                    f'{flows("s", "wait", "hear", "e")}'))
+    (tmp_path / "flow.bpmn").write_text(source)
+    monkeypatch.setenv("MAESTRO_DATABASE_URL", f"sqlite:///{tmp_path / 'maestro.db'}")
+    assert run_maestro("deploy", tmp_path / "flow.bpmn").returncode == 0
+    waiting = run_maestro("start", "receiver", "--business-key", "k-1").stdout.strip()
+    worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--processes", str(tmp_path)],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):  # until the worker has run it to its catch
+            if '"status": "waiting"' in run_maestro("show", waiting, "--json").stdout:
+                break
+        reached = run_maestro("publish", "ping", "--correlation", "k-1", "--data", '{"n": 1}', "--wait")
+        assert reached.returncode == 0, reached.stderr
+        message_id, line = reached.stdout.strip().splitlines()
+        assert line == f"reached {waiting} (receiver, wait)" and len(message_id) == 36
+        expired = run_maestro("publish", "ping", "--correlation", "k-9", "--ttl", "0", "--wait")
+        assert expired.returncode == 1 and "nobody waits for message 'ping'" in expired.stderr
+        assert "expired" in expired.stderr
+        signalled = run_maestro("signal", "recall", "--wait")
+        assert signalled.returncode == 0 and signalled.stdout.strip().splitlines()[1] == \
+            f"reached {waiting} (receiver, hear)"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
