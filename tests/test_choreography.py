@@ -335,3 +335,14 @@ def test_publish_and_signal_from_the_command_line_wait_for_a_running_worker(tmp_
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_a_correlation_key_or_payload_expression_that_does_not_parse_is_refused_at_deploy(tmp_path):
+    source = diagram(message("ping", key="=order_id +"), process("sender", '''<startEvent id="s"/>
+        <sendTask id="throw" messageRef="m_ping"><extensionElements><zeebe:ioMapping>
+        <zeebe:input source="=amount *" target="total"/></zeebe:ioMapping></extensionElements></sendTask>
+        <endEvent id="e"/>''' + flows("s", "throw", "e")))
+    with pytest.raises(DeployError) as refused:
+        fresh_maestro(tmp_path).deploy([("bad.bpmn", source.encode())])
+    assert sorted((problem.element, problem.message.split(":")[0]) for problem in refused.value.problems) == [
+        ("m_ping", "expression '=order_id +' does not parse"), ("throw", "expression '=amount *' does not parse")]

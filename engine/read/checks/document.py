@@ -8,7 +8,7 @@ from engine.problems import Problem
 
 from .compensation import compensation_activity_flows, compensation_references
 from .events import cancel_end_events, dangling_references, error_end_events, event_definition_refs
-from .expressions import condition_expressions
+from .expressions import condition_expressions, message_expressions
 from .hostile import check_hostile
 from .scripts import script_tasks, spiff_task_scripts
 from .support import listeners, unsupported_elements
@@ -24,6 +24,7 @@ def check_document(root: etree._Element, file_name: str, force_executable: bool 
         unsupported_elements,
         compensation_references,
         condition_expressions,
+        message_expressions,
         timers,
         script_tasks,
         spiff_task_scripts,
