@@ -9,7 +9,7 @@ receiver's own commit, under unique keys: a receiver gets a message once, whatev
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from .jobs import _aware, now
 from .models import Delivery, Message, Subscription
@@ -28,8 +28,7 @@ _DELIVERED_TO = select(DELIVERIES.c.instance_id, DELIVERIES.c.process_key) \
     .where(DELIVERIES.c.message_id == bindparam("id"))
 _NEXT_DUE = select(MESSAGES.c.due_at, MESSAGES.c.lease_until) \
     .where(MESSAGES.c.status.in_((PENDING, BUFFERED))).order_by(MESSAGES.c.due_at).limit(1)
-DELETE_SUBSCRIPTIONS = delete(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.instance_id == bindparam("instance"))
-INSERT_SUBSCRIPTIONS = insert(SUBSCRIPTIONS)
+_RECEIVERS = select(SUBSCRIPTIONS.c.instance_id, SUBSCRIPTIONS.c.element, SUBSCRIPTIONS.c.since)
 INSERT_MESSAGES = insert(MESSAGES)
 
 
@@ -82,26 +81,28 @@ def add_delivery(connection, message_id: str, instance_id: str, element: str | N
 
 
 def receivers(connection, message) -> list:
-    """The subscriptions (instance_id, element, business_key) a message reaches by its key: an index lookup.
+    """The subscriptions (instance_id, element, since) a message reaches by its key, those waiting
+    longest first: index lookups, whatever the number of instances waiting for other keys.
 
     By a publish's business key: the instances with that business key. By a key: the catches whose
     diagram key is that value, those without one whose instance's business key is that value, and
     those reached by name alone (neither). Without a key: every catch of its name.
     """
-    columns = select(SUBSCRIPTIONS.c.instance_id, SUBSCRIPTIONS.c.element, SUBSCRIPTIONS.c.since) \
-        .where(SUBSCRIPTIONS.c.kind == message.kind, SUBSCRIPTIONS.c.name == message.name)
+    of_name = (SUBSCRIPTIONS.c.kind == message.kind, SUBSCRIPTIONS.c.name == message.name)
     by_business_key = (message.match_variables or {}).get("business_key")
     if by_business_key is not None:
-        query = columns.where(SUBSCRIPTIONS.c.business_key == str(by_business_key))
+        lookups = [(SUBSCRIPTIONS.c.business_key == str(by_business_key),)]
     elif message.correlation is not None:
         no_key = SUBSCRIPTIONS.c.correlation_key.is_(None)
-        query = columns.where(or_(
-            SUBSCRIPTIONS.c.correlation_key == message.correlation,
-            and_(no_key, SUBSCRIPTIONS.c.business_key == message.correlation),
-            and_(no_key, SUBSCRIPTIONS.c.business_key.is_(None))))
+        # One statement per index range: with OR, a database may scan every catch of the name instead.
+        lookups = [(SUBSCRIPTIONS.c.correlation_key == message.correlation,),
+                   (no_key, SUBSCRIPTIONS.c.business_key == message.correlation),
+                   (no_key, SUBSCRIPTIONS.c.business_key.is_(None))]
     else:
-        query = columns
-    return connection.execute(query.order_by(SUBSCRIPTIONS.c.since, SUBSCRIPTIONS.c.instance_id)).all()
+        lookups = [()]
+    found = {row.instance_id: row for conditions in lookups
+             for row in connection.execute(_RECEIVERS.where(*of_name, *conditions))}
+    return sorted(found.values(), key=lambda row: (_aware(row.since), row.instance_id))
 
 
 def finish(connection, message_id: str, status: str) -> None:
