@@ -4,6 +4,7 @@ All table-level SQL: on the worker's hot path the ORM's bookkeeping would
 cost more than the writes themselves.
 """
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.specs.Join import Join
@@ -163,7 +164,7 @@ class InstanceWriter:
     def _sent(self, actor, changed):
         """The outbox rows of the messages and signals the step threw for other instances and processes."""
         instance, settings = self.instance, self.outbox_settings
-        return [outbox.new_message(
+        rows = [outbox.new_message(
             thrown.kind, thrown.name, thrown.payload, actor,
             # Without a key from the diagram, a message reaches the catches of the same business key.
             correlation=thrown.correlation if thrown.correlation is not None else instance.business_key,
@@ -171,6 +172,10 @@ class InstanceWriter:
             ttl_seconds=settings.message_ttl_seconds if thrown.kind == "message" else 0,
             source_instance_id=instance.id, source_element=thrown.element, trace=settings.trace)
             for thrown in outbound.take_thrown(instance.workflow, changed)]
+        if settings.stamp is not None:
+            for row in rows:
+                row["trace"] = settings.stamp(row)
+        return rows
 
     def _awaited_now(self, subscriptions):
         """(the subscriptions it had, those it has now), or None when the rows already say so."""
@@ -224,6 +229,8 @@ class OutboxSettings:
     """What the messages an instance throws are published with."""
     message_ttl_seconds: float = 3600.0  # kept this long for a catch that does not wait yet
     trace: str | None = None  # the W3C traceparent of the trace the instance belongs to
+    # Tracing on: what gives each message the traceparent of the span publishing it (a child of the instance's)
+    stamp: Callable[[dict], str] | None = None
 
 
 @dataclass
