@@ -54,8 +54,8 @@ def hop_handlers():
     return handlers
 
 
-def hop_maestro(tmp_path):
-    maestro = fresh_maestro(tmp_path, hop_handlers())
+def hop_maestro(tmp_path, handlers=None):
+    maestro = fresh_maestro(tmp_path, handlers or hop_handlers())
     (tmp_path / "hop.bpmn").write_text(HOP)
     maestro.deploy_paths([tmp_path / "hop.bpmn"])
     return maestro
@@ -106,8 +106,7 @@ def test_a_failing_handler_is_an_error_span_and_a_caller_context_is_kept(tmp_pat
     def broken(ctx):
         raise RuntimeError("stock service down")
 
-    maestro = hop_maestro(tmp_path)
-    maestro._context.handlers = handlers
+    maestro = hop_maestro(tmp_path, handlers)
     instance_id = maestro.start("order", {}, business_key="o-1", trace=CALLER)["id"]
     drain(maestro)
     assert maestro.show(instance_id)["status"] == "failed"
@@ -121,6 +120,23 @@ def test_a_failing_handler_is_an_error_span_and_a_caller_context_is_kept(tmp_pat
     (instance,) = named(spans(), "instance ")
     assert instance.parent.span_id == int(CALLER.split("-")[2], 16)  # a child of the caller's span
     assert instance.attributes["maestro.instance.status"] == "cancelled"
+
+
+def test_a_user_tasks_completion_is_a_task_span_of_its_instance(tmp_path, spans):
+    from durable_helpers import DURABLE
+    handlers = Handlers()
+    handlers.task("ship")(lambda ctx: {})
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "approval.bpmn"])
+    instance_id = maestro.start("approval")["id"]
+    drain(maestro)
+    maestro.complete_task(instance_id, "approve", {"approved": True, "reason": "fine"})
+    drain(maestro)
+    (instance,) = named(spans(), "instance approval")
+    approve, ship = named(spans(), "task Approve order"), named(spans(), "task ship")
+    assert len(approve) == len(ship) == 1
+    assert approve[0].attributes["maestro.task.completed_by"].startswith("user@")
+    assert {approve[0].parent.span_id, ship[0].parent.span_id} == {instance.context.span_id}
 
 
 def test_a_message_hop_there_and_back_is_one_trace(tmp_path, spans):

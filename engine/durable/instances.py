@@ -172,6 +172,12 @@ class Instances:
             writer.write(session.connection(), f"user@{context.actor}", **fields)
             reschedule(session, row.id, next_job)
             session.commit()
+            traced = tracing.of(instance)
+            if traced is not None:
+                traced.completed_by_user(task.task_spec.bpmn_name or task.task_spec.bpmn_id, task.task_spec.bpmn_id,
+                                         f"user@{context.actor}")
+                if fields["status"] == "completed":  # its last task was this one
+                    traced.ended("completed", fields["ended_at"])
             return context.summary(session, instance_id)
 
 
