@@ -109,7 +109,8 @@ def start_instance(key):
     data = body.get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    return jsonify(maestro().start(key, data, request_input.business_key(body.get("business_key")))), 201
+    return jsonify(maestro().start(key, data, request_input.business_key(body.get("business_key")),
+                                   trace=request.headers.get("traceparent"))), 201
 
 
 # -- instances -----------------------------------------------------------------
@@ -170,7 +171,7 @@ def publish_message():
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float, str))):
         raise BadRequest('"ttl" is seconds or an ISO 8601 duration such as "PT1H"')
     try:
-        published = maestro().publish(name, correlation, data, ttl)
+        published = maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent"))
     except InstanceError as error:
         raise BadRequest(str(error)) from error
     return jsonify(published), 202
@@ -192,7 +193,7 @@ def broadcast_signal():
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
     try:
-        published = maestro().signal(name, data)
+        published = maestro().signal(name, data, trace=request.headers.get("traceparent"))
     except InstanceError as error:
         raise BadRequest(str(error)) from error
     return jsonify(published), 202

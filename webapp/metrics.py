@@ -16,6 +16,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 MULTIPROCESS_SETTING = "PROMETHEUS_MULTIPROC_DIR"
 
 _DURATION_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400)
+# From publishing to delivery: milliseconds when a catch waits, up to the time to live when it was buffered.
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400)
 
 
 class _InstancesByStatus:
@@ -47,6 +49,15 @@ class _Counts:
                                    ["process"], registry=registry)
         self.durations = Histogram("maestro_task_duration_seconds", "Time from a task becoming ready to its completion",
                                    ["process", "type"], buckets=_DURATION_BUCKETS, registry=registry)
+        self.published = Counter("maestro_messages_published", "Messages and signals published, by steps or "
+                                 "from outside", ["kind"], registry=registry)
+        self.delivered = Counter("maestro_messages_delivered", "Deliveries of messages and signals, one per receiver "
+                                 "(a waiting instance, or a process started)", ["kind"], registry=registry)
+        self.buffered = Counter("maestro_messages_buffered", "Messages nobody waited for, kept for their time to live",
+                                registry=registry)
+        self.expired = Counter("maestro_messages_expired", "Messages whose time to live ran out", registry=registry)
+        self.latency = Histogram("maestro_message_delivery_latency_seconds", "Time from publishing to each delivery",
+                                 buckets=_LATENCY_BUCKETS, registry=registry)
 
     def observe(self, event):
         if event["event"] == "instance_started":
@@ -57,6 +68,15 @@ class _Counts:
                 self.compensated.labels(event["key"]).inc()
         elif event["event"] == "task_completed":
             self.durations.labels(event["key"], event["type"]).observe(event["seconds"])
+        elif event["event"] == "message_published":
+            self.published.labels(event["kind"]).inc()
+        elif event["event"] == "message_delivered":
+            self.delivered.labels(event["kind"]).inc()
+            self.latency.observe(event["latency_seconds"])
+        elif event["event"] == "message_buffered":
+            self.buffered.inc()
+        elif event["event"] == "message_expired":
+            self.expired.inc()
 
 
 def share_between_processes(folder):

@@ -37,6 +37,11 @@ def _query_parameter(name, schema=None, description=None):
     return parameter
 
 
+# The caller's W3C trace context: the instance or message belongs to its trace (README, "Tracing").
+_TRACEPARENT = {"name": "traceparent", "in": "header", "required": False, "schema": {"type": "string"},
+                "description": "W3C trace context of the caller (an invalid one is ignored)"}
+
+
 def _diagram_body(extra):
     """A JSON body holding one diagram as text, and the name its problems are reported under."""
     return {"required": True, "content": {"application/json": {"schema": {
@@ -80,7 +85,7 @@ def document():
                 [key, _query_parameter("version",
                                        {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER})])},
             "/api/definitions/{key}/instances": {"post": _operation(
-                "Start an instance of the newest version", {"201": _json(_ref("Started"))}, [key],
+                "Start an instance of the newest version", {"201": _json(_ref("Started"))}, [key, _TRACEPARENT],
                 {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
                     "data": _JSON_OBJECT, "business_key": {"type": "string"}}}}}})},
             "/api/instances": {"get": _operation(
@@ -106,7 +111,7 @@ def document():
             "/api/messages": {"post": _operation(
                 "Publish a message: stored at once, then delivered by the workers to every catch waiting for it "
                 "that `correlation` finds, and to the processes that begin with it; kept `ttl` while nobody waits",
-                {"202": _json(_ref("Published"), "stored; delivered by the workers")},
+                {"202": _json(_ref("Published"), "stored; delivered by the workers")}, [_TRACEPARENT],
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
@@ -127,7 +132,7 @@ def document():
             "/api/signals": {"post": _operation(
                 "Broadcast a signal to every instance and process that catches it now (stored, then delivered "
                 "by the workers)",
-                {"202": _json(_ref("Published"), "stored; broadcast by the workers")},
+                {"202": _json(_ref("Published"), "stored; broadcast by the workers")}, [_TRACEPARENT],
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
                         "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},

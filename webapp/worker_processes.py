@@ -115,7 +115,7 @@ def worker_main(folder: str, health: SharedWorkerHealth) -> None:
     threading.Thread(target=_stop_when_orphaned, args=(os.getppid(), stop), name="orphan watch", daemon=True).start()
     try:
         handlers, _ = load_processes(folder)
-        maestro = open_engine(handlers)
+        maestro = open_engine(handlers)  # which also turns tracing on when the inherited environment says so
     except UserError as error:
         health.died(str(error))
         print(f"maestro worker: {error}", file=sys.stderr, flush=True)

@@ -118,7 +118,7 @@ def deploy_command(args):
 
 def start_command(args):
     data = _json_object(args.data, "--data")
-    started = _guarded(lambda: open_engine().start(args.process, data, args.business_key))
+    started = _guarded(lambda: open_engine().start(args.process, data, args.business_key, trace=_caller_trace()))
     print(started["id"])
     return 0
 
@@ -178,6 +178,12 @@ def complete_command(args):
     return 0
 
 
+def _caller_trace():
+    """The trace a command belongs to: TRACEPARENT from its environment, as a script or CI job that
+    traces passes it on (a W3C traceparent; an invalid one is ignored)."""
+    return os.environ.get("TRACEPARENT")
+
+
 def publish_command(args):
     data = _json_object(args.data, "--data")
     correlation = _correlation(args.correlation)
@@ -185,7 +191,7 @@ def publish_command(args):
     if ttl is not None and ttl.replace(".", "", 1).isdigit():
         ttl = float(ttl)
     engine = open_engine()
-    published = _guarded(lambda: engine.publish(args.message, correlation, data, ttl))
+    published = _guarded(lambda: engine.publish(args.message, correlation, data, ttl, trace=_caller_trace()))
     print(published["id"])
     return _print_deliveries(engine, published["id"]) if args.wait else 0
 
@@ -193,7 +199,7 @@ def publish_command(args):
 def signal_command(args):
     data = _json_object(args.data, "--data")
     engine = open_engine()
-    published = _guarded(lambda: engine.signal(args.name, data))
+    published = _guarded(lambda: engine.signal(args.name, data, trace=_caller_trace()))
     print(published["id"])
     return _print_deliveries(engine, published["id"]) if args.wait else 0
 

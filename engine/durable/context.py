@@ -6,6 +6,7 @@ import socket
 
 from engine.handlers import Handlers
 
+from . import tracing
 from .errors import Busy, NotFound
 from .store import definitions, jobs
 from .store.db import connect
@@ -32,6 +33,7 @@ class Context:
         # Asked before every step a worker runs: True stops the batch there, committing what is done
         # (run_worker sets it; it also tells the worker's health that its loop moves).
         self.stop_requested = _never
+        tracing.configure_from_environment()  # once per process: the first engine object of a worker, a command...
 
     def row(self, session, instance_id):
         row = session.get(InstanceRow, instance_id)
@@ -74,10 +76,12 @@ class Context:
         state_changes.take_gone(instance.workflow)
         outbound.forget_thrown(instance.workflow)
         awaited = messages.subscriptions(instance.workflow)  # what the rows say: logged steps write them too
+        traced = instance.workflow.script_engine.tracing = tracing.for_instance(row)  # after the replay: no spans
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
         return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered,
                                         start_data=None if row.state else row.variables,
-                                        outbox_settings=OutboxSettings(self.message_ttl_seconds, row.trace))
+                                        outbox_settings=OutboxSettings(self.message_ttl_seconds, row.trace,
+                                                                       traced.published if traced else None))
 
     def summary(self, session, instance_id):
         session.expire_all()  # the row was written with table-level statements

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.run import messages as catching
 
+from . import tracing
 from .store import definitions, jobs, locks, outbox
 
 # Tries for busy receivers: soon at first (a receiver is busy for a round), then less often.
@@ -67,6 +68,7 @@ class Deliveries:
     def _to_instance(self, message, receiver):
         """Delivers to one waiting instance in its own commit: "delivered", "busy" or "not_for_it"."""
         context = self.context
+        began = tracing.now_ns()
         with context.Session() as session:
             row = context.row(session, receiver.instance_id)
             if row.status not in ("running", "waiting"):
@@ -88,7 +90,8 @@ class Deliveries:
             except IntegrityError:  # another worker delivered it meanwhile (its lease on the message ran out)
                 session.rollback()
                 return "not_for_it"
-        context.notify({"event": "message_delivered", "kind": message.kind, "name": message.name})
+        tracing.delivered(message, row.id, row.key, row.trace, began, receiver.element)
+        context.notify(_delivered(message))
         return "delivered"
 
     def _processes_started_by(self, session, message):
@@ -107,6 +110,7 @@ class Deliveries:
     def _start(self, message, key):
         """An instance of `key` whose start event caught the message, in one commit with its delivery row."""
         context = self.context
+        began = tracing.now_ns()
         with context.Session() as session:
             connection = session.connection()
             # One order's message starts the next process of that order; a signal is everybody's.
@@ -128,12 +132,15 @@ class Deliveries:
             except IntegrityError:  # another worker started it meanwhile
                 session.rollback()
                 return
+        tracing.delivered(message, instance_id, key, message.trace, began)  # it took the message's trace
         context.notify({"event": "instance_started", "key": key})
+        context.notify(_delivered(message))
 
     def _settle(self, message, busy, tried):
         """After a delivery round that tried the instances `tried`: due again for busy receivers, else
         delivered, buffered or expired."""
         context = self.context
+        outcome = None  # what became of a message nobody took: message_buffered or message_expired
         with context.Session() as session:
             connection = session.connection()
             if busy:
@@ -149,9 +156,20 @@ class Deliveries:
                     outbox.again_at(connection, message.id, jobs.now())
                 elif jobs._aware(message.expires_at) > jobs.now():
                     outbox.buffer(connection, message.id, jobs._aware(message.expires_at))
+                    # Counted when it starts waiting, not each time a catch that did not take it woke it.
+                    outcome = "message_buffered" if message.status != outbox.BUFFERED else None
                 else:
                     outbox.finish(connection, message.id, outbox.EXPIRED)
+                    outcome = "message_expired"
             session.commit()
+        if outcome:
+            context.notify({"event": outcome, "kind": message.kind, "name": message.name})
+
+
+def _delivered(message):
+    """The event of a delivery, with the time from publishing to it."""
+    latency = (jobs.now() - jobs._aware(message.published_at)).total_seconds()
+    return {"event": "message_delivered", "kind": message.kind, "name": message.name, "latency_seconds": latency}
 
 
 def _variable_matches(message):

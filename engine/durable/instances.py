@@ -6,6 +6,7 @@ from datetime import datetime
 from engine.run import variable_limits
 from engine.run.instance_errors import InstanceError
 
+from . import tracing
 from .errors import NotFound
 from .group_commit import GroupCommit
 from .store import definitions, incidents, instance_rows, jobs
@@ -26,16 +27,19 @@ class Instances:
         self._buildable = {}
         self.starts = GroupCommit(context.engine)
 
-    def start(self, key, data=None, business_key=None, started_by="user"):
-        """Creates an instance of the newest version of `key`; a worker runs it."""
+    def start(self, key, data=None, business_key=None, started_by="user", trace=None):
+        """Creates an instance of the newest version of `key`; a worker runs it. It belongs to the trace
+        of `trace` (the caller's traceparent), else of the current span, else to its own (tracing.py)."""
         data = variable_limits.checked(data or {}, "the start data")
         if business_key is not None and len(business_key) > instance_rows.BUSINESS_KEY_LENGTH:
             # Checked here, not by the database: a start that fails to write fails the starts sharing its commit.
             raise InstanceError(f"the business key is {len(business_key)} characters long; "
                                 f"at most {instance_rows.BUSINESS_KEY_LENGTH} are kept")
 
+        trace = tracing.of_caller(trace)
+
         def write(connection, version):
-            instance_id = self.add(connection, version, data, business_key, started_by)
+            instance_id = self.add(connection, version, data, business_key, started_by, trace)
             jobs.add(connection, instance_id, "start")
             return instance_id
 
@@ -55,7 +59,7 @@ class Instances:
             raise NotFound(f"no process '{key}' is deployed")
         return definition, self._pins(connection, definition)
 
-    def add(self, connection, version, data, business_key, started_by):
+    def add(self, connection, version, data, business_key, started_by, trace=None):
         """Adds an instance of `version` (from version_to_start), not yet due; its id."""
         definition, called = version
         instance_id = str(uuid.uuid4())
@@ -63,7 +67,7 @@ class Instances:
         instance_rows.add(connection, dict(
             id=instance_id, definition_id=definition.id, key=definition.key, version=definition.version,
             called_definitions=called, status="running", business_key=business_key, started_by=started_by,
-            variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now()))
+            variables=dict(data or {}), state="", created_at=jobs.now(), updated_at=jobs.now(), trace=trace))
         return instance_id
 
     def _pins(self, connection, definition):
@@ -144,6 +148,9 @@ class Instances:
                          error=instance.error, ended_at=jobs.now())
             jobs.unschedule(session, row.id)
             session.commit()
+            traced = tracing.of(instance)
+            if traced is not None:
+                traced.ended("cancelled")
             context.notify(observer_events.ended(instance, "cancelled"))
             return context.summary(session, instance_id)
 
@@ -165,6 +172,12 @@ class Instances:
             writer.write(session.connection(), f"user@{context.actor}", **fields)
             reschedule(session, row.id, next_job)
             session.commit()
+            traced = tracing.of(instance)
+            if traced is not None:
+                traced.completed_by_user(task.task_spec.bpmn_name or task.task_spec.bpmn_id, task.task_spec.bpmn_id,
+                                         f"user@{context.actor}")
+                if fields["status"] == "completed":  # its last task was this one
+                    traced.ended("completed", fields["ended_at"])
             return context.summary(session, instance_id)
 
 

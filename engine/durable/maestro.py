@@ -66,8 +66,10 @@ class Maestro:
     def __init__(self, database_url: str | None = None, handlers: Handlers | None = None, actor: str | None = None,
                  lease_seconds: float | None = None, batch_size: int = 32) -> None:
         """`observers` (a list, empty at first) are called with a dict for what this engine object
-        commits: instance_started, instance_ended (status, compensated) and task_completed (seconds
-        from ready to completed); the web app's metrics are made from them.
+        commits: instance_started, instance_ended (status, compensated), task_completed (seconds
+        from ready to completed), message_published (kind, name), message_delivered (kind, name,
+        latency_seconds from publishing), message_buffered and message_expired (kind, name); the web
+        app's metrics are made from them.
 
         `stop_requested` is asked before every step a worker runs: True stops the batch there,
         committing what is done (run_worker sets it)."""
@@ -184,9 +186,10 @@ class Maestro:
     # -- instances -----------------------------------------------------------
 
     def start(self, key: str, data: dict | None = None, business_key: str | None = None,
-              started_by: str = "user") -> dict:
-        """Creates an instance of the newest version of `key`; a worker runs it."""
-        return self._instances.start(key, data, business_key, started_by)
+              started_by: str = "user", trace: str | None = None) -> dict:
+        """Creates an instance of the newest version of `key`; a worker runs it. Its trace (tracing on) is
+        that of `trace`, the caller's W3C traceparent, else the current span's, else a trace of its own."""
+        return self._instances.start(key, data, business_key, started_by, trace)
 
     def instance_counts(self) -> dict[str, dict[str, int]]:
         """{process key: {status: number of instances}}."""
@@ -224,18 +227,19 @@ class Maestro:
     # -- messages ------------------------------------------------------------
 
     def publish(self, name: str, correlation: str | dict | None = None, data: dict | None = None,
-                ttl: float | str | None = None) -> dict:
+                ttl: float | str | None = None, trace: str | None = None) -> dict:
         """Stores message `name` (its `data` become the receivers' variables) and returns {"id", "status"}
         at once; workers deliver it to every catch waiting for it that `correlation` finds (a key, or an
         object of a business key and variables) and start each process that begins with it. Nobody
         waiting, it is kept `ttl` (seconds or ISO 8601; default MAESTRO_MESSAGE_TTL_SECONDS) for a catch
-        to come (messages.py, deliveries.py)."""
-        return self._messages.publish(name, correlation, data, ttl)
+        to come (messages.py, deliveries.py). It carries the trace of `trace`, the publisher's W3C
+        traceparent (else the current span's), to the instances it reaches or starts."""
+        return self._messages.publish(name, correlation, data, ttl, trace=trace)
 
-    def signal(self, name: str, data: dict | None = None) -> dict:
+    def signal(self, name: str, data: dict | None = None, trace: str | None = None) -> dict:
         """Stores signal `name`, which workers broadcast to every instance and process that catches it
-        now; {"id", "status"} at once."""
-        return self._messages.signal(name, data)
+        now; {"id", "status"} at once. `trace`: as publish's."""
+        return self._messages.signal(name, data, trace=trace)
 
     def message(self, message_id: str) -> dict:
         """A message or signal and what became of it: its status and deliveries (which instance took it

@@ -4,6 +4,7 @@ from engine.run import variable_limits
 from engine.run.instance_errors import InstanceError
 from engine.run.time_to_live import InvalidTimeToLive, ttl_seconds
 
+from . import tracing
 from .errors import NotFound
 from .store import instance_rows, outbox
 from .summaries import iso
@@ -15,13 +16,14 @@ class Messages:
     def __init__(self, context):
         self.context = context
 
-    def publish(self, name, correlation=None, data=None, ttl=None, published_by=None):
+    def publish(self, name, correlation=None, data=None, ttl=None, published_by=None, trace=None):
         """Stores message `name` for the workers to deliver and returns {"id", "status"} at once.
 
         `correlation` is a key (a string: the catches whose correlation key, or else business key, it
         is) or an object (the catches whose instance has its "business_key" and holds its other
         values as variables); none reaches every catch of the name. `ttl` (seconds or an ISO 8601
         duration; default MAESTRO_MESSAGE_TTL_SECONDS) is how long it is kept when nobody waits.
+        `trace` is the publisher's traceparent (else the current span is, when tracing is on).
         """
         _check_name(name, "message")
         data = variable_limits.checked(data or {}, f"the data of message '{name}'")
@@ -35,18 +37,21 @@ class Messages:
             "message", name, data, published_by or f"api@{self.context.actor}", correlation=key,
             business_key=str(business_key) if business_key is not None else None, match_variables=match,
             ttl_seconds=ttl)
-        return self._stored(row)
+        return self._stored(row, trace)
 
-    def signal(self, name, data=None, published_by=None):
+    def signal(self, name, data=None, published_by=None, trace=None):
         """Stores signal `name` for the workers to broadcast to every catch and process that waits for
         it now; {"id", "status"} at once. A signal nobody waits for is gone (BPMN keeps none)."""
         _check_name(name, "signal")
         data = variable_limits.checked(data or {}, f"the data of signal '{name}'")
-        return self._stored(outbox.new_message("signal", name, data, published_by or f"api@{self.context.actor}"))
+        return self._stored(outbox.new_message("signal", name, data, published_by or f"api@{self.context.actor}"),
+                            trace)
 
-    def _stored(self, row):
+    def _stored(self, row, trace):
+        row["trace"] = tracing.published(row, tracing.of_caller(trace))
         with self.context.engine.begin() as connection:
             outbox.add(connection, [row])
+        self.context.notify({"event": "message_published", "kind": row["kind"], "name": row["name"]})
         return {"id": row["id"], "status": row["status"]}
 
     def message(self, message_id):

@@ -1,4 +1,5 @@
-"""What a Maestro object tells its observers (the web app's metrics): tasks completed, instances ended."""
+"""What a Maestro object tells its observers (the web app's metrics): tasks completed, instances ended,
+messages its steps threw."""
 from engine.run import compensation
 
 
@@ -15,3 +16,8 @@ def round_events(instance, writer, status):
 def ended(instance, status):
     return {"event": "instance_ended", "key": instance.workflow.spec.name, "status": status,
             "compensated": compensation.has_compensated(instance.workflow)}
+
+
+def published(row):
+    """A message or signal a step threw (an outbox row), once its step is committed."""
+    return {"event": "message_published", "kind": row["kind"], "name": row["name"]}

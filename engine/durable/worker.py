@@ -8,7 +8,7 @@ import traceback
 
 from engine.run.instance import FAILURES
 
-from . import observer_events, poison_pills
+from . import observer_events, poison_pills, tracing
 from .replay import commit_point
 from .settling import settle
 from .store import incidents, instance_rows, jobs
@@ -144,6 +144,7 @@ class Worker:
         while batch:
             round_started = time.monotonic()
             prepared, next_jobs, still_running, events, unreached, dropped = {}, {}, [], [], [], []
+            completed = []  # (instance id, its InstanceTrace, when it ended): traced instances that completed
             over_budget = False
             for position, item in enumerate(batch):
                 if context.stop_requested():  # the worker is stopping: hand back the instances not yet run
@@ -165,12 +166,15 @@ class Worker:
                     status = fields["status"]
                     if status == "completed":
                         prepared[item.id] = item.writer.prepare_end(actor, fields["ended_at"])
+                        if tracing.of(item.instance) is not None:
+                            completed.append((item.id, tracing.of(item.instance), fields["ended_at"]))
                     else:
                         prepared[item.id] = item.writer.prepare(actor, **fields)
                     next_jobs[item.id] = next_job
                 if context.observers:  # building events costs a scan of the tree at the end: only when watched
                     events += [(item.id, event)
                                for event in observer_events.round_events(item.instance, item.writer, status)]
+                    events += [(item.id, observer_events.published(row)) for row in prepared[item.id].sent]
                 if time.monotonic() - round_started > context.round_seconds:
                     # A slow round: commit what is done now, and let another worker (or this one's
                     # next claim) take the instances this round has not reached.
@@ -190,6 +194,9 @@ class Worker:
             for instance_id, event in events:
                 if instance_id in held:
                     context.notify(event)
+            for instance_id, traced, ended_at in completed:
+                if instance_id in held:
+                    traced.ended("completed", ended_at)
             for item in batch:
                 item.suspected = False  # its progress is committed: the crash count is cleared
             batch = [item for item in still_running if item.id in held]

@@ -40,6 +40,8 @@ class MaestroRuntime(PythonScriptEngine):
         self.outcomes = {}
         # task id -> recorded outcome while a loaded instance replays its logged steps (engine.durable.replay)
         self.replaying = None
+        # What makes a span of each handler call (engine.durable.tracing's InstanceTrace); None: not traced
+        self.tracing = None
 
     def evaluate(self, task, expression, external_context=None):
         variables = {**(external_context or {}), **task.data}
@@ -82,6 +84,12 @@ class MaestroRuntime(PythonScriptEngine):
             idempotency_key=f"{self.instance_id}:{task.id}",
             topic=topic,
         )
+        if self.tracing is None:
+            return self._call(task, topic, function, context)
+        with self.tracing.handler_call(context, task.task_spec.bpmn_id):
+            return self._call(task, topic, function, context)
+
+    def _call(self, task, topic, function, context):
         task_id = str(task.id)
         self.calls[task_id] = (context.data, None)
         handler = f"the handler for topic '{topic}' (task '{context.task_name}')"

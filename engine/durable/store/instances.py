@@ -4,6 +4,7 @@ All table-level SQL: on the worker's hot path the ORM's bookkeeping would
 cost more than the writes themselves.
 """
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.specs.Join import Join
@@ -165,12 +166,16 @@ class InstanceWriter:
     def _sent(self, actor):
         """The outbox rows of the messages and signals the step threw for other instances and processes."""
         instance, settings = self.instance, self.outbox_settings
-        return [outbox.new_message(
+        rows = [outbox.new_message(
             thrown.kind, thrown.name, thrown.payload, actor,
             correlation=self._correlation(thrown),
             business_key=instance.business_key, ttl_seconds=self._time_to_live(thrown),
             source_instance_id=instance.id, source_element=thrown.element, trace=settings.trace)
             for thrown in outbound.take_thrown(instance.workflow)]
+        if settings.stamp is not None:
+            for row in rows:
+                row["trace"] = settings.stamp(row)
+        return rows
 
     def _correlation(self, thrown):
         """Without a key from the diagram, a message reaches the catches of its thrower's business key;
@@ -184,10 +189,11 @@ class InstanceWriter:
         default; a signal, none (BPMN keeps no signal)."""
         if thrown.kind == "signal":
             return 0
+        default = self.outbox_settings.message_ttl_seconds
         try:
-            return ttl_seconds(thrown.time_to_live) if thrown.time_to_live else self.outbox_settings.message_ttl_seconds
-        except InvalidTimeToLive:  # refused at deploy (engine.read.checks.events); an older version keeps the default
-            return self.outbox_settings.message_ttl_seconds
+            return ttl_seconds(thrown.time_to_live) if thrown.time_to_live else default
+        except InvalidTimeToLive:  # refused at deploy (checks.task_settings); an older deployment keeps the default
+            return default
 
     def _awaited_now(self, subscriptions):
         """(the subscriptions it had, those it has now), or None when the rows already say so."""
@@ -241,6 +247,8 @@ class OutboxSettings:
     """What the messages an instance throws are published with."""
     message_ttl_seconds: float = 3600.0  # kept this long for a catch that does not wait yet
     trace: str | None = None  # the W3C traceparent of the trace the instance belongs to
+    # Tracing on: what gives each message the traceparent of the span publishing it (a child of the instance's)
+    stamp: Callable[[dict], str] | None = None
 
 
 @dataclass
