@@ -43,6 +43,20 @@ def test_a_message_starts_the_processes_that_begin_with_it(tmp_path):
     assert calls == ["record"]
 
 
+
+def test_each_of_several_message_start_events_starts_the_process_on_its_own_branch(tmp_path):
+    handlers, calls = make_recorder("reserve", "release")
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([DURABLE / "two_message_starts.bpmn"])
+    shipped = delivered(maestro, "order_shipped", {"business_key": "o-1"})
+    cancelled = delivered(maestro, "order_cancelled", {"business_key": "o-2"})
+    assert len(shipped["started"]) == len(cancelled["started"]) == 1
+    drain(maestro)
+    for started, business_key in ((shipped, "o-1"), (cancelled, "o-2")):
+        shown = maestro.show(started["started"][0])
+        assert (shown["key"], shown["status"], shown["business_key"]) == ("tell_customer", "completed", business_key)
+    assert calls == ["reserve", "release"]
+
 def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     from cli_helpers import maestro as run_maestro
 

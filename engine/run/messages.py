@@ -12,6 +12,7 @@ subprocesses. SpiffWorkflow 3.2 would hand it to all of them at once.
 """
 from typing import NamedTuple
 
+from SpiffWorkflow.bpmn.specs.control import StartEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -71,13 +72,13 @@ def waits_for_a_message(spec) -> bool:
 
 def starts_with(spec, name) -> bool:
     """Whether the process starts with a message start event for `name`."""
-    return any(_is_message(start) and start.event_definition.name == name for start in spec.start.outputs)
+    return any(_is_message(start) and start.event_definition.name == name for start in _start_specs(spec))
 
 
 def start_events(spec) -> set[tuple[str, str]]:
     """(kind, name) of each message and signal the process's start events start it with."""
     found = set()
-    for start in spec.start.outputs:
+    for start in _start_specs(spec):
         definition = getattr(start, "event_definition", None)
         if isinstance(definition, MessageEventDefinition):
             found.add(("message", definition.name))
@@ -147,6 +148,12 @@ def _waiting_tasks(workflow):
     for position, part in enumerate((workflow, *workflow.subprocesses.values())):
         for task in live_tasks.of(part).waiting_tasks():
             yield position, task
+
+
+def _start_specs(spec):
+    """The process's start events: SpiffWorkflow puts a split before them when there are several."""
+    for start in spec.start.outputs:
+        yield from (start.outputs if isinstance(start, StartEventSplit) else [start])
 
 
 def _is_message(spec):
