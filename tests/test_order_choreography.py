@@ -107,10 +107,10 @@ def test_happy_path_every_service_reacts_in_turn_and_the_customer_hears_it_shipp
         ("StockReserved", "delivered", "stock_service", "stock_reserved", "order-1", "order-1",
          [("shipping_service", None, True)]),
         ("OrderShipped", "delivered", "shipping_service", "order_shipped", "order-1", "order-1",
-         [("order_placement", "await_outcome", False)]),
+         [("order_placement", "order_shipped", False)]),
         ("OrderCompleted", "delivered", "order_placement", "order_completed", "order-1", "order-1",
-         [("customer_notification", None, True), ("payment_service", "await_order_outcome", False),
-          ("stock_service", "await_order_outcome", False)]),
+         [("customer_notification", None, True), ("payment_service", "order_completed", False),
+          ("stock_service", "order_completed", False)]),
     ]
 
 
@@ -160,10 +160,10 @@ def test_a_shipping_failure_cancels_the_order_and_the_services_undo_their_work_n
         ("StockReserved", "delivered", "stock_service", "stock_reserved", "order-2", "order-2",
          [("shipping_service", None, True)]),
         ("ShippingFailed", "delivered", "shipping_service", "shipping_failed", "order-2", "order-2",
-         [("order_placement", "await_outcome", False)]),
+         [("order_placement", "shipping_failed", False)]),
         ("OrderFailed", "delivered", "order_placement", "order_cancelled", "order-2", "order-2",
-         [("customer_notification", None, True), ("payment_service", "await_order_outcome", False),
-          ("stock_service", "await_order_outcome", False)]),
+         [("customer_notification", None, True), ("payment_service", "order_failed", False),
+          ("stock_service", "order_failed", False)]),
     ]
 
 

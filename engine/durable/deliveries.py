@@ -113,9 +113,7 @@ class Deliveries:
         began = tracing.now_ns()
         with context.Session() as session:
             connection = session.connection()
-            # One order's message starts the next process of that order; a signal is everybody's.
-            business_key = None if message.kind == "signal" else \
-                message.business_key or (message.match_variables or {}).get("business_key")
+            business_key = _business_key_of_started(message)
             instance_id = self.instances.insert(connection, key, {}, business_key, message.kind)
             row = context.row(session, instance_id)
             row.trace = message.trace
@@ -170,6 +168,15 @@ def _delivered(message):
     """The event of a delivery, with the time from publishing to it."""
     latency = (jobs.now() - jobs._aware(message.published_at)).total_seconds()
     return {"event": "message_delivered", "kind": message.kind, "name": message.name, "latency_seconds": latency}
+
+
+def _business_key_of_started(message):
+    """One order's message starts the next process of that order: the instance it starts takes its
+    business key (the thrower's, the publish's), else its correlation key, so that the order's later
+    messages reach it too. A signal is everybody's: none."""
+    if message.kind == "signal":
+        return None
+    return message.business_key or (message.match_variables or {}).get("business_key") or message.correlation
 
 
 def _variable_matches(message):

@@ -26,8 +26,10 @@ _TAKE = update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("ids", expanding=True
 _BY_ID = select(MESSAGES).where(MESSAGES.c.id == bindparam("id"))
 _DELIVERED_TO = select(DELIVERIES.c.instance_id, DELIVERIES.c.process_key) \
     .where(DELIVERIES.c.message_id == bindparam("id"))
+# Only messages to deliver: a buffered one falls due to expire, which no one waits for (`worker
+# --until-idle` must not wait an hour for it); a worker expires it when it next looks.
 _NEXT_DUE = select(MESSAGES.c.due_at, MESSAGES.c.lease_until) \
-    .where(MESSAGES.c.status.in_((PENDING, BUFFERED))).order_by(MESSAGES.c.due_at).limit(1)
+    .where(MESSAGES.c.status == PENDING).order_by(MESSAGES.c.due_at).limit(1)
 _RECEIVERS = select(SUBSCRIPTIONS.c.instance_id, SUBSCRIPTIONS.c.element, SUBSCRIPTIONS.c.since)
 INSERT_MESSAGES = insert(MESSAGES)
 
@@ -140,7 +142,7 @@ def wake_buffered(connection, subscriptions: list[dict]) -> None:
 
 
 def next_due(connection) -> datetime | None:
-    """When a message is next due (its lease's end when leased), or None."""
+    """When a message is next due for delivery (its lease's end when leased), or None."""
     row = connection.execute(_NEXT_DUE).first()
     if row is None:
         return None
