@@ -189,3 +189,69 @@ def test_what_a_path_starts_from(maestro):
         maestro.instance_messages("no-such-instance")
     with pytest.raises(ValueError):
         maestro.event_path()
+
+
+# -- the API and the pages -------------------------------------------------------------
+
+@pytest.fixture
+def client(maestro):
+    from webapp import create_app
+    return create_app(maestro, secret_key="test").test_client()
+
+
+def test_the_api_gives_the_path_of_a_key_or_an_instance_and_refuses_anything_else(maestro, client):
+    shop_id = ran(maestro, "shop", "order-1")
+    by_api = client.get("/api/event-paths?key=order-1")
+    assert by_api.status_code == 200 and by_api.json == maestro.event_path("order-1")
+    assert [i["key"] for i in client.get(f"/api/event-paths?instance={shop_id}").json["instances"]] == [
+        "shop", "payment", "receipt"]
+    assert client.get("/api/event-paths?key=nobody").json["instances"] == []
+
+    for query in ("", "?key=", f"?key=order-1&instance={shop_id}"):
+        refused = client.get(f"/api/event-paths{query}")
+        assert refused.status_code == 400 and refused.json["error"] == "bad_request", query
+    missing = client.get("/api/event-paths?instance=no-such-instance")
+    assert missing.status_code == 404 and missing.json == {"error": "not_found",
+                                                           "message": "no instance 'no-such-instance'"}
+    operation = client.get("/api/openapi.json").json["paths"]["/api/event-paths"]["get"]
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"key", "instance"}
+
+
+def test_the_page_shows_the_path_with_links_to_every_instance_and_message(maestro, client):
+    ran(maestro, "booking", "trip-1")
+    buffered = maestro.publish("trip_cancelled", "trip-1")["id"]
+    deliver_published(maestro, buffered)
+    path = maestro.event_path("trip-1")
+
+    page = client.get("/events?key=trip-1")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Event path of <span class=\"subject\">trip-1</span>" in html
+    for instance in path["instances"]:
+        assert f'href="/instances/{instance["id"]}"' in html
+    for message in path["messages"]:
+        assert f'href="/messages/{message["id"]}"' in html
+    assert f'class="status-tag buffered" href="/messages/{buffered}">trip_cancelled buffered</a>' in html
+    assert html.count('<tr class="task-completed undo">') == 1 and "Release room" in html
+    assert html.count('<tr class="task-failed">') == 1 and "card declined" in html
+
+    assert "No instance or message carries" in client.get("/events?key=nobody").get_data(as_text=True)
+    assert client.get("/events").status_code == 200
+    assert client.get("/events?key=a&instance=b").status_code == 400
+    assert client.get("/events?instance=no-such-instance").status_code == 404
+
+
+def test_a_message_page_and_an_instance_page_link_sender_receivers_and_path(maestro, client):
+    booking_id = ran(maestro, "booking", "trip-1")
+    failed = next(m for m in maestro.event_path("trip-1")["messages"] if m["name"] == "payment_failed")
+    html = client.get(f"/messages/{failed['id']}").get_data(as_text=True)
+    assert f'href="/instances/{failed["source_instance_id"]}" id="message-source">charging</a>' in html
+    assert f'href="/instances/{booking_id}">booking</a>' in html
+    assert 'href="/events?key=trip-1"' in html
+    assert client.get("/messages/no-such-message").status_code == 404
+
+    instance_page = client.get(f"/instances/{booking_id}").get_data(as_text=True)
+    messages = instance_page[instance_page.index('id="messages"'):]
+    assert "Continued by" in messages and f'href="/messages/{failed["id"]}"' in messages
+    assert "Sent" in messages and "booking_made" in messages and "Started by" not in messages
+    assert f'href="/events?instance={booking_id}"' in messages

@@ -178,11 +178,18 @@ def _edges(messages, deliveries, instances) -> list[dict]:
 
 def _timeline(instances, messages, deliveries, history, started_by) -> list[dict]:
     entries = []
+    # The commit that ends an instance also stores what its last step threw, stamped a moment after the
+    # end's time: the end is told with that commit's last moment, after them.
+    last_thrown: dict[str, datetime] = {}
+    for row in messages:
+        if row.source_instance_id is not None:
+            last_thrown[row.source_instance_id] = _aware(row.published_at)
     for row in instances:
         entries.append(_entry(row.created_at, "instance_started", instance_id=row.id, name=row.key,
                               status=row.started_by, message_id=started_by.get(row.id)))
         if row.ended_at is not None:
-            entries.append(_entry(row.ended_at, "instance_ended", instance_id=row.id, name=row.key, status=row.status))
+            ended_at = max(_aware(row.ended_at), last_thrown.get(row.id, _aware(row.ended_at)))
+            entries.append(_entry(ended_at, "instance_ended", instance_id=row.id, name=row.key, status=row.status))
     published = {}
     for row in messages:
         published[row.id] = row
