@@ -122,7 +122,7 @@ def document():
                 {"200": _json({"type": "object", "properties": {
                     "instances": {"type": "array", "items": _ref("InstanceSummary")},
                     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
-                [_query_parameter("status", {"enum": STATUSES}),
+                [_query_parameter("status", {"enum": ["", *STATUSES]}, "empty: any status, as for `key`"),
                  _query_parameter("key"), _query_parameter("business_key"),
                  _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                  _query_parameter("after", description="the `next` of the page before; anything else is refused "

@@ -15,7 +15,6 @@ from typing import Any
 from .errors import NotFound
 from .messages import delivery_summary, message_summary
 from .store import event_paths as store
-from .store import instance_rows
 from .store.db import read_snapshot
 from .store.jobs import _aware
 from .summaries import instance_summary, iso
@@ -49,7 +48,7 @@ class EventPaths:
             connection = read_snapshot(session)  # one state of the database for every round of the walk
             walk = _Walk(connection)
             if instance_id is not None:
-                if not instance_rows.by_ids(connection, [instance_id]):
+                if not store.instances_by_ids(connection, [instance_id]):
                     raise NotFound(f"no instance '{instance_id}'")
                 walk.grow({instance_id}, set())
             else:
@@ -66,14 +65,14 @@ class EventPaths:
         "truncated"}; each with its deliveries to this instance or by it, and how long they waited."""
         with self.context.Session() as session:
             connection = read_snapshot(session)
-            if not instance_rows.by_ids(connection, [instance_id]):
+            if not store.instances_by_ids(connection, [instance_id]):
                 raise NotFound(f"no instance '{instance_id}'")
             received = store.deliveries_to(connection, [instance_id], MAX_MESSAGES + 1)
             sent_ids = store.sent_by(connection, [instance_id], MAX_MESSAGES + 1)
             rows = {row.id: row for row in store.messages_by_ids(
                 connection, {*sent_ids[:MAX_MESSAGES], *(d.message_id for d in received[:MAX_MESSAGES])})}
             sent_deliveries = store.deliveries_of(connection, sent_ids[:MAX_MESSAGES])
-            receivers = {row.id: row for row in instance_rows.by_ids(
+            receivers = {row.id: row for row in store.instances_by_ids(
                 connection, {delivery.instance_id for delivery in sent_deliveries})}
         by_message: dict[str, list] = {}
         for delivery in sent_deliveries:
@@ -108,7 +107,7 @@ class _Walk:
         while instance_ids or message_ids:
             instance_ids = self._room(instance_ids - self.instances.keys(), len(self.instances), MAX_INSTANCES)
             message_ids = self._room(message_ids - self.messages.keys(), len(self.messages), MAX_MESSAGES)
-            self.instances.update((row.id, row) for row in instance_rows.by_ids(connection, instance_ids))
+            self.instances.update((row.id, row) for row in store.instances_by_ids(connection, instance_ids))
             new_messages = store.messages_by_ids(connection, message_ids)
             self.messages.update((row.id, row) for row in new_messages)
             # An instance leads to what it sent and what reached it; a message to its sender and receivers.

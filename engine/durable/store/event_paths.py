@@ -12,6 +12,10 @@ MESSAGES, DELIVERIES, HISTORY = Message.__table__, Delivery.__table__, HistoryEn
 INSTANCES = InstanceRow.__table__
 
 _IDS = bindparam("ids", expanding=True)
+# What a path tells of an instance (summaries.instance_summary): not its state or variables, which are large.
+_INSTANCES_BY_ID = select(INSTANCES.c.id, INSTANCES.c.key, INSTANCES.c.version, INSTANCES.c.status,
+                          INSTANCES.c.business_key, INSTANCES.c.started_by, INSTANCES.c.created_at,
+                          INSTANCES.c.updated_at, INSTANCES.c.ended_at).where(INSTANCES.c.id.in_(_IDS))
 _INSTANCES_OF_KEY = select(INSTANCES.c.id).where(INSTANCES.c.business_key == bindparam("key")) \
     .order_by(INSTANCES.c.created_at).limit(bindparam("limit"))
 _MESSAGES_OF_KEY = select(MESSAGES.c.id).where(or_(MESSAGES.c.business_key == bindparam("key"),
@@ -42,6 +46,12 @@ _COMPLETED_ACTIVITIES = select(*_HISTORY_COLUMNS).where(HISTORY.c.instance_id.in
 def instance_ids_of_key(connection, key: str, limit: int) -> list[str]:
     """Ids of up to `limit` instances whose business key is `key`, oldest first."""
     return list(connection.execute(_INSTANCES_OF_KEY, {"key": key, "limit": limit}).scalars())
+
+
+def instances_by_ids(connection, instance_ids) -> list:
+    """The summary columns of these instances, in no particular order."""
+    ids = list(instance_ids)
+    return connection.execute(_INSTANCES_BY_ID, {"ids": ids}).all() if ids else []
 
 
 def message_ids_of_key(connection, key: str, limit: int) -> list[str]:
