@@ -183,6 +183,14 @@ def message(message_id):
     return jsonify(maestro().message(message_id))
 
 
+@blueprint.get("/event-paths")
+def event_path():
+    """Every instance and message of a business transaction: `?key=` (a business key or correlation value;
+    a key nothing carries gives empty lists) or `?instance=` (an instance id; 404 when there is none)."""
+    key, instance_id = request_input.event_path_origin(request.args.get("key"), request.args.get("instance"))
+    return jsonify(maestro().event_path(key, instance_id))
+
+
 @blueprint.post("/signals")
 def broadcast_signal():
     """{name, data} -> 202 {id, status}: broadcast by the workers to every catch waiting for it now."""

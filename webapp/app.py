@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.durable.startup import UserError
 
-from . import api, assets, browser_safety, drafts_api, hosts, metrics, modeling_api, pages
+from . import api, assets, browser_safety, drafts_api, event_pages, hosts, metrics, modeling_api, pages
 from .api import json_error
 from .request_input import BadRequest, check_text
 
@@ -53,6 +53,7 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(event_pages.blueprint)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)
     app.register_error_handler(BadRequest, lambda error: _error(400, "bad_request", "Bad request", str(error)))

@@ -51,6 +51,40 @@ def _diagram_body(extra):
             "force_executable": {"type": "boolean"}, **extra}}}}}
 
 
+def _event_path_schemas():
+    """The schemas of GET /api/event-paths (engine/durable/event_paths.py)."""
+    text, maybe_text = {"type": "string"}, {"type": ["string", "null"]}
+    wait = {"type": ["number", "null"], "minimum": 0, "description": "seconds from publishing to delivery"}
+    return {
+        "EventPath": {"type": "object", "required": ["key", "instance_id", "truncated", "instances", "messages",
+                                                     "edges", "timeline"], "properties": {
+            "key": maybe_text, "instance_id": maybe_text,
+            "truncated": {"type": "boolean", "description": "more than 500 instances or messages (or 1000 task "
+                                                            "rows of a kind) were found: the first are shown"},
+            "instances": {"type": "array", "items": _ref("EventPathInstance")},
+            "messages": {"type": "array", "items": {"allOf": [_ref("Message"), {"type": "object", "properties": {
+                "wait_seconds": wait}}]}},
+            "edges": {"type": "array", "items": _ref("EventPathEdge")},
+            "timeline": {"type": "array", "items": _ref("EventPathEntry")}}},
+        "EventPathInstance": {"allOf": [_ref("InstanceSummary"), {"type": "object", "properties": {
+            "started_by": text,
+            "started_by_message": {**maybe_text, "description": "the message whose start event started it"}}}]},
+        "EventPathEdge": {"type": "object", "required": ["kind", "instance_id", "message_id"], "properties": {
+            "kind": {"enum": ["sent", "reached", "started"],
+                     "description": "instance -sent-> message; message -reached-> or -started-> instance"},
+            "instance_id": text, "message_id": text, "element": maybe_text, "at": text, "wait_seconds": wait}},
+        "EventPathEntry": {"type": "object", "required": ["at", "kind"], "properties": {
+            "at": text,
+            "kind": {"enum": ["instance_started", "instance_ended", "message_published", "message_delivered",
+                              "message_pending", "message_buffered", "message_expired", "task_completed",
+                              "task_failed"]},
+            "instance_id": maybe_text, "message_id": maybe_text, "name": maybe_text, "element": maybe_text,
+            "status": maybe_text, "message_kind": {"enum": ["message", "signal", None]},
+            "started": {"type": "boolean"}, "undo": {"type": "boolean"}, "wait_seconds": wait,
+            "error": maybe_text, "until": maybe_text}},
+    }
+
+
 def document():
     key, instance = _path_parameter("key"), _path_parameter("instance_id")
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
@@ -93,7 +127,7 @@ def document():
                 {"200": _json({"type": "object", "properties": {
                     "instances": {"type": "array", "items": _ref("InstanceSummary")},
                     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
-                [_query_parameter("status", {"enum": STATUSES}),
+                [_query_parameter("status", {"enum": ["", *STATUSES]}, "empty: any status, as for `key`"),
                  _query_parameter("key"), _query_parameter("business_key"),
                  _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                  _query_parameter("after", description="the `next` of the page before; anything else is refused "
@@ -129,6 +163,15 @@ def document():
             "/api/messages/{message_id}": {"get": _operation(
                 "A message or signal: its status (pending, delivered, buffered, expired) and deliveries",
                 {"200": _json(_ref("Message"))}, [_path_parameter("message_id")])},
+            "/api/event-paths": {"get": _operation(
+                "Every instance and message of a business transaction across processes: who threw what, who "
+                "caught it, when and after how long, what it started, what is still pending, buffered or "
+                "expired, and one timeline with the tasks that completed, failed or undid work. Give `key` or "
+                "`instance`, one of them (400 otherwise)",
+                {"200": _json(_ref("EventPath"))},
+                [_query_parameter("key", description="a business key or correlation value: a key nothing carries "
+                                                     "gives empty lists"),
+                 _query_parameter("instance", description="an instance id: its path (404 when there is none)")])},
             "/api/signals": {"post": _operation(
                 "Broadcast a signal to every instance and process that catches it now (stored, then delivered "
                 "by the workers)",
@@ -210,11 +253,14 @@ def document():
                 "payload": _JSON_OBJECT, "published_at": {"type": "string"}, "published_by": {"type": "string"},
                 "expires_at": {"type": ["string", "null"]}, "ended_at": {"type": ["string", "null"]},
                 "source_instance_id": {"type": ["string", "null"]}, "source_element": {"type": ["string", "null"]},
+                "source_key": {"type": ["string", "null"], "description": "the process of the instance that threw it "
+                                                                           "(GET /api/messages/ID only)"},
                 "attempts": {"type": "integer"},
                 "deliveries": {"type": "array", "items": {"type": "object", "properties": {
                     "instance_id": {"type": "string"}, "key": {"type": ["string", "null"]},
                     "element": {"type": ["string", "null"]}, "started": {"type": "boolean"},
                     "delivered_at": {"type": "string"}}}}}},
+            **_event_path_schemas(),
             "Error": {"type": "object", "required": ["error", "message"],
                       "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
             "Invalid": {"type": "object", "properties": {

@@ -175,6 +175,7 @@ def instance(instance_id, task_error=None, status=200):
     shown = maestro().show(instance_id)
     return render_template(
         "instance.html", instance=shown, elements=progress.element_states(shown),
+        messages=maestro().instance_messages(instance_id),
         timeline=timeline(shown["history"]), task_error=task_error,
         variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
 
@@ -225,8 +226,8 @@ def timeline(history):
             started.setdefault(entry["task_id"], moment)
         elif entry["task_id"] in started:
             took = (moment - started.pop(entry["task_id"])).total_seconds()
-        rows.append({**entry, "offset": _duration((moment - began).total_seconds()),
-                     "took": _duration(took) if took is not None else ""})
+        rows.append({**entry, "offset": duration((moment - began).total_seconds()),
+                     "took": duration(took) if took is not None else ""})
     return rows
 
 
@@ -234,7 +235,14 @@ def _moment(text):
     return datetime.fromisoformat(text)
 
 
-def _duration(seconds):
+@blueprint.app_template_filter("duration")
+def duration_text(seconds):
+    """`{{ seconds|duration }}` in a template: "" for None."""
+    return "" if seconds is None else duration(seconds)
+
+
+def duration(seconds):
+    """Seconds as a person reads them: "76 ms", "4.2 s", "3.5 min"..."""
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 120:

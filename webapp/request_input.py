@@ -109,3 +109,13 @@ def whole_number(name: str, value: str | None, minimum: int = 1, maximum: int = 
     if not minimum <= number <= maximum:
         raise BadRequest(f"{name} must be between {minimum} and {maximum}")
     return number
+
+
+def event_path_origin(key: str | None, instance: str | None) -> tuple[str | None, str | None]:
+    """(key, instance id) an event path starts from: exactly one of the `key` and `instance` query
+    parameters (an empty one is absent); BadRequest otherwise."""
+    key, instance = key or None, instance or None
+    if (key is None) == (instance is None):
+        raise BadRequest("give a business key or correlation value as `key`, or an instance id as `instance`: "
+                         "one of them" + (", not both" if key is not None else ""))
+    return key, instance

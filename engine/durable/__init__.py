@@ -1,7 +1,8 @@
 """The durable engine: deployments and instances in a database, advanced by workers.
 
 The Maestro class (maestro) is its one public face, a thin one over its jobs:
-deployments, instances, messages, worker (one batch of due work), drafts
+deployments, instances, messages, event paths (reading a business transaction across
+processes), worker (one batch of due work), drafts
 (diagrams saved without deploying), folders (deploying a processes folder
 at start) and trials (a diagram tried in memory, nothing stored), which share
 a Context (the database, the handlers, the settings). Beside them:

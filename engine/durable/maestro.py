@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .deliveries import Deliveries
     from .deployments import Deployments
     from .drafts import Drafts
+    from .event_paths import EventPaths
     from .folders import FolderDeploys
     from .messages import Messages
     from .trials import Trials
@@ -89,6 +90,11 @@ class Maestro:
     def _messages(self) -> "Messages":
         from .messages import Messages
         return Messages(self._context)
+
+    @cached_property
+    def _event_paths(self) -> "EventPaths":
+        from .event_paths import EventPaths
+        return EventPaths(self._context)
 
     @cached_property
     def _deliveries(self) -> "Deliveries":
@@ -245,6 +251,18 @@ class Maestro:
         """A message or signal and what became of it: its status and deliveries (which instance took it
         where, or was started by it, when)."""
         return self._messages.message(message_id)
+
+    def event_path(self, key: str | None = None, instance_id: str | None = None) -> dict:
+        """Every instance and message a business transaction involved, across processes: from the
+        instances with business key `key` and the messages whose business key or correlation is `key`
+        (or from instance `instance_id`), following who sent and who took each message. {instances,
+        messages (with deliveries and waits), edges, timeline, truncated} (event_paths.py)."""
+        return self._event_paths.event_path(key, instance_id)
+
+    def instance_messages(self, instance_id: str) -> dict:
+        """The messages that started or continued an instance and those it sent:
+        {started_by, continued_by, sent, truncated} (event_paths.py)."""
+        return self._event_paths.instance_messages(instance_id)
 
     # -- workers -----------------------------------------------------------
 

@@ -61,8 +61,10 @@ class Messages:
             if row is None:
                 raise NotFound(f"no message '{message_id}'")
             deliveries = outbox.deliveries(connection, [message_id])
-            keys = {row.id: row for row in instance_rows.by_ids(connection, {d.instance_id for d in deliveries})}
-        return {**message_summary(row),
+            involved = {d.instance_id for d in deliveries} | {row.source_instance_id} - {None}
+            keys = {instance.id: instance for instance in instance_rows.by_ids(connection, involved)}
+        source = keys.get(row.source_instance_id)
+        return {**message_summary(row), "source_key": source.key if source is not None else None,
                 "deliveries": [delivery_summary(delivery, keys.get(delivery.instance_id)) for delivery in deliveries]}
 
 
