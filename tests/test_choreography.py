@@ -346,3 +346,32 @@ def test_a_correlation_key_or_payload_expression_that_does_not_parse_is_refused_
         fresh_maestro(tmp_path).deploy([("bad.bpmn", source.encode())])
     assert sorted((problem.element, problem.message.split(":")[0]) for problem in refused.value.problems) == [
         ("m_ping", "expression '=order_id +' does not parse"), ("throw", "expression '=amount *' does not parse")]
+
+
+def test_a_receiver_that_cannot_be_loaded_does_not_keep_the_message_from_the_others(tmp_path, monkeypatch):
+    source = diagram(message("ping"), process(
+        "receiver", f'<startEvent id="s"/><receiveTask id="wait" messageRef="m_ping"/>{service("after")}'
+                    f'<endEvent id="e"/>{flows("s", "wait", "after", "e")}'))
+    maestro, calls = engine_with(tmp_path, source, "after")
+    broken, healthy = (maestro.start("receiver", {"n": n})["id"] for n in (1, 2))
+    drain(maestro)
+    context, load = maestro._context, maestro._context.load
+
+    def failing_load(session, row, logged=None):
+        if row.id == broken:
+            raise RuntimeError("a state this Maestro cannot read")
+        return load(session, row, logged)
+
+    monkeypatch.setattr(context, "load", failing_load)
+    published = maestro.publish("ping", None, {"m": 1})["id"]
+    maestro.deliver_messages()
+    shown = maestro.message(published)
+    assert [d["instance_id"] for d in shown["deliveries"]] == [healthy]
+    assert shown["status"] == "pending" and shown["attempts"] == 1, "due again for the one it could not reach"
+
+    monkeypatch.setattr(context, "load", load)  # fixed (say, by an upgrade): the next try reaches it
+    drain(maestro)
+    shown = maestro.message(published)
+    assert shown["status"] == "delivered" and sorted(d["instance_id"] for d in shown["deliveries"]) == sorted(
+        [broken, healthy])
+    assert calls == [("after", None, {"n": 2, "m": 1}), ("after", None, {"n": 1, "m": 1})]

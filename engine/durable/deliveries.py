@@ -8,9 +8,10 @@ commit together with its delivery row: a receiver that is busy gets it on a late
 receiver gets it twice, whichever worker dies when. A message that reached nobody is buffered
 until its time to live runs out; a catch that starts waiting for it meanwhile wakes it.
 """
+import logging
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from engine.run import messages as catching
 
@@ -21,6 +22,8 @@ from .store import definitions, jobs, locks, outbox
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.05, 2.0
 # Messages a worker takes at once.
 CLAIM = 16
+
+log = logging.getLogger(__name__)
 
 
 class Deliveries:
@@ -38,7 +41,13 @@ class Deliveries:
             taken = outbox.claim(session.connection(), f"deliverer@{context.actor}", context.lease_seconds, limit)
             session.commit()
         for message_id in taken:
-            self._deliver(message_id)
+            try:
+                self._deliver(message_id)
+            except SQLAlchemyError:
+                raise  # the database is away: the worker's loop waits and tries again (the lease runs out)
+            except Exception:  # a fault of Maestro's: the other messages and the instances must go on
+                log.exception("delivering message %s failed; it is tried again later", message_id)
+                self._try_later(message_id)
         return len(taken)
 
     def next_due(self):
@@ -54,7 +63,7 @@ class Deliveries:
             starts = [key for key in self._processes_started_by(session, message) if key not in started]
         busy = False
         for receiver in receivers:
-            busy |= self._to_instance(message, receiver) == "busy"
+            busy |= self._to_instance_or_later(message, receiver) == "busy"
         for key in starts:
             self._start(message, key)
         self._settle(message, busy, tried={receiver.instance_id for receiver in receivers})
@@ -64,6 +73,25 @@ class Deliveries:
         return [receiver for receiver in outbox.receivers(session.connection(), message)
                 if receiver.instance_id not in reached
                 and not (message.kind == "signal" and receiver.instance_id == message.source_instance_id)]
+
+    def _to_instance_or_later(self, message, receiver):
+        """_to_instance; a receiver that cannot be loaded or run is tried again later, as a busy one is,
+        without keeping the message from the others."""
+        try:
+            return self._to_instance(message, receiver)
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.exception("delivering message %s to instance %s failed; it is tried again later",
+                          message.id, receiver.instance_id)
+            return "busy"
+
+    def _try_later(self, message_id):
+        with self.context.Session() as session:
+            message = outbox.get(session.connection(), message_id)
+            delay = min(FIRST_RETRY_SECONDS * 2 ** message.attempts, MAX_RETRY_SECONDS)
+            outbox.again_at(session.connection(), message_id, jobs.now() + timedelta(seconds=delay))
+            session.commit()
 
     def _to_instance(self, message, receiver):
         """Delivers to one waiting instance in its own commit: "delivered", "busy" or "not_for_it"."""
