@@ -375,3 +375,26 @@ def test_a_receiver_that_cannot_be_loaded_does_not_keep_the_message_from_the_oth
     assert shown["status"] == "delivered" and sorted(d["instance_id"] for d in shown["deliveries"]) == sorted(
         [broken, healthy])
     assert calls == [("after", None, {"n": 2, "m": 1}), ("after", None, {"n": 1, "m": 1})]
+
+
+def test_bpmn_correlation_properties_find_the_catch(tmp_path):
+    correlation = '''<correlationProperty id="order_ref" name="order reference">
+        <correlationPropertyRetrievalExpression messageRef="m_paid"><messagePath>order_id</messagePath>
+        </correlationPropertyRetrievalExpression></correlationProperty>'''
+    source = diagram(
+        message("paid"), correlation,
+        process("payment", f'<startEvent id="s"/>{service("charge")}<endEvent id="e">'
+                           f'<messageEventDefinition messageRef="m_paid"/></endEvent>{flows("s", "charge", "e")}'),
+        process("order", f'<startEvent id="s"/><intermediateCatchEvent id="wait"><messageEventDefinition '
+                         f'messageRef="m_paid"/></intermediateCatchEvent>{service("ship")}<endEvent id="e"/>'
+                         f'{flows("s", "wait", "ship", "e")}'))
+    maestro, calls = engine_with(tmp_path, source, "charge", "ship")
+    orders = {order_id: maestro.start("order", {"order_id": order_id})["id"] for order_id in ("o-1", "o-2")}
+    drain(maestro)
+    maestro.start("payment", {"order_id": "o-1"})
+    drain(maestro)
+    assert [call[0] for call in calls] == ["charge", "ship"]
+    assert maestro.show(orders["o-1"])["status"] == "completed"
+    assert maestro.show(orders["o-2"])["status"] == "waiting"
+    (record,) = sent(maestro, "paid")
+    assert record["correlation"] == "o-1"
