@@ -58,6 +58,12 @@ class Deliveries:
     def _deliver(self, message_id):
         with self.context.Session() as session:
             message = outbox.get(session.connection(), message_id)
+            if message.status == outbox.BUFFERED and jobs._aware(message.expires_at) <= jobs.now():
+                # Its time to live ran out: a catch that began waiting since does not get it.
+                outbox.finish(session.connection(), message_id, outbox.EXPIRED)
+                session.commit()
+                self.context.notify({"event": "message_expired", "kind": message.kind, "name": message.name})
+                return
             reached, started = outbox.delivered_to(session.connection(), message_id)
             receivers = self._receivers(session, message, reached)
             starts = [key for key in self._processes_started_by(session, message) if key not in started]
@@ -66,7 +72,7 @@ class Deliveries:
             busy |= self._to_instance_or_later(message, receiver) == "busy"
         for key in starts:
             self._start(message, key)
-        self._settle(message, busy, tried={receiver.instance_id for receiver in receivers})
+        self._settle(message, busy, tried={(receiver.instance_id, receiver.since) for receiver in receivers})
 
     def _receivers(self, session, message, reached):
         """The subscriptions still to reach (not the thrower's own catches of its signal)."""
@@ -163,8 +169,8 @@ class Deliveries:
         context.notify(_delivered(message))
 
     def _settle(self, message, busy, tried):
-        """After a delivery round that tried the instances `tried`: due again for busy receivers, else
-        delivered, buffered or expired."""
+        """After a delivery round that tried the subscriptions `tried` ((instance id, since)): due again
+        for busy receivers, else delivered, buffered or expired."""
         context = self.context
         outcome = None  # what became of a message nobody took: message_buffered or message_expired
         with context.Session() as session:
@@ -178,7 +184,11 @@ class Deliveries:
                 # Nobody took it. Under its name's lock a catch starting to wait now is seen, or sees it.
                 locks.hold_until_commit(connection, locks.message_name(message.name))
                 reached, _ = outbox.delivered_to(connection, message.id)
-                if {receiver.instance_id for receiver in self._receivers(session, message, reached)} - tried:
+                # A subscription not tried: a catch began waiting, maybe in an instance tried at a catch it
+                # has left since (its subscription then began anew), and woke no message, as this one
+                # was pending.
+                if {(receiver.instance_id, receiver.since) for receiver in self._receivers(session, message, reached)} \
+                        - tried:
                     outbox.again_at(connection, message.id, jobs.now())
                 elif jobs._aware(message.expires_at) > jobs.now():
                     outbox.buffer(connection, message.id, jobs._aware(message.expires_at))

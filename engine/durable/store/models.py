@@ -153,7 +153,7 @@ class Subscription(Base):
     waiting instances (engine/durable/deliveries.py)."""
     __tablename__ = "message_subscriptions"
     __table_args__ = (
-        Index("ix_subscriptions_key", "kind", "name", "correlation_key"),
+        Index("ix_subscriptions_key", "kind", "name", "correlation_key", "business_key"),
         Index("ix_subscriptions_business_key", "kind", "name", "business_key"),
     )
 
