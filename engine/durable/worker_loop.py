@@ -13,9 +13,12 @@ from .worker_health import WorkerHealth
 from .worker_stop import StopSignals, stop_signals_ignored
 
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.5, 8.0
+# How long an idle worker sleeps at most before it looks again: work written by another process (a
+# start, a message published through the API or the CLI) waits at most this long for a worker.
+IDLE_LOOK_SECONDS = 0.25
 
 
-def run_worker(engine, until_idle=False, max_sleep=1.0, stop=None, health=None):
+def run_worker(engine, until_idle=False, max_sleep=IDLE_LOOK_SECONDS, stop=None, health=None):
     """Advances due instances until `stop` is set or, with until_idle, until none is due.
 
     In the main thread SIGTERM and SIGINT set `stop` (engine.durable.worker_stop): the round in flight
