@@ -18,7 +18,7 @@ A round publishes one message to a random waiting instance of each database in t
 `publish` up to the end of `maestro.deliver_messages()` (the receiver's commit done, the message
 marked delivered). Then, for the note, a real `maestro worker` process on the largest database
 is timed from `publish` to the messages table saying delivered (an idle worker looks for due
-work at least once a second, so this latency is the poll, not the lookup).
+work every 0.25 s, engine/durable/worker_loop.IDLE_LOOK_SECONDS: most of this latency is that poll).
 
 Run:  python bench/bench_correlation.py [--quick] [--rounds N] [--waiting N] [--database postgresql]
 """
@@ -247,7 +247,7 @@ def main():
     print(f"  target < {TARGET_MS:.0f} ms at N = {largest:,}: {'met' if medians[largest] < TARGET_MS else 'NOT met'}")
     print(f"  with a `maestro worker` running, N = {largest:,}: publish -> delivered in the messages table "
           f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over "
-          f"{len(latencies)} (an idle worker polls for due work at least once a second)")
+          f"{len(latencies)} (an idle worker looks for due work every 0.25 s)")
 
 
 def settle(maestro, one_waits_again, one_keys):
