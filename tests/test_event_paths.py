@@ -2,6 +2,8 @@
 business transaction across processes, who threw what and who caught it, how long each waited, and
 compensation across processes as one story (tests/fixtures/durable/choreography.bpmn and
 cross_process_undo.bpmn)."""
+from itertools import pairwise
+
 import pytest
 from conftest import make_recorder
 from durable_helpers import DURABLE, deliver_published, drain, fresh_maestro
@@ -9,6 +11,7 @@ from durable_helpers import DURABLE, deliver_published, drain, fresh_maestro
 from engine import BpmnError
 from engine.durable import NotFound
 from engine.durable import event_paths as event_paths_module
+from webapp.event_graph import LABEL_ROW, MAX_LABEL_ROWS, layout
 
 TOPICS = ("place", "ship", "charge", "send_receipt", "reserve", "release", "charge_card")
 DIAGRAMS = [DURABLE / "choreography.bpmn", DURABLE / "cross_process_undo.bpmn"]
@@ -255,3 +258,40 @@ def test_a_message_page_and_an_instance_page_link_sender_receivers_and_path(maes
     assert "Continued by" in messages and f'href="/messages/{failed["id"]}"' in messages
     assert "Sent" in messages and "booking_made" in messages and "Started by" not in messages
     assert f'href="/events?instance={booking_id}"' in messages
+
+
+def crowded_path():
+    """A path drawn tightly: a message from outside and one to its own thrower, then six undo tasks and a
+    buffered message in a row on one lane (their labels are far wider than a column)."""
+    instances = [{"id": i, "key": i, "business_key": "k", "status": "completed", "ended_at": "then"} for i in "ab"]
+    timeline = [
+        {"kind": "instance_started", "instance_id": "a"}, {"kind": "instance_started", "instance_id": "b"},
+        {"kind": "message_published", "instance_id": "a", "message_id": "ping", "name": "ping"},
+        {"kind": "message_delivered", "instance_id": "a", "message_id": "ping", "name": "ping", "started": False,
+         "wait_seconds": 0.01},
+        {"kind": "message_published", "instance_id": None, "message_id": "outside", "name": "outside"},
+        {"kind": "message_delivered", "instance_id": "b", "message_id": "outside", "name": "outside",
+         "started": False, "wait_seconds": 0.02},
+        *({"kind": "task_completed", "instance_id": "b", "name": f"Release stock number {n}", "undo": True,
+           "status": "completed"} for n in range(6)),
+        {"kind": "message_buffered", "instance_id": "b", "message_id": "later", "name": "later"}]
+    return {"instances": instances, "timeline": timeline,
+            "messages": [{"source_instance_id": "a"}, {"source_instance_id": None}]}
+
+
+def test_the_graphs_labels_never_overlap_and_waits_stay_off_the_lanes():
+    graph = layout(crowded_path(), lambda seconds: f"{seconds * 1000:.0f} ms")
+
+    lanes = {lane.label: lane for lane in graph.lanes}
+    below = sorted((m for m in graph.marks if m.below and m.shown), key=lambda m: m.x)
+    for left, right in pairwise(below):
+        assert left.row != right.row or left.right <= right.label_x, f"{left.text} runs into {right.text}"
+    assert lanes["b"].label_rows == MAX_LABEL_ROWS and graph.unlabelled == 2, "the rest keep only their tooltips"
+    assert all(mark.right <= graph.width for mark in graph.marks if mark.shown), "no label is cut at the right"
+    assert graph.height >= lanes["b"].y + 21 + LABEL_ROW * (MAX_LABEL_ROWS - 1)
+
+    for arrow in graph.arrows:
+        assert all(abs(arrow.wait_y - lane.y) > 10 for lane in graph.lanes), f"{arrow.name}'s wait is on a lane"
+    to_itself, from_outside = graph.arrows
+    assert to_itself.wait_y < lanes["a"].y, "a lane-to-itself wait goes above the lane"
+    assert lanes["from outside"].y < from_outside.wait_y < lanes["b"].y

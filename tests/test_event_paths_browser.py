@@ -93,6 +93,9 @@ def test_the_event_path_of_a_business_key_shows_every_instance_and_message(brows
         expect(graph.locator(".mark.undo")).to_have_count(1)
         expect(graph.locator(".mark.failed")).to_have_count(1)
         expect(graph.locator(".mark.buffered")).to_have_count(1)
+        box = page.locator(".event-graph")
+        assert box.evaluate("element => element.scrollWidth <= element.clientWidth"), \
+            "on a wide screen the graph fits its box: nothing to scroll to"
 
         timeline = page.locator("#event-timeline")
         undo = timeline.locator("tr.undo")
