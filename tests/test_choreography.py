@@ -398,3 +398,69 @@ def test_bpmn_correlation_properties_find_the_catch(tmp_path):
     assert maestro.show(orders["o-2"])["status"] == "waiting"
     (record,) = sent(maestro, "paid")
     assert record["correlation"] == "o-1"
+
+
+def test_a_message_that_came_while_its_instance_had_failed_reaches_it_once_retried(tmp_path):
+    from engine import BpmnError
+
+    source = diagram(message("ping"), process("order", f'''<startEvent id="s"/><parallelGateway id="split"/>
+        <intermediateCatchEvent id="wait"><messageEventDefinition messageRef="m_ping"/></intermediateCatchEvent>
+        {service("after")}{service("flaky")}<parallelGateway id="join"/><endEvent id="e"/>
+        {flows("s", "split", "wait", "after", "join", "e")}{flows("split", "flaky", "join", prefix="b")}'''))
+    handlers, calls = recording("after")
+    broken = [True]
+
+    @handlers.task("flaky")
+    def flaky(ctx):
+        calls.append(("flaky", ctx.business_key, dict(ctx.data)))
+        if broken[0]:
+            raise BpmnError("DOWN", "the service is down")
+
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy([("order.bpmn", source.encode())])
+    instance_id = maestro.start("order", {}, "order-1")["id"]
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "failed"
+
+    published = maestro.publish("ping", "order-1", {"paid": True})["id"]
+    drain(maestro)
+    assert maestro.message(published)["status"] == "buffered", "a failed instance takes nothing"
+
+    broken[0] = False
+    maestro.retry(instance_id)
+    drain(maestro)
+    assert maestro.message(published)["status"] == "delivered"
+    assert [d["instance_id"] for d in maestro.message(published)["deliveries"]] == [instance_id]
+    assert maestro.show(instance_id)["status"] == "completed"
+    # The retry's round runs both branches on: the caught message's first (it comes first in the tree).
+    assert [call[0] for call in calls] == ["flaky", "after", "flaky"]
+
+
+def test_a_message_delivered_while_a_retry_is_pending_keeps_the_retry(tmp_path):
+    source = diagram(message("ping"), process("order", f'''<startEvent id="s"/><parallelGateway id="split"/>
+        <intermediateCatchEvent id="wait"><messageEventDefinition messageRef="m_ping"/></intermediateCatchEvent>
+        {service("after")}<serviceTask id="flaky" camunda:topic="flaky"><extensionElements>
+        <camunda:failedJobRetryTimeCycle>R2/PT1S</camunda:failedJobRetryTimeCycle></extensionElements></serviceTask>
+        <parallelGateway id="join"/><endEvent id="e"/>
+        {flows("s", "split", "wait", "after", "join", "e")}{flows("split", "flaky", "join", prefix="b")}'''))
+    handlers, calls = recording("after")
+
+    @handlers.task("flaky")
+    def flaky(ctx):
+        calls.append(("flaky", ctx.attempt))
+        if ctx.attempt == 1:
+            raise RuntimeError("timed out")
+
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy([("order.bpmn", source.encode())])
+    instance_id = maestro.start("order", {}, "order-1")["id"]
+    drain(maestro, patience=0.3)  # the first try failed; the retry is a second away
+    assert maestro.show(instance_id)["status"] == "running" and maestro.show(instance_id)["error"]
+
+    published = maestro.publish("ping", "order-1", {"paid": True})["id"]
+    maestro.deliver_messages()
+    assert [d["instance_id"] for d in maestro.message(published)["deliveries"]] == [instance_id]
+    assert maestro.show(instance_id)["error"], "still failed, its retry still to come"
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "completed"
+    assert calls == [("flaky", 1), ("after", "order-1", {"paid": True}), ("flaky", 2)]

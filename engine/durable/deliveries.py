@@ -107,7 +107,8 @@ class Deliveries:
             row = context.row(session, receiver.instance_id)
             if row.status not in ("running", "waiting"):
                 return "not_for_it"
-            if not jobs.take_for_user(session, row.id, f"message@{context.actor}", context.lease_seconds):
+            taker = f"message@{context.actor}"
+            if not jobs.take_for_user(session, row.id, taker, context.lease_seconds):
                 return "busy"
             instance, writer = context.load(session, row)
             matched = catching.correlates(_variable_matches(message), instance.data, row.business_key)
@@ -116,9 +117,13 @@ class Deliveries:
             if not handed:
                 session.rollback()  # also the lease taken above
                 return "not_for_it"
-            writer.write(session.connection(), f"message@{context.actor}", status="running")
+            # A task's failure awaiting its retry stays (the retry runs it again).
+            writer.write(session.connection(), taker, status="running", error=instance.error)
             outbox.add_delivery(session.connection(), message.id, row.id, receiver.element)
-            jobs.schedule(session, row.id, "continue")
+            if instance.error is None:
+                jobs.schedule(session, row.id, "continue")
+            else:  # a retry is due for a failed task: it keeps its time and reason, and runs on from the catch too
+                jobs.release(session, [row.id], taker)
             try:
                 session.commit()
             except IntegrityError:  # another worker delivered it meanwhile (its lease on the message ran out)

@@ -9,7 +9,7 @@ from engine.run.instance_errors import InstanceError
 from . import tracing
 from .errors import NotFound
 from .group_commit import GroupCommit
-from .store import definitions, incidents, instance_rows, jobs
+from .store import definitions, incidents, instance_rows, jobs, outbox
 from .summaries import instance_summary, iso
 from .views import committed, instance_row, instance_view
 
@@ -131,6 +131,8 @@ class Instances:
                 incident.resolved_at = jobs.now()
             row.status = "running"
             jobs.schedule(session, row.id, "manual_retry")
+            # A message that came while it was failed was kept for its catches (buffered): due again now.
+            outbox.wake_for(session.connection(), row.id)
             session.commit()
             return instance_summary(row)
 

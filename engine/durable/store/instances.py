@@ -19,7 +19,7 @@ from engine.run.serializer import SERIALIZER
 from engine.run.spiff import state_changes
 from engine.run.time_to_live import InvalidTimeToLive, ttl_seconds
 
-from . import locks, outbox
+from . import outbox
 from .fast_insert import FastInsert
 from .history import HistoryRecorder
 from .jobs import now
@@ -316,8 +316,4 @@ def _write_subscriptions(connection, rewritten):
         connection.execute(DELETE_SUBSCRIPTION, removed)
     if added:
         connection.execute(INSERT_SUBSCRIPTIONS, added)
-        # Under each name's lock (in name order: no deadlock): a message of that name being buffered
-        # meanwhile is either seen here or sees these rows (outbox.py).
-        for name in sorted({row["name"] for row in added if row["kind"] == "message"}):
-            locks.hold_until_commit(connection, locks.message_name(name))
         outbox.wake_buffered(connection, added)

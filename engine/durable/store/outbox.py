@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, or_, select, union_all, update
 
+from . import locks
 from .jobs import _aware, now
 from .models import Delivery, Message, Subscription
 
@@ -127,8 +128,14 @@ def again_at(connection, message_id: str, due_at: datetime) -> None:
 
 
 def wake_buffered(connection, subscriptions: list[dict]) -> None:
-    """Makes the buffered messages that these new subscriptions may take due now (the worker that
-    delivers them decides exactly); in the transaction that writes the subscriptions."""
+    """Makes the buffered messages that these subscriptions (new ones, in the transaction that writes
+    them) may take due now; the worker that delivers them decides exactly.
+
+    Under each name's lock, taken in name order (no deadlock): a message of that name being buffered
+    meanwhile either is seen here or sees these rows (deliveries.py takes the lock to buffer).
+    """
+    for name in sorted({row["name"] for row in subscriptions if row["kind"] == "message"}):
+        locks.hold_until_commit(connection, locks.message_name(name))
     moment = now()
     for row in subscriptions:
         if row["kind"] != "message":
@@ -139,6 +146,14 @@ def wake_buffered(connection, subscriptions: list[dict]) -> None:
         if keys:  # else it is reached by name alone: any buffered message of its name may be for it
             conditions.append(or_(MESSAGES.c.correlation.is_(None), MESSAGES.c.correlation.in_(keys)))
         connection.execute(update(MESSAGES).where(*conditions).values(due_at=moment))
+
+
+def wake_for(connection, instance_id: str) -> None:
+    """Makes the buffered messages the instance's catches may take due now (it can take messages again:
+    a failed instance retried)."""
+    wake_buffered(connection, [dict(row._mapping) for row in connection.execute(
+        select(SUBSCRIPTIONS.c.kind, SUBSCRIPTIONS.c.name, SUBSCRIPTIONS.c.correlation_key,
+               SUBSCRIPTIONS.c.business_key).where(SUBSCRIPTIONS.c.instance_id == instance_id))])
 
 
 def next_due(connection) -> datetime | None:
