@@ -464,3 +464,21 @@ def test_a_message_delivered_while_a_retry_is_pending_keeps_the_retry(tmp_path):
     drain(maestro)
     assert maestro.show(instance_id)["status"] == "completed"
     assert calls == [("flaky", 1), ("after", "order-1", {"paid": True}), ("flaky", 2)]
+
+
+def test_a_catch_with_a_key_of_its_own_takes_only_a_message_of_that_key(tmp_path):
+    """The subscription rows may lag behind an instance that moved on to another catch of the same
+    name: the catch itself decides."""
+    from engine import run
+    from engine.run import messages
+
+    source = diagram(message("paid", key="=order_id"), process(
+        "order", f'<startEvent id="s"/><receiveTask id="wait" messageRef="m_paid"/><endEvent id="e"/>'
+                 f'{flows("s", "wait", "e")}'))
+    (tmp_path / "order.bpmn").write_text(source)
+    instance = run(tmp_path / "order.bpmn", Handlers(), {"order_id": "o-2"})
+    assert instance.status == "waiting"
+    assert not messages.deliver(instance, "paid", {}, key="o-1")
+    assert messages.deliver(instance, "paid", {"amount": 3}, key="o-2")
+    instance.run()
+    assert instance.status == "completed" and instance.data == {"order_id": "o-2", "amount": 3}

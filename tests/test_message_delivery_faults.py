@@ -68,11 +68,11 @@ def test_a_message_whose_receiver_moved_on_to_its_next_catch_meanwhile_reaches_t
         assert other.deliver_messages() == 1  # the second worker hands its own message to tick_1...
         return reach(message, receiver)  # ...so this one finds tick_1 no longer waiting
 
-    def receiver_runs_on_first(message, busy, tried):
+    def receiver_runs_on_first(message, busy, tried, failed):
         while other.work_batch():  # ...and the receiver runs on to tick_2 before this round settles
             pass
         assert waiting_at(maestro, instance_id) == ["tick_2"]
-        return settle(message, busy, tried)
+        return settle(message, busy, tried, failed)
 
     deliveries._to_instance, deliveries._settle = other_worker_first, receiver_runs_on_first
     try:

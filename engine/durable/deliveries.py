@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from engine.run import messages as catching
 
 from . import tracing
-from .store import definitions, jobs, locks, outbox
+from .store import definitions, instance_rows, jobs, locks, outbox
 
 # Tries for busy receivers: soon at first (a receiver is busy for a round), then less often.
 FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 0.05, 2.0
@@ -67,12 +67,11 @@ class Deliveries:
             reached, started = outbox.delivered_to(session.connection(), message_id)
             receivers = self._receivers(session, message, reached)
             starts = [key for key in self._processes_started_by(session, message) if key not in started]
-        busy = False
-        for receiver in receivers:
-            busy |= self._to_instance_or_later(message, receiver) == "busy"
+        outcomes = {receiver.instance_id: self._to_instance_or_later(message, receiver) for receiver in receivers}
         for key in starts:
             self._start(message, key)
-        self._settle(message, busy, tried={(receiver.instance_id, receiver.since) for receiver in receivers})
+        failed = {instance_id for instance_id, outcome in outcomes.items() if outcome == "failed"}
+        self._settle(message, "busy" in outcomes.values(), {(r.instance_id, r.since) for r in receivers}, failed)
 
     def _receivers(self, session, message, reached):
         """The subscriptions still to reach (not the thrower's own catches of its signal)."""
@@ -100,20 +99,27 @@ class Deliveries:
             session.commit()
 
     def _to_instance(self, message, receiver):
-        """Delivers to one waiting instance in its own commit: "delivered", "busy" or "not_for_it"."""
+        """Delivers to one waiting instance in its own commit: "delivered", "busy", "failed" (it takes
+        nothing until retried) or "not_for_it"."""
         context = self.context
         began = tracing.now_ns()
         with context.Session() as session:
             row = context.row(session, receiver.instance_id)
             if row.status not in ("running", "waiting"):
-                return "not_for_it"
+                return "failed" if row.status == "failed" else "not_for_it"
             taker = f"message@{context.actor}"
             if not jobs.take_for_user(session, row.id, taker, context.lease_seconds):
                 return "busy"
+            session.refresh(row)  # as of the lease: a commit for it may have come between the read and the take
+            if row.status not in ("running", "waiting"):
+                session.rollback()
+                return "failed" if row.status == "failed" else "not_for_it"
             instance, writer = context.load(session, row)
             matched = catching.correlates(_variable_matches(message), instance.data, row.business_key)
-            handed = matched and (catching.deliver_signal if message.kind == "signal" else catching.deliver)(
-                instance, message.name, message.payload)
+            if message.kind == "signal":
+                handed = matched and catching.deliver_signal(instance, message.name, message.payload)
+            else:
+                handed = matched and catching.deliver(instance, message.name, message.payload, message.correlation)
             if not handed:
                 session.rollback()  # also the lease taken above
                 return "not_for_it"
@@ -173,9 +179,9 @@ class Deliveries:
         context.notify({"event": "instance_started", "key": key})
         context.notify(_delivered(message))
 
-    def _settle(self, message, busy, tried):
-        """After a delivery round that tried the subscriptions `tried` ((instance id, since)): due again
-        for busy receivers, else delivered, buffered or expired."""
+    def _settle(self, message, busy, tried, failed):
+        """After a delivery round that tried the subscriptions `tried` ((instance id, since)), of which the
+        instances `failed` had failed: due again for busy receivers, else delivered, buffered or expired."""
         context = self.context
         outcome = None  # what became of a message nobody took: message_buffered or message_expired
         with context.Session() as session:
@@ -192,8 +198,9 @@ class Deliveries:
                 # A subscription not tried: a catch began waiting, maybe in an instance tried at a catch it
                 # has left since (its subscription then began anew), and woke no message, as this one
                 # was pending.
+                # A failed one retried since: its retry found the message still pending, so did not wake it.
                 if {(receiver.instance_id, receiver.since) for receiver in self._receivers(session, message, reached)} \
-                        - tried:
+                        - tried or instance_rows.any_running(connection, failed):
                     outbox.again_at(connection, message.id, jobs.now())
                 elif jobs._aware(message.expires_at) > jobs.now():
                     outbox.buffer(connection, message.id, jobs._aware(message.expires_at))

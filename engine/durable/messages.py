@@ -33,6 +33,8 @@ class Messages:
         except InvalidTimeToLive as error:
             raise InstanceError(str(error)) from error
         business_key = (match or {}).get("business_key")
+        if business_key is not None and len(str(business_key)) > instance_rows.BUSINESS_KEY_LENGTH:
+            raise InstanceError(f"a business key is at most {instance_rows.BUSINESS_KEY_LENGTH} characters long")
         row = outbox.new_message(
             "message", name, data, published_by or f"api@{self.context.actor}", correlation=key,
             business_key=str(business_key) if business_key is not None else None, match_variables=match,

@@ -6,17 +6,23 @@ expression). A catch's key is that expression evaluated over its instance's vari
 starts waiting; a thrown message's is the same expression over the thrower's variables and the
 message's payload. Neither given, a message reaches a catch by the business key.
 """
+import hashlib
 import json
 from typing import Any
 
 from engine.sandbox.expressions import ExpressionError, compile_expression
 
+# Longer keys are stored as their digest, which compares the same for sender and receiver.
+MAX_KEY_LENGTH = 255
+
 
 def key_text(value: Any) -> str | None:
-    """The stored form of a key: a string as it is, any other value as JSON (42 -> "42"); None stays None."""
+    """The stored form of a key: a string as it is, any other value as JSON (42 -> "42"), one longer than
+    MAX_KEY_LENGTH as "sha256:" and its digest; None stays None."""
     if value is None:
         return None
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= MAX_KEY_LENGTH else "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def diagram_key(definition, variables: dict) -> str | None:

@@ -92,14 +92,15 @@ def correlates(correlation, variables, business_key) -> bool:
                for key, value in (correlation or {}).items())
 
 
-def deliver(instance, name, data) -> bool:
+def deliver(instance, name, data, key=None) -> bool:
     """Hands the message to one waiting receiver of the instance; False if none waits for it.
 
     The receiver is the one that has waited longest (see `receiver`): a second
-    message of the same name goes to the next one.
+    message of the same name goes to the next one. With a `key`, a catch whose diagram gives a
+    correlation key takes it only when its key is that one.
     """
     event = BpmnEvent(MessageEventDefinition(name), payload=dict(data or {}))
-    task = receiver(instance.workflow, event)
+    task = receiver(instance.workflow, event, key)
     if task is None:
         return False
     variable = next((getattr(definition, "message_variable", None) for definition in caught_definitions(task.task_spec)
@@ -127,7 +128,7 @@ def deliver_signal(instance, name, data) -> bool:
     return bool(catching)
 
 
-def receiver(workflow, event: BpmnEvent):
+def receiver(workflow, event: BpmnEvent, key=None):
     """The waiting task that gets `event`: of those that catch it, the one waiting since the
     earliest moment (when it last entered WAITING), on a tie the first of the process's, then of each
     subprocess in the order they started, and within one the first in its task tree.
@@ -137,8 +138,18 @@ def receiver(workflow, event: BpmnEvent):
     """
     catching = [(task.last_state_change, position, order_key(task), task)
                 for position, task in _waiting_tasks(workflow)
-                if isinstance(task.task_spec, CatchingEvent) and task.task_spec.catches(task, event)]
+                if isinstance(task.task_spec, CatchingEvent) and task.task_spec.catches(task, event)
+                and (key is None or _keyed_for(task, event, key))]
     return min(catching, key=lambda entry: entry[:3], default=(None,) * 4)[3]
+
+
+def _keyed_for(task, event, key) -> bool:
+    """Whether the catch takes a message of `key`: its diagram's key is that one, or it gives none."""
+    for definition in caught_definitions(task.task_spec):
+        if definition == event.event_definition:
+            own = diagram_key(definition, task.data)
+            return own is None or own == key
+    return True
 
 
 def _waiting_tasks(workflow):

@@ -93,6 +93,15 @@ def started_by_timer_below(session, key, below_version):
         InstanceRow.status.in_(("running", "waiting")))).all()
 
 
+def any_running(connection, instance_ids) -> bool:
+    """Whether any of these instances is running or waiting (not failed, ended or cancelled)."""
+    if not instance_ids:
+        return False
+    return connection.execute(select(InstanceRow.id).where(
+        InstanceRow.id.in_(list(instance_ids)), InstanceRow.status.in_(("running", "waiting"))).limit(1)).first() \
+        is not None
+
+
 def mark_failed(connection, instance_id):
     connection.execute(update(InstanceRow.__table__).where(InstanceRow.id == instance_id)
                        .values(status="failed", updated_at=now()))

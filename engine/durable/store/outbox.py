@@ -123,19 +123,19 @@ def buffer(connection, message_id: str, until: datetime) -> None:
 
 def again_at(connection, message_id: str, due_at: datetime) -> None:
     """Some receivers were busy: due again at `due_at` for them."""
-    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(
-        status=PENDING, due_at=due_at, locked_by=None, lease_until=None, attempts=MESSAGES.c.attempts + 1))
+    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(  # a buffered one stays so
+        due_at=due_at, locked_by=None, lease_until=None, attempts=MESSAGES.c.attempts + 1))
 
 
 def wake_buffered(connection, subscriptions: list[dict]) -> None:
     """Makes the buffered messages that these subscriptions (new ones, in the transaction that writes
     them) may take due now; the worker that delivers them decides exactly.
 
-    Under each name's lock, taken in name order (no deadlock): a message of that name being buffered
+    Under each name's lock, taken in the order of their keys (no deadlock): a message of that name being buffered
     meanwhile either is seen here or sees these rows (deliveries.py takes the lock to buffer).
     """
-    for name in sorted({row["name"] for row in subscriptions if row["kind"] == "message"}):
-        locks.hold_until_commit(connection, locks.message_name(name))
+    for key in sorted({locks.message_name(row["name"]) for row in subscriptions if row["kind"] == "message"}):
+        locks.hold_until_commit(connection, key)
     moment = now()
     for row in subscriptions:
         if row["kind"] != "message":
