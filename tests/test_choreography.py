@@ -482,3 +482,32 @@ def test_a_catch_with_a_key_of_its_own_takes_only_a_message_of_that_key(tmp_path
     assert messages.deliver(instance, "paid", {"amount": 3}, key="o-2")
     instance.run()
     assert instance.status == "completed" and instance.data == {"order_id": "o-2", "amount": 3}
+
+
+def test_a_key_longer_than_a_column_holds_still_finds_its_catch(tmp_path):
+    long_id = "o-" + "x" * 300
+    source = diagram(
+        message("paid", key="=order_id"),
+        process("payment", f'<startEvent id="ps"/><endEvent id="pe"><messageEventDefinition messageRef="m_paid"/>'
+                           f'</endEvent>{flows("ps", "pe", prefix="p")}'),
+        process("order", f'<startEvent id="s"/><receiveTask id="wait" messageRef="m_paid"/>{service("ship")}'
+                         f'<endEvent id="e"/>{flows("s", "wait", "ship", "e")}'))
+    maestro, calls = engine_with(tmp_path, source, "ship")
+    waiting = maestro.start("order", {"order_id": long_id})["id"]
+    other = maestro.start("order", {"order_id": long_id + "y"})["id"]
+    drain(maestro)
+    maestro.start("payment", {"order_id": long_id})
+    drain(maestro)
+    (record,) = sent(maestro, "paid")
+    assert record["correlation"].startswith("sha256:") and len(record["correlation"]) == len("sha256:") + 64
+    assert [d["instance_id"] for d in record["deliveries"]] == [waiting]
+    assert maestro.show(other)["status"] == "waiting"
+
+
+def test_a_publish_with_a_business_key_longer_than_kept_is_refused(tmp_path):
+    from webapp import create_app
+
+    client = create_app(fresh_maestro(tmp_path), secret_key="test").test_client()
+    refused = client.post("/api/messages", json={"name": "ping", "correlation": {"business_key": "k" * 256}})
+    assert refused.status_code == 400 and "at most 255" in refused.json["message"]
+    assert client.post("/api/messages", json={"name": "ping", "correlation": "k" * 256}).status_code == 400
