@@ -160,21 +160,13 @@ def complete_task(instance_id, task_ref):
 def publish_message():
     """{name, correlation, data, ttl} -> 202 {id, status}: stored, and delivered by the workers."""
     body = _json_body()
-    name, correlation, data = body.get("name"), body.get("correlation"), body.get("data", {})
-    if not isinstance(name, str) or not name.strip():
-        raise BadRequest('"name" (the message\'s name) is required')
+    name, data = _name_and_data(body, "message")
+    correlation, ttl = body.get("correlation"), body.get("ttl")
     if correlation is not None and not isinstance(correlation, (str, dict)):
         raise BadRequest('"correlation" is a key (a string) or a JSON object of the values to match')
-    if not isinstance(data, dict):
-        raise BadRequest('"data" must be a JSON object')
-    ttl = body.get("ttl")
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float, str))):
         raise BadRequest('"ttl" is seconds or an ISO 8601 duration such as "PT1H"')
-    try:
-        published = maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent"))
-    except InstanceError as error:
-        raise BadRequest(str(error)) from error
-    return jsonify(published), 202
+    return _stored(lambda: maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent")))
 
 
 @blueprint.get("/messages/<message_id>")
@@ -194,17 +186,26 @@ def event_path():
 @blueprint.post("/signals")
 def broadcast_signal():
     """{name, data} -> 202 {id, status}: broadcast by the workers to every catch waiting for it now."""
-    body = _json_body()
+    name, data = _name_and_data(_json_body(), "signal")
+    return _stored(lambda: maestro().signal(name, data, trace=request.headers.get("traceparent")))
+
+
+def _name_and_data(body, kind):
+    """The "name" and "data" of a message or signal to publish; BadRequest when they are not usable."""
     name, data = body.get("name"), body.get("data", {})
     if not isinstance(name, str) or not name.strip():
-        raise BadRequest('"name" (the signal\'s name) is required')
+        raise BadRequest(f'"name" (the {kind}\'s name) is required')
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
+    return name, data
+
+
+def _stored(publish):
+    """202 {id, status} of a message or signal `publish` stores; what the engine refuses is a 400."""
     try:
-        published = maestro().signal(name, data, trace=request.headers.get("traceparent"))
+        return jsonify(publish()), 202
     except InstanceError as error:
         raise BadRequest(str(error)) from error
-    return jsonify(published), 202
 
 
 # -- service ---------------------------------------------------------------------

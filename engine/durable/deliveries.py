@@ -93,9 +93,7 @@ class Deliveries:
 
     def _try_later(self, message_id):
         with self.context.Session() as session:
-            message = outbox.get(session.connection(), message_id)
-            delay = min(FIRST_RETRY_SECONDS * 2 ** message.attempts, MAX_RETRY_SECONDS)
-            outbox.again_at(session.connection(), message_id, jobs.now() + timedelta(seconds=delay))
+            outbox.again_at(session.connection(), message_id, _retry_at(outbox.get(session.connection(), message_id)))
             session.commit()
 
     def _to_instance(self, message, receiver):
@@ -105,22 +103,20 @@ class Deliveries:
         began = tracing.now_ns()
         with context.Session() as session:
             row = context.row(session, receiver.instance_id)
-            if row.status not in ("running", "waiting"):
-                return "failed" if row.status == "failed" else "not_for_it"
+            closed = _closed(row)
+            if closed:
+                return closed
             taker = f"message@{context.actor}"
             if not jobs.take_for_user(session, row.id, taker, context.lease_seconds):
                 return "busy"
             session.refresh(row)  # as of the lease: a commit for it may have come between the read and the take
-            if row.status not in ("running", "waiting"):
+            closed = _closed(row)
+            if closed:
                 session.rollback()
-                return "failed" if row.status == "failed" else "not_for_it"
+                return closed
             instance, writer = context.load(session, row)
             matched = catching.correlates(_variable_matches(message), instance.data, row.business_key)
-            if message.kind == "signal":
-                handed = matched and catching.deliver_signal(instance, message.name, message.payload)
-            else:
-                handed = matched and catching.deliver(instance, message.name, message.payload, message.correlation)
-            if not handed:
+            if not (matched and _hand_over(instance, message, message.correlation)):
                 session.rollback()  # also the lease taken above
                 return "not_for_it"
             # A task's failure awaiting its retry stays (the retry runs it again).
@@ -164,8 +160,7 @@ class Deliveries:
             row.trace = message.trace
             instance, writer = context.load(session, row)
             instance.run_until()  # up to its start event, which waits for the message
-            deliver = catching.deliver_signal if message.kind == "signal" else catching.deliver
-            deliver(instance, message.name, message.payload)
+            _hand_over(instance, message)
             writer.write(connection, f"{message.kind}@{context.actor}", status="running")
             outbox.add_delivery(connection, message.id, instance_id, None, process_key=key)
             # Only now can a worker see it; a new instance, it queues with the starts.
@@ -187,8 +182,7 @@ class Deliveries:
         with context.Session() as session:
             connection = session.connection()
             if busy:
-                delay = min(FIRST_RETRY_SECONDS * 2 ** message.attempts, MAX_RETRY_SECONDS)
-                outbox.again_at(connection, message.id, jobs.now() + timedelta(seconds=delay))
+                outbox.again_at(connection, message.id, _retry_at(message))
             elif message.kind == "signal" or outbox.delivered_to(connection, message.id)[0]:
                 outbox.finish(connection, message.id, outbox.DELIVERED)
             else:
@@ -212,6 +206,25 @@ class Deliveries:
             session.commit()
         if outcome:
             context.notify({"event": outcome, "kind": message.kind, "name": message.name})
+
+
+def _retry_at(message):
+    """When a message some receivers could not take yet is due again: soon at first, then less often."""
+    return jobs.now() + timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** message.attempts, MAX_RETRY_SECONDS))
+
+
+def _closed(row):
+    """Why the instance takes no message now ("failed": until retried; "not_for_it": it ended), or None."""
+    if row.status in ("running", "waiting"):
+        return None
+    return "failed" if row.status == "failed" else "not_for_it"
+
+
+def _hand_over(instance, message, key=None):
+    """Whether a catch of the instance took the message (a signal: every catch waiting for it)."""
+    if message.kind == "signal":
+        return catching.deliver_signal(instance, message.name, message.payload)
+    return catching.deliver(instance, message.name, message.payload, key)
 
 
 def _delivered(message):

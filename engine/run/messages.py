@@ -1,9 +1,8 @@
-"""Messages from outside: which instances wait for one, whether one correlates, delivering it.
+"""Messages and signals in an instance: what it waits for (its subscriptions), what its start events
+start it with, whether a publish's variables match it, and handing one over.
 
-Correlation is by value: a message's `correlation` ({"order_id": "o-1"}, or
-{"business_key": "o-1"}) matches an instance whose variables (or business
-key) hold those values; a message without correlation reaches every instance
-waiting for it.
+Which instances a message reaches is the durable engine's (engine/durable/deliveries.py): by the
+correlation keys and business keys its subscriptions hold (engine.run.correlation).
 
 Within one instance a message has one receiver (in BPMN a message flows from
 one sender to one receiver), whatever waits for it: catch events, receive
@@ -38,14 +37,20 @@ class Subscription(NamedTuple):
     element: str | None
 
 
+def kind_of(definition) -> str | None:
+    """ "message" or "signal" for those event definitions; None for any other."""
+    if isinstance(definition, MessageEventDefinition):
+        return "message"
+    return "signal" if isinstance(definition, SignalEventDefinition) else None
+
+
 def subscriptions(workflow) -> list[Subscription]:
     """The messages and signals the instance waits for, one per kind and name (the catch that has waited
     longest names the element and, from its variables, the correlation key), sorted."""
     found: dict[tuple[str, str], Subscription] = {}
     for _, task in _waiting_tasks(workflow):
         for definition in caught_definitions(task.task_spec):
-            kind = "message" if isinstance(definition, MessageEventDefinition) else \
-                "signal" if isinstance(definition, SignalEventDefinition) else None
+            kind = kind_of(definition)
             if kind is None or (kind, definition.name) in found:
                 continue
             key = diagram_key(definition, task.data) if kind == "message" else None
@@ -66,25 +71,13 @@ def _catch_element(task, definition):
 def waits_for_a_message(spec) -> bool:
     """Whether tasks of this spec can wait for a message or signal (so that their changes change
     `subscriptions`)."""
-    return any(isinstance(definition, (MessageEventDefinition, SignalEventDefinition))
-               for definition in caught_definitions(spec))
-
-
-def starts_with(spec, name) -> bool:
-    """Whether the process starts with a message start event for `name`."""
-    return any(_is_message(start) and start.event_definition.name == name for start in _start_specs(spec))
+    return any(kind_of(definition) for definition in caught_definitions(spec))
 
 
 def start_events(spec) -> set[tuple[str, str]]:
     """(kind, name) of each message and signal the process's start events start it with."""
-    found = set()
-    for start in _start_specs(spec):
-        definition = getattr(start, "event_definition", None)
-        if isinstance(definition, MessageEventDefinition):
-            found.add(("message", definition.name))
-        elif isinstance(definition, SignalEventDefinition):
-            found.add(("signal", definition.name))
-    return found
+    definitions = (getattr(start, "event_definition", None) for start in _start_specs(spec))
+    return {(kind_of(definition), definition.name) for definition in definitions if kind_of(definition)}
 
 
 def correlates(correlation, variables, business_key) -> bool:
@@ -107,10 +100,7 @@ def deliver(instance, name, data, key=None) -> bool:
                      if definition == event.event_definition), None)
     if variable:  # Spiff Arena's messageVariable: the payload in one variable
         event.payload = {variable: event.payload}
-    with issuing(instance.task_ids):  # an event subprocess armed again gets the instance's next task ids
-        event_subprocesses.fire(task)  # an event subprocess's start event: before it takes the payload
-        task.task_spec.catch(task, event)
-        task.task_spec._update(task)
+    _hand(instance, [task], event)
     return True
 
 
@@ -120,12 +110,17 @@ def deliver_signal(instance, name, data) -> bool:
     event = BpmnEvent(SignalEventDefinition(name), payload=dict(data or {}))
     catching = [task for _, task in _waiting_tasks(instance.workflow)
                 if isinstance(task.task_spec, CatchingEvent) and task.task_spec.catches(task, event)]
-    with issuing(instance.task_ids):
-        for task in catching:
-            event_subprocesses.fire(task)
+    _hand(instance, catching, event)
+    return bool(catching)
+
+
+def _hand(instance, tasks, event):
+    """The waiting `tasks` catch `event`."""
+    with issuing(instance.task_ids):  # an event subprocess armed again gets the instance's next task ids
+        for task in tasks:
+            event_subprocesses.fire(task)  # an event subprocess's start event: before it takes the payload
             task.task_spec.catch(task, event)
             task.task_spec._update(task)
-    return bool(catching)
 
 
 def receiver(workflow, event: BpmnEvent, key=None):
@@ -165,7 +160,3 @@ def _start_specs(spec):
     """The process's start events: SpiffWorkflow puts a split before them when there are several."""
     for start in spec.start.outputs:
         yield from (start.outputs if isinstance(start, StartEventSplit) else [start])
-
-
-def _is_message(spec):
-    return isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)

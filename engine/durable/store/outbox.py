@@ -111,28 +111,32 @@ def receivers(connection, message) -> list:
 def finish(connection, message_id: str, status: str) -> None:
     """The message is delivered or expired: nothing more is due for it."""
     moment = now()
-    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(
-        status=status, ended_at=moment, due_at=moment, locked_by=None, lease_until=None))
+    _let_go(connection, message_id, status=status, ended_at=moment, due_at=moment)
 
 
 def buffer(connection, message_id: str, until: datetime) -> None:
     """Nobody waits for it: kept until `until`, when it is due once more (to expire)."""
-    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(
-        status=BUFFERED, due_at=until, locked_by=None, lease_until=None))
+    _let_go(connection, message_id, status=BUFFERED, due_at=until)
 
 
 def again_at(connection, message_id: str, due_at: datetime) -> None:
-    """Some receivers were busy: due again at `due_at` for them."""
-    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(  # a buffered one stays so
-        due_at=due_at, locked_by=None, lease_until=None, attempts=MESSAGES.c.attempts + 1))
+    """Some receivers were busy: due again at `due_at` for them (a buffered one stays buffered)."""
+    _let_go(connection, message_id, due_at=due_at, attempts=MESSAGES.c.attempts + 1)
+
+
+def _let_go(connection, message_id, **values):
+    """Writes what became of a message its deliverer is done with, and ends the deliverer's lease."""
+    connection.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(
+        locked_by=None, lease_until=None, **values))
 
 
 def wake_buffered(connection, subscriptions: list[dict]) -> None:
     """Makes the buffered messages that these subscriptions (new ones, in the transaction that writes
     them) may take due now; the worker that delivers them decides exactly.
 
-    Under each name's lock, taken in the order of their keys (no deadlock): a message of that name being buffered
-    meanwhile either is seen here or sees these rows (deliveries.py takes the lock to buffer).
+    Under each name's lock, taken in the order of their keys (no deadlock): a message of that name
+    being buffered meanwhile either is seen here or sees these rows (deliveries.py takes the lock to
+    buffer).
     """
     for key in sorted({locks.message_name(row["name"]) for row in subscriptions if row["kind"] == "message"}):
         locks.hold_until_commit(connection, key)

@@ -11,12 +11,7 @@ def condition_expressions(root, file_name):
         text = (node.text or "").strip()
         if not text:
             continue
-        holder = owner(node)  # a conditional event's definition has no id
-        try:
-            compile_expression(text)
-        except ExpressionError as error:
-            yield problem_at(file_name, node, f"expression {text!r} does not parse: {error.message}",
-                             holder.get("id", ""))
+        yield from _unparsable(file_name, node, text)
 
 
 def message_expressions(root, file_name):
@@ -31,13 +26,18 @@ def message_expressions(root, file_name):
                   if "${" in (node.text or "") or "#{" in (node.text or "")]
     for node, text in found:
         text = (text or "").strip()
-        if not text:
-            continue
-        try:
-            compile_expression(text)
-        except ExpressionError as error:
-            yield problem_at(file_name, node, f"expression {text!r} does not parse: {error.message}",
-                             owner(node).get("id", ""))
+        if text:
+            yield from _unparsable(file_name, node, text)
+
+
+def _unparsable(file_name, node, text):
+    """The problem of an expression that does not parse, at `node` and its nearest element with an id
+    (a conditional event's definition, an extension element have none)."""
+    try:
+        compile_expression(text)
+    except ExpressionError as error:
+        yield problem_at(file_name, node, f"expression {text!r} does not parse: {error.message}",
+                         owner(node).get("id", ""))
 
 
 def _message_throws(root):

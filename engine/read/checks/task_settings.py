@@ -21,10 +21,8 @@ def time_limits(root, file_name):
     for prop in root.iter(f"{{{NSMAP['camunda']}}}property", f"{{{NSMAP['zeebe']}}}property"):
         text = (prop.get("value") or "").strip()
         if prop.get("name") == PROPERTY and parse_limit(text) is None:
-            task = next((node for node in prop.iterancestors(f"{{{NSMAP['bpmn']}}}*")
-                         if local_name(node) != "extensionElements"), prop)
-            yield problem_at(file_name, task, f"{PROPERTY} '{text}' is not a time limit: give seconds above 0 "
-                                              "(e.g. 10) or an ISO 8601 duration (e.g. PT10S)")
+            yield problem_at(file_name, _element_of(prop), f"{PROPERTY} '{text}' is not a time limit: give seconds "
+                                                           "above 0 (e.g. 10) or an ISO 8601 duration (e.g. PT10S)")
 
 
 def message_times_to_live(root, file_name):
@@ -35,7 +33,12 @@ def message_times_to_live(root, file_name):
         try:
             ttl_seconds(text)
         except InvalidTimeToLive:
-            element = next((node for node in prop.iterancestors(f"{{{NSMAP['bpmn']}}}*")
-                            if local_name(node) != "extensionElements"), prop)
-            yield problem_at(file_name, element, f"{TTL_PROPERTY} '{text}' is not a time to live: give seconds "
-                                                 "(0 or more, e.g. 600) or an ISO 8601 duration (e.g. PT10M)")
+            yield problem_at(file_name, _element_of(prop), f"{TTL_PROPERTY} '{text}' is not a time to live: give "
+                                                           "seconds (0 or more, e.g. 600) or an ISO 8601 duration "
+                                                           "(e.g. PT10M)")
+
+
+def _element_of(prop):
+    """The BPMN element whose extension property `prop` is."""
+    return next((node for node in prop.iterancestors(f"{{{NSMAP['bpmn']}}}*")
+                 if local_name(node) != "extensionElements"), prop)
