@@ -147,14 +147,19 @@ def test_a_message_start_event_starts_one_instance_per_process_with_the_throwers
             key, "order-1", "message", "completed")
 
 
+# "payment" charges and ends by sending "paid"; "order" waits for "paid", then ships.
+PAYMENT_AND_ORDER = (
+    process("payment", f'<startEvent id="ps"/>{service("charge")}<endEvent id="pe">'
+                       f'<messageEventDefinition messageRef="m_paid"/></endEvent>{flows("ps", "charge", "pe", prefix="p")}'),
+    process("order", f'<startEvent id="os"/><intermediateCatchEvent id="wait"><messageEventDefinition '
+                     f'messageRef="m_paid"/></intermediateCatchEvent>{service("ship")}<endEvent id="oe"/>'
+                     f'{flows("os", "wait", "ship", "oe", prefix="o")}'))
+
+
 def test_the_correlation_key_from_the_diagram_finds_the_catch_whatever_the_business_keys(tmp_path):
     source = diagram(
         message("paid", key="=order_id"),
-        process("payment", f'<startEvent id="s"/>{service("charge")}<endEvent id="e">'
-                           f'<messageEventDefinition messageRef="m_paid"/></endEvent>{flows("s", "charge", "e")}'),
-        process("order", f'<startEvent id="s"/><intermediateCatchEvent id="wait"><messageEventDefinition '
-                         f'messageRef="m_paid"/></intermediateCatchEvent>{service("ship")}<endEvent id="e"/>'
-                         f'{flows("s", "wait", "ship", "e")}'))
+        *PAYMENT_AND_ORDER)
     maestro, calls = engine_with(tmp_path, source, "charge", "ship")
     orders = {order_id: maestro.start("order", {"order_id": order_id}, f"customer-{n}")["id"]
               for n, order_id in enumerate(("o-1", "o-2"))}
@@ -383,11 +388,7 @@ def test_bpmn_correlation_properties_find_the_catch(tmp_path):
         </correlationPropertyRetrievalExpression></correlationProperty>'''
     source = diagram(
         message("paid"), correlation,
-        process("payment", f'<startEvent id="s"/>{service("charge")}<endEvent id="e">'
-                           f'<messageEventDefinition messageRef="m_paid"/></endEvent>{flows("s", "charge", "e")}'),
-        process("order", f'<startEvent id="s"/><intermediateCatchEvent id="wait"><messageEventDefinition '
-                         f'messageRef="m_paid"/></intermediateCatchEvent>{service("ship")}<endEvent id="e"/>'
-                         f'{flows("s", "wait", "ship", "e")}'))
+        *PAYMENT_AND_ORDER)
     maestro, calls = engine_with(tmp_path, source, "charge", "ship")
     orders = {order_id: maestro.start("order", {"order_id": order_id})["id"] for order_id in ("o-1", "o-2")}
     drain(maestro)
