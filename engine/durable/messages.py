@@ -33,8 +33,6 @@ class Messages:
         except InvalidTimeToLive as error:
             raise InstanceError(str(error)) from error
         business_key = (match or {}).get("business_key")
-        if business_key is not None and len(str(business_key)) > instance_rows.BUSINESS_KEY_LENGTH:
-            raise InstanceError(f"a business key is at most {instance_rows.BUSINESS_KEY_LENGTH} characters long")
         row = outbox.new_message(
             "message", name, data, published_by or f"api@{self.context.actor}", correlation=key,
             business_key=str(business_key) if business_key is not None else None, match_variables=match,
@@ -96,9 +94,16 @@ def _correlation(correlation):
     if correlation is None or correlation == {} or correlation == "":
         return None, None
     if isinstance(correlation, (str, int, float)) and not isinstance(correlation, bool):
-        if len(str(correlation)) > instance_rows.BUSINESS_KEY_LENGTH:
-            raise InstanceError(f"a correlation key is at most {instance_rows.BUSINESS_KEY_LENGTH} characters long")
+        _check_length(correlation, "a correlation key")
         return str(correlation), None
     if isinstance(correlation, dict):
+        if correlation.get("business_key") is not None:
+            _check_length(correlation["business_key"], "a business key")
         return None, dict(correlation)
     raise InstanceError("a correlation is a key (a string) or an object of the values to match")
+
+
+def _check_length(value, what):
+    """The stored columns hold BUSINESS_KEY_LENGTH characters: a longer key is refused, never cut."""
+    if len(str(value)) > instance_rows.BUSINESS_KEY_LENGTH:
+        raise InstanceError(f"{what} is at most {instance_rows.BUSINESS_KEY_LENGTH} characters long")
