@@ -24,6 +24,18 @@ def local_name(element):
     return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
 
 
+_PROPERTY = ("./bpmn:extensionElements/camunda:properties/camunda:property[@name=$name]/@value"
+             " | ./bpmn:extensionElements/zeebe:properties/zeebe:property[@name=$name]/@value")
+
+
+def extension_property(element, name) -> str | None:
+    """The value of the element's extension property `name` (Camunda 7's `camunda:properties`,
+    Camunda 8's `zeebe:properties`), stripped; None when it has none or it is empty."""
+    found = element.xpath(_PROPERTY, namespaces=NSMAP, name=name)
+    value = str(found[0]).strip() if found else ""
+    return value or None
+
+
 def event_definitions(event):
     """What triggers an event element: its nested definitions, or the eventDefinitionRefs naming one."""
     return [child for child in event

@@ -12,11 +12,9 @@ task is parsed (engine.read.parser) and kept on its event definition for engine.
 - how long a message nobody waits for is kept (`time_to_live`): the extension property `maestro.ttl`
   (seconds or an ISO 8601 duration) on the throw or on the message.
 """
-from engine.namespaces import NSMAP
+from engine.namespaces import NSMAP, extension_property
 
 TTL_PROPERTY = "maestro.ttl"
-_PROPERTY = ("bpmn:extensionElements/camunda:properties/camunda:property[@name=$name]/@value"
-             " | bpmn:extensionElements/zeebe:properties/zeebe:property[@name=$name]/@value")
 
 
 def message_details(event_node, message_ref: str | None) -> dict:
@@ -29,10 +27,11 @@ def message_details(event_node, message_ref: str | None) -> dict:
     places = [node for node in (event_node, element, message) if node is not None]
     return {
         "correlation_key": _text(message, "bpmn:extensionElements/zeebe:subscription/@correlationKey"),
-        "payload_expression": _first_text(places, ".//spiffworkflow:messagePayload/text()"),
-        "message_variable": _first_text(places, ".//spiffworkflow:messageVariable/text()"),
+        "payload_expression": _first(places, lambda node: _text(node, ".//spiffworkflow:messagePayload/text()")),
+        "message_variable": _first(places, lambda node: _text(node, ".//spiffworkflow:messageVariable/text()")),
         "payload_mappings": _input_mappings(element) if element is not None else [],
-        "time_to_live": _first_text([element, message], _PROPERTY, name=TTL_PROPERTY),
+        "time_to_live": _first([node for node in (element, message) if node is not None],
+                               lambda node: extension_property(node, TTL_PROPERTY)),
     }
 
 
@@ -53,20 +52,17 @@ def _is_task(node) -> bool:
     return node.tag.endswith("}sendTask") or node.tag.endswith("}receiveTask")
 
 
-def _text(node, path, **variables):
+def _text(node, path):
     if node is None:
         return None
-    found = node.xpath(path, namespaces=NSMAP, **variables)
+    found = node.xpath(path, namespaces=NSMAP)
     value = str(found[0]).strip() if found else ""
     return value or None
 
 
-def _first_text(nodes, path, **variables):
-    for node in nodes:
-        value = _text(node, path, **variables)
-        if value:
-            return value
-    return None
+def _first(nodes, read):
+    """The first value `read` finds in `nodes`, in order; None when none has one."""
+    return next((value for value in map(read, nodes) if value), None)
 
 
 def _one(found):

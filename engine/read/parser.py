@@ -113,7 +113,7 @@ class MaestroProcessParser(ParsesLongFlows, ProcessParser):
         cycle = node.xpath("./bpmn:extensionElements/camunda:failedJobRetryTimeCycle", namespaces=NSMAP)
         if cycle and (cycle[0].text or "").strip():
             facts["retry_cycle"] = cycle[0].text.strip()
-        time_limit = declared_limit(node, NSMAP)
+        time_limit = declared_limit(node)
         if time_limit:
             facts["time_limit"] = time_limit
         form = form_of(node)

@@ -13,19 +13,18 @@ import threading
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.namespaces import extension_property
+
 PROPERTY = "maestro.timeout"
-_DECLARED = (f"./bpmn:extensionElements/camunda:properties/camunda:property[@name='{PROPERTY}']/@value"
-             f" | ./bpmn:extensionElements/zeebe:properties/zeebe:property[@name='{PROPERTY}']/@value")
 
 
 class HandlerTimeout(Exception):
     """A handler ran over its time limit (a technical failure: retried, then an incident)."""
 
 
-def declared_limit(node, namespaces) -> str | None:
+def declared_limit(node) -> str | None:
     """The text of the service task's `maestro.timeout` property, if it has one."""
-    found = node.xpath(_DECLARED, namespaces=namespaces)
-    return found[0].strip() if found else None
+    return extension_property(node, PROPERTY)
 
 
 def parse_limit(text: str | None) -> float | None:
