@@ -5,6 +5,7 @@ import os
 import socket
 
 from engine.handlers import Handlers
+from engine.run.time_to_live import DEFAULT_TTL_SECONDS
 
 from . import tracing
 from .errors import Busy, NotFound
@@ -27,8 +28,8 @@ class Context:
         # A round longer than this commits what is done and lets go of the instances it has not reached.
         self.round_seconds = _setting("MAESTRO_ROUND_SECONDS", 1.0, float)
         self.max_crashes = _setting("MAESTRO_MAX_CRASHES", 3, int)
-        # How long a message thrown or published without a time to live is kept for a catch to come (Zeebe's default).
-        self.message_ttl_seconds = _setting("MAESTRO_MESSAGE_TTL_SECONDS", 3600.0, float)
+        # How long a message thrown or published without a time to live is kept for a catch to come.
+        self.message_ttl_seconds = _setting("MAESTRO_MESSAGE_TTL_SECONDS", DEFAULT_TTL_SECONDS, float)
         self.specs = definitions.SpecCache()
         # Asked before every step a worker runs: True stops the batch there, committing what is done
         # (run_worker sets it; it also tells the worker's health that its loop moves).

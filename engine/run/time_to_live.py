@@ -5,6 +5,8 @@ _NUMBER = r"(\d+(?:\.\d+)?)"
 # At least one number; after T, at least one.
 TTL_PATTERN = rf"^P(?=\d|T\d)(?:{_NUMBER}D)?(?:T(?=\d)(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
 _DURATION = re.compile(TTL_PATTERN)
+# Kept this long when neither the diagram nor the publish says (Zeebe's default); MAESTRO_MESSAGE_TTL_SECONDS.
+DEFAULT_TTL_SECONDS = 3600.0
 MAX_TTL_SECONDS = 10 * 366 * 86400.0  # "keep it for ever", as far as a date can say
 
 

@@ -17,7 +17,7 @@ from engine.durable.replay import MAX_LOGGED_STEPS, TimerWatch
 from engine.run import compensation, messages, outbound
 from engine.run.serializer import SERIALIZER
 from engine.run.spiff import state_changes
-from engine.run.time_to_live import InvalidTimeToLive, ttl_seconds
+from engine.run.time_to_live import DEFAULT_TTL_SECONDS, InvalidTimeToLive, ttl_seconds
 
 from . import outbox
 from .fast_insert import FastInsert
@@ -245,7 +245,7 @@ class InstanceWriter:
 @dataclass
 class OutboxSettings:
     """What the messages an instance throws are published with."""
-    message_ttl_seconds: float = 3600.0  # kept this long for a catch that does not wait yet
+    message_ttl_seconds: float = DEFAULT_TTL_SECONDS  # kept this long for a catch that does not wait yet
     trace: str | None = None  # the W3C traceparent of the trace the instance belongs to
     # Tracing on: what gives each message the traceparent of the span publishing it (a child of the instance's)
     stamp: Callable[[dict], str] | None = None
