@@ -1,0 +1,31 @@
+"""Who may do what: every view names the role it needs, and the person acting is known by name.
+
+Roles (DESIGN.md, "People"): viewer (reads everything), worker (starts processes, works the user
+tasks of their groups), operator (retry, cancel, suspend, modify, migrate, publish), modeler (edit,
+lint, try, deploy), admin (people and everything else). A view says which with `@needs("operator")`;
+the sign-in layer refuses a request whose person lacks it (JSON 401/403 under /api, else the
+sign-in page).
+"""
+from collections.abc import Callable
+from typing import TypeVar
+
+ROLES = ("viewer", "worker", "operator", "modeler", "admin")
+
+View = TypeVar("View", bound=Callable)
+
+
+def needs(role: str) -> Callable[[View], View]:
+    """Marks a view as open to people with `role` (and to admins)."""
+    if role not in ROLES:
+        raise ValueError(f"no role {role!r}: one of {', '.join(ROLES)}")
+
+    def mark(view: View) -> View:
+        view.maestro_role = role  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
+def person() -> str | None:
+    """The name of the person making this request, for the history of what they do (None: nobody
+    signed in, and the engine records its own actor)."""
+    return None
