@@ -5,6 +5,9 @@ tasks of their groups), operator (retry, cancel, suspend, modify, migrate, publi
 lint, try, deploy), admin (people and everything else). A view says which with `@needs("operator")`;
 the sign-in layer refuses a request whose person lacks it (JSON 401/403 under /api, else the
 sign-in page).
+
+Pages' scripts send the page's CSRF token (meta "csrf-token") as the X-CSRFToken header with every
+state-changing request to /api made with the session cookie.
 """
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,3 +32,13 @@ def person() -> str | None:
     """The name of the person making this request, for the history of what they do (None: nobody
     signed in, and the engine records its own actor)."""
     return None
+
+
+def groups() -> list[str]:
+    """The groups of the person making this request (candidate groups of user tasks match them)."""
+    return []
+
+
+def may(role: str) -> bool:
+    """Whether the person making this request has `role` (an admin has every role)."""
+    return True
