@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from .drafts import Drafts
     from .event_paths import EventPaths
     from .folders import FolderDeploys
+    from .instance_migrations import InstanceMigrations
     from .messages import Messages
+    from .token_moves import TokenMoves
     from .trials import Trials
     from .worker import Worker
 
@@ -115,6 +117,16 @@ class Maestro:
     def _worker(self) -> "Worker":
         from .worker import Worker
         return Worker(self._context)
+
+    @cached_property
+    def _token_moves(self) -> "TokenMoves":
+        from .token_moves import TokenMoves
+        return TokenMoves(self._context)
+
+    @cached_property
+    def _migrations(self) -> "InstanceMigrations":
+        from .instance_migrations import InstanceMigrations
+        return InstanceMigrations(self._context)
 
     @cached_property
     def _trials(self) -> "Trials":
@@ -229,6 +241,26 @@ class Maestro:
     def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None) -> dict:
         """Completes a waiting user task; a worker carries the instance on from there."""
         return self._instances.complete_task(instance_id, task_ref, data)
+
+    # -- an operator's surgery: moving tokens, migrating instances to another version ---------
+
+    def move_token(self, instance_id: str, from_task: str, to_element: str, reason: str,
+                   by: str | None = None) -> dict:
+        """Cancels the active activity `from_task` (its task id or element id) and starts the element
+        `to_element` of the same scope as if a token arrived before it; `reason` (required) is kept in
+        the history with `by`, the person. A failed task moved off resolves its incident; a worker runs
+        the target. {instance summary, moved, warnings, incident_resolved}; MoveRefused (an
+        InstanceError) with `reasons` when it cannot be done, and nothing changes (token_moves.py)."""
+        return self._token_moves.move(instance_id, from_task, to_element, reason, by)
+
+    def migrate(self, key: str, from_version: int, to_version: int, instance_ids: list[str] | None = None,
+                dry_run: bool = False, by: str | None = None) -> dict:
+        """Moves the running, waiting and failed instances of version `from_version` of `key` (or those of
+        `instance_ids`) to `to_version`, each in its own commit: {"migrated": [ids], "refused": [{id,
+        reasons}]}. An instance moves when every element it is active in exists in the new version with
+        the same id and kind; `dry_run` says what would happen and changes nothing
+        (instance_migrations.py)."""
+        return self._migrations.migrate(key, from_version, to_version, instance_ids, dry_run, by)
 
     # -- messages ------------------------------------------------------------
 

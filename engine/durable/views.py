@@ -14,6 +14,7 @@ from typing import Any
 from .errors import NotFound
 from .store import incidents, instance_rows
 from .store.db import read_snapshot
+from .store.history_notes import NOTE_STATES
 from .summaries import history_entry, incident_summary, instance_summary
 
 # Tasks in these states wait for someone or something (what `waiting` lists).
@@ -78,7 +79,7 @@ def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str
     """
     tasks: dict[str, dict] = {}
     for entry in history:
-        if entry["task_id"] in gone:
+        if entry["task_id"] in gone or entry["state"] in NOTE_STATES:  # an operator's note, not a task
             continue
         task = tasks.get(entry["task_id"])
         if task is None:
