@@ -85,6 +85,45 @@ def _event_path_schemas():
     }
 
 
+def _surgery_paths(key, instance):
+    """Moving a token and migrating instances (webapp/surgery_api.py)."""
+    element = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"}
+    version = {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER}
+    refused = _json({"allOf": [_ref("Error"), {"type": "object", "properties": {
+        "reasons": {"type": "array", "items": {"type": "string"}}}}]}, "refused: `reasons` say why; nothing changed")
+    return {
+        "/api/instances/{instance_id}/move": {"post": _operation(
+            "Move a token: cancel the active activity `from` (task id or element id) and start the element `to` "
+            "of the same scope as if a token arrived before it; `reason` is kept in the history. A failed task "
+            "moved off resolves its incident",
+            {"200": _json({"allOf": [_ref("InstanceSummary"), {"type": "object", "properties": {
+                "moved": {"type": "object", "properties": {
+                    "from": {"type": "string"}, "to": {"type": "string"}, "task_id": {"type": "string"},
+                    "reason": {"type": "string"}, "by": {"type": "string"}}},
+                "warnings": {"type": "array", "items": {"type": "string"}},
+                "incident_resolved": {"type": "boolean"}}}]}),
+             "409": refused},
+            [instance], {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["from", "to", "reason"], "properties": {
+                    "from": element, "to": element,
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"}}}}}})},
+        "/api/definitions/{key}/migrate": {"post": _operation(
+            "Migrate the running, waiting and failed instances of version `from` (or those of `ids`) to version "
+            "`to`, each in its own commit; an instance moves when every element it is active in exists in `to` "
+            "with the same id and kind. `dry_run` reports and changes nothing",
+            {"200": _json({"type": "object", "required": ["migrated", "refused", "dry_run"], "properties": {
+                "migrated": {"type": "array", "items": {"type": "string"}},
+                "refused": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "reasons": {"type": "array", "items": {"type": "string"}}}}},
+                "dry_run": {"type": "boolean"}}})},
+            [key], {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["from", "to"], "properties": {
+                    "from": version, "to": version,
+                    "ids": {"type": "array", "maxItems": 1000, "items": element},
+                    "dry_run": {"type": "boolean"}}}}}})},
+    }
+
+
 def document():
     key, instance = _path_parameter("key"), _path_parameter("instance_id")
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
@@ -237,6 +276,7 @@ def document():
                 body=_diagram_body({"variables": _JSON_OBJECT, "tasks": {"type": "object", "additionalProperties": {
                     "type": "string", "pattern": "^(handler|nothing|fail|error:.+)$"}}})),
             },
+            **_surgery_paths(key, instance),
             "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
                 "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {

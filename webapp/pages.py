@@ -66,13 +66,13 @@ def upload():
 
 
 @blueprint.get("/processes/<key>")
-def process(key, form_error=None, status=200):
+def process(key, form_error=None, status=200, migration=None):
     versions = maestro().definition_versions(key)
     version = request.args.get("version", type=int) or versions[-1]["version"]
     return render_template(
         "process.html", key=key, versions=versions, version=version, latest=versions[-1],
         start_form=maestro().start_form(key), form_error=form_error, submitted=request.form,
-        counts=maestro().instance_counts().get(key, {}), statuses=STATUSES), status
+        counts=maestro().instance_counts().get(key, {}), statuses=STATUSES, migration=migration), status
 
 
 @blueprint.post("/processes/<key>/start")
@@ -177,6 +177,7 @@ def instance(instance_id, task_error=None, status=200):
         "instance.html", instance=shown, elements=progress.element_states(shown),
         messages=maestro().instance_messages(instance_id),
         timeline=timeline(shown["history"]), task_error=task_error,
+        moves=maestro().move_choices(instance_id) if shown["status"] not in ("completed", "cancelled") else None,
         variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
 
 

@@ -253,6 +253,11 @@ class Maestro:
         InstanceError) with `reasons` when it cannot be done, and nothing changes (token_moves.py)."""
         return self._token_moves.move(instance_id, from_task, to_element, reason, by)
 
+    def move_choices(self, instance_id: str) -> dict:
+        """What a token of the instance can move from and to: {"active": [{task_id, bpmn_id, name, state}],
+        "targets": [{bpmn_id, name, type, scope}]} (token_moves.py)."""
+        return self._token_moves.choices(instance_id)
+
     def migrate(self, key: str, from_version: int, to_version: int, instance_ids: list[str] | None = None,
                 dry_run: bool = False, by: str | None = None) -> dict:
         """Moves the running, waiting and failed instances of version `from_version` of `key` (or those of

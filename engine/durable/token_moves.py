@@ -1,6 +1,6 @@
 """The token-move job: an operator cancels an active activity of a stored instance and starts another
 element of the same scope (engine.run.token_moves), in one commit; a worker runs it on from there."""
-from engine.run.token_moves import MoveRefused, checked_reason, move_token
+from engine.run.token_moves import MoveRefused, checked_reason, move_choices, move_token
 
 from .store import incidents, jobs, outbox
 from .store.history_notes import note
@@ -50,3 +50,14 @@ class TokenMoves:
                     "moved": {"from": cancelled.bpmn_id, "to": started.bpmn_id, "task_id": str(move.started.id),
                               "reason": reason, "by": actor},
                     "warnings": move.warnings, "incident_resolved": resolved}
+
+    def choices(self, instance_id):
+        """The active activities of the instance and the elements a token can move to (move_choices);
+        none for an instance that ended."""
+        context = self.context
+        with context.Session() as session:
+            row = context.row(session, instance_id)
+            if row.status in ("completed", "cancelled"):
+                return {"active": [], "targets": []}
+            instance, _ = context.load(session, row)
+            return move_choices(instance)

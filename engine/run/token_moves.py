@@ -17,7 +17,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .instance import Instance
+from .instance import Instance, element_type
 from .instance_errors import InstanceError
 from .spiff import touched
 from .spiff.task_ids import issuing
@@ -178,3 +178,19 @@ def element_label(spec: TaskSpec) -> str:
     bpmn_id = getattr(spec, "bpmn_id", None) or spec.name
     name = getattr(spec, "bpmn_name", None)
     return f"{name} ({bpmn_id})" if name and name != bpmn_id else bpmn_id
+
+
+def move_choices(instance: Instance) -> dict:
+    """What a move form offers: {"active": [{task_id, bpmn_id, name, state}], "targets": [{bpmn_id, name,
+    type, scope}]}, the targets being the elements of the scopes holding an active activity that a token
+    can be moved to (the engine still refuses a target of another scope than the activity's)."""
+    active = active_activities(instance)
+    scopes = {task.workflow.spec.name: task.workflow.spec for task in active}
+    targets = [{"bpmn_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "type": element_type(spec),
+                "scope": scope_name}
+               for scope_name, scope in scopes.items() for spec in scope.task_specs.values()
+               if getattr(spec, "bpmn_id", None) is not None and not isinstance(spec, (BoundaryEvent, StartEvent))]
+    return {"active": [{"task_id": str(task.id), "bpmn_id": task.task_spec.bpmn_id,
+                        "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        "state": TaskState.get_name(task.state)} for task in active],
+            "targets": sorted(targets, key=lambda target: (target["scope"], target["name"].lower()))}
