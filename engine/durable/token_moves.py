@@ -30,7 +30,8 @@ class TokenMoves:
             writer.write(session.connection(), actor, status="failed" if still_failed else "running",
                          error=instance.error)
             cancelled, started = move.cancelled.task_spec, move.started.task_spec
-            note(session.connection(), row.id, str(move.started.id), started.bpmn_id, "MOVED",
+            # Under the cancelled task's id: the page times a task from its READY entry to its next one.
+            note(session.connection(), row.id, str(move.cancelled.id), started.bpmn_id, "MOVED",
                  f"moved by {actor}: {reason}", actor,
                  {"from": cancelled.bpmn_id, "from_task": str(move.cancelled.id), "to": started.bpmn_id,
                   "reason": reason})
