@@ -222,3 +222,104 @@ def _due(maestro, instance_id):
         job = session.get(Job, instance_id)
         return job.due_at if job else None
 
+
+
+def test_a_token_moves_within_an_embedded_subprocess(tmp_path, recorder, monkeypatch):
+    monkeypatch.setenv("MAESTRO_RETRY_BASE_SECONDS", "0.01")
+    handlers, calls = recorder(*TOPICS, raise_on={"pick": RuntimeError("no stock")})
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([MOVES])
+    instance_id = maestro.start("moves")["id"]
+    drain(maestro)
+    maestro.move_token(instance_id, "review", "pack", "reviewed by phone")
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "failed" and calls[-1] == "pick"
+    moved = maestro.move_token(instance_id, "pick", "seal", "picked by hand")
+    assert moved["incident_resolved"] is True
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "completed"
+    assert calls == ["prepare", "charge", "pick", "pick", "pick", "seal", "ship"]
+    assert_read_model_agrees(maestro, instance_id)
+
+
+def test_moving_off_the_subprocess_holding_the_failed_task_cancels_both(tmp_path, recorder, monkeypatch):
+    monkeypatch.setenv("MAESTRO_RETRY_BASE_SECONDS", "0.01")
+    handlers, calls = recorder(*TOPICS, raise_on={"pick": RuntimeError("no stock")})
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([MOVES])
+    instance_id = maestro.start("moves")["id"]
+    drain(maestro)
+    maestro.move_token(instance_id, "review", "pack", "reviewed by phone")
+    drain(maestro)
+    with pytest.raises(MoveRefused, match="'ship' is in another scope"):
+        maestro.move_token(instance_id, "pick", "ship", "skip packing")
+    moved = maestro.move_token(instance_id, "pack", "ship", "packed elsewhere")
+    assert moved["incident_resolved"] is True and moved["status"] == "running"
+    drain(maestro)
+    shown = maestro.show(instance_id)
+    assert shown["status"] == "completed" and calls[-1] == "ship"
+    assert entries(shown, "pack")[-1][0] == "CANCELLED"
+    assert_read_model_agrees(maestro, instance_id)
+
+
+def test_leaving_a_parallel_join_waiting_is_a_warning(tmp_path, recorder):
+    handlers, calls = recorder(*TOPICS)
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([SURGERY / "parallel.bpmn"])
+    instance_id = maestro.start("parallel")["id"]
+    drain(maestro)
+    moved = maestro.move_token(instance_id, "bill", "ship", "billed by phone")
+    assert moved["warnings"] == ["the parallel join Both done (join) waits for the branch of Approve bill (bill): "
+                                 "it may wait forever"]
+    with pytest.raises(MoveRefused, match="is a parallel join"):
+        maestro.move_token(instance_id, "ship", "join", "wait there")
+    drain(maestro)
+    assert calls == ["pick", "ship"]
+    assert_read_model_agrees(maestro, instance_id)
+
+
+def test_a_failed_instance_migrates_and_is_retried_on_the_new_version(tmp_path, recorder, monkeypatch):
+    monkeypatch.setenv("MAESTRO_RETRY_BASE_SECONDS", "0.01")
+    outage = [True]
+    handlers, calls = recorder(*TOPICS, raise_on={"ship": lambda ctx, n: RuntimeError("carrier down") if outage
+                                                  else None})
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([SURGERY / "orders_v1.bpmn"])
+    instance_id = maestro.start("orders")["id"]
+    drain(maestro)
+    maestro.complete_task(instance_id, "approve")
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "failed"
+    maestro.deploy_paths([SURGERY / "orders_v3.bpmn"])
+    assert maestro.migrate("orders", 1, 2)["refused"] == [
+        {"id": instance_id, "reasons": ["Approve order (approve), which the instance ran, is not in version 2"]}]
+    maestro.deploy_paths([SURGERY / "orders_v2.bpmn"])
+    assert maestro.migrate("orders", 1, 3)["migrated"] == [instance_id]
+    shown = maestro.show(instance_id)
+    assert shown["status"] == "failed" and shown["version"] == 3 and shown["incident"]["bpmn_id"] == "ship"
+    outage.clear()
+    maestro.retry(instance_id)
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "completed"
+    assert_read_model_agrees(maestro, instance_id)
+
+
+def test_an_instance_inside_an_embedded_subprocess_migrates(tmp_path, recorder):
+    handlers, calls = recorder(*TOPICS)
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([MOVES])
+    instance_id = maestro.start("moves")["id"]
+    drain(maestro)
+    maestro.move_token(instance_id, "review", "pack", "reviewed by phone")  # runs pick and seal, then ship
+    v2 = MOVES.read_text().replace('<bpmn:sequenceFlow id="p2" sourceRef="pick" targetRef="seal"/>',
+                                   '<bpmn:sequenceFlow id="p2" sourceRef="pick" targetRef="check"/>'
+                                   '<bpmn:serviceTask id="check" name="Check" camunda:type="external" '
+                                   'camunda:topic="check"/><bpmn:sequenceFlow id="p2b" sourceRef="check" '
+                                   'targetRef="seal"/>')
+    maestro.deploy([("moves.bpmn", v2.encode())])
+    assert maestro.migrate("moves", 1, 2, dry_run=True)["migrated"] == [instance_id]
+    assert maestro.migrate("moves", 1, 2)["migrated"] == [instance_id]
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "completed"
+    assert calls == ["prepare", "charge", "pick", "check", "seal", "ship"]
+    assert_read_model_agrees(maestro, instance_id)

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -70,13 +71,22 @@ def move_token(instance: Instance, from_task: str, to_element: str) -> Move:
     with issuing(instance.task_ids):
         _cancel_activity(active)
         started = _start_before(active, target)
-    if instance.error is not None and instance.error.get("task") == str(active.id):
-        instance.error = None  # moving off the failed task is the operator's answer to it
+    if instance.error is not None and not _still_failed(instance):
+        instance.error = None  # moving off the failed task (or the subprocess holding it) answers it
     elif instance.error is not None:
         warnings.append("the instance still has a failed task; retry it or move its token too")
     instance.latest_task = None  # the variables are the cancelled activity's from now
     instance.budget.refill()
     return Move(active, started, warnings)
+
+
+def _still_failed(instance: Instance) -> bool:
+    """Whether the task that failed the instance is still in the tree, failed."""
+    try:
+        failed = instance.failed_task()
+    except TaskNotFoundException:  # it left the tree with the subprocess that was cancelled
+        return False
+    return failed is not None and failed.state == TaskState.ERROR
 
 
 def _active_task(instance: Instance, reference: str) -> Task:
@@ -126,11 +136,13 @@ def _cancel_activity(task: Task) -> None:
 
 
 def _cancel(task: Task) -> None:
-    if task.state == TaskState.ERROR:  # SpiffWorkflow's cancel leaves a finished (failed) task as it is
-        task.internal_data.pop("maestro_error", None)
+    subworkflow = task.workflow.top_workflow.subprocesses.get(task.id)
     task._set_state(TaskState.CANCELLED)
     task._drop_children(force=True)
-    task.task_spec._on_cancel(task)  # a subprocess cancels its subworkflow
+    task.task_spec._on_cancel(task)  # a subprocess cancels its subworkflow...
+    if subworkflow is not None:  # ...but SpiffWorkflow's cancel leaves a failed (finished) task failed
+        for failed in subworkflow.get_tasks(state=TaskState.ERROR):
+            _cancel(failed)
 
 
 def _start_before(active: Task, target: TaskSpec) -> Task:

@@ -38,9 +38,10 @@ def refusals(instance: Instance, spec: BpmnProcessSpec, subprocess_specs: dict[s
             reasons[f"the subprocess {workflow.spec.name} is not in version {to_version}"] = 0
             continue
         for task in workflow.get_tasks(state=NEEDED, skip_subprocesses=True):
-            problem = _counterpart_problem(task.task_spec, diff.alignment.get(task), to_version)
+            active = task.has_state(ACTIVE)
+            problem = _counterpart_problem(task.task_spec, diff.alignment.get(task), to_version, active)
             if problem is not None:
-                reasons.setdefault(problem, 0 if task.has_state(ACTIVE) else 1)
+                reasons.setdefault(problem, 0 if active else 1)
     return sorted(reasons, key=lambda sentence: reasons[sentence])
 
 
@@ -65,11 +66,14 @@ def _workflows(top: BpmnWorkflow, top_diff: WorkflowDiff, subprocess_diffs: dict
     return [(top, top_diff), *((top.subprocesses[task_id], diff) for task_id, diff in subprocess_diffs.items())]
 
 
-def _counterpart_problem(old: TaskSpec, new: TaskSpec | None, to_version: int) -> str | None:
+def _counterpart_problem(old: TaskSpec, new: TaskSpec | None, to_version: int, active: bool) -> str | None:
+    """What is wrong with `new` as the counterpart of `old`; an element the instance is done with is said to
+    be (its record in the tree needs the element)."""
+    label = element_label(old) if active else f"{element_label(old)}, which the instance ran,"
     if new is None or new.name != old.name:
-        return f"{element_label(old)} is not in version {to_version}"
+        return f"{label} is not in version {to_version}"
     if type(new).__name__ != type(old).__name__:
-        return f"{element_label(old)} is a {element_type(old)} here but a {element_type(new)} in version {to_version}"
+        return f"{label} is a {element_type(old)} here but a {element_type(new)} in version {to_version}"
     return None
 
 
@@ -80,5 +84,11 @@ def _predict_anew(task: Task) -> None:
     for child in list(task.children):
         if child.has_state(PREDICTED):
             task.workflow._remove_task(child.id)
-    task.task_spec._predict(task, mask=PREDICTED | task.state)
+    if task.state != TaskState.ERROR:
+        task.task_spec._predict(task, mask=PREDICTED | task.state)
+        return
+    # SpiffWorkflow predicts a finished task's children in its own state: a failed task's would "fail" too.
+    task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
+    for child in task.children:
+        child.task_spec._predict(child, mask=PREDICTED)
 
