@@ -58,6 +58,8 @@ def _text(body, name, length, meaning):
 
 def _version(body, name):
     value = body.get(name)
+    if isinstance(value, float) and value.is_integer():  # 2.0 is the integer 2 in JSON Schema
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DATABASE_INTEGER:
         raise BadRequest(f'"{name}" is required: a version number (a whole number from 1)')
     return value
