@@ -323,3 +323,18 @@ def test_an_instance_inside_an_embedded_subprocess_migrates(tmp_path, recorder):
     assert maestro.show(instance_id)["status"] == "completed"
     assert calls == ["prepare", "charge", "pick", "check", "seal", "ship"]
     assert_read_model_agrees(maestro, instance_id)
+
+
+def test_a_waiting_catch_whose_message_was_renamed_waits_for_the_new_name(tmp_path, recorder):
+    handlers, calls = recorder(*TOPICS)
+    maestro = fresh_maestro(tmp_path, handlers)
+    maestro.deploy_paths([SURGERY / "waits_v1.bpmn"])
+    instance_id = maestro.start("payment", business_key="order-3")["id"]
+    drain(maestro)
+    renamed = (SURGERY / "waits_v2.bpmn").read_text().replace('name="payment_received"', 'name="payment_booked"')
+    maestro.deploy([("waits.bpmn", renamed.encode())])
+    assert maestro.migrate("payment", 1, 2)["migrated"] == [instance_id]
+    assert delivered(maestro, "payment_received", "order-3", ttl=0)["reached"] == []
+    assert delivered(maestro, "payment_booked", "order-3")["reached"] == [instance_id]
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "completed" and calls == ["book", "receipt"]

@@ -66,3 +66,8 @@ def test_check_then_migrate_instances_from_the_process_page(page):
     expect(page.locator(".flash.success[role=status]:not([hidden])")).to_contain_text("Migrated 2 instance(s) from version 1 to 2.")
     expect(result).to_contain_text("2 instance(s) migrated from v1 to v2")
     screenshot(page, SCREENSHOTS, "migrate-done")
+    page.click("text=all instances")
+    page.locator("#instance-list tbody tr td:first-child a").first.click()
+    expect(page.locator("h1")).to_contain_text("v2")
+    expect(page.locator("#history")).to_contain_text("migrated from version 1 to 2 by user@")
+    screenshot(page, SCREENSHOTS, "migrated-instance")
