@@ -75,7 +75,7 @@ def move_token(instance: Instance, from_task: str, to_element: str) -> Move:
         instance.error = None  # moving off the failed task (or the subprocess holding it) answers it
     elif instance.error is not None:
         warnings.append("the instance still has a failed task; retry it or move its token too")
-    instance.latest_task = None  # the variables are the cancelled activity's from now
+    instance.latest_task = None  # found again in the tree: the task it named may have left it
     instance.budget.refill()
     return Move(active, started, warnings)
 
@@ -137,6 +137,8 @@ def _cancel_activity(task: Task) -> None:
 
 def _cancel(task: Task) -> None:
     subworkflow = task.workflow.top_workflow.subprocesses.get(task.id)
+    if task.state == TaskState.ERROR:  # its failure is answered: the ERROR entry of its history keeps it
+        task.internal_data.pop("maestro_error", None)
     task._set_state(TaskState.CANCELLED)
     task._drop_children(force=True)
     task.task_spec._on_cancel(task)  # a subprocess cancels its subworkflow...
