@@ -338,3 +338,27 @@ def test_a_waiting_catch_whose_message_was_renamed_waits_for_the_new_name(tmp_pa
     assert delivered(maestro, "payment_booked", "order-3")["reached"] == [instance_id]
     drain(maestro)
     assert maestro.show(instance_id)["status"] == "completed" and calls == ["book", "receipt"]
+
+
+def test_a_parallel_join_with_a_branch_arrived_migrates_and_still_joins(tmp_path, recorder):
+    handlers, calls = recorder(*TOPICS)
+    maestro = fresh_maestro(tmp_path, handlers)
+    parallel = (SURGERY / "parallel.bpmn").read_text()
+    maestro.deploy([("parallel.bpmn", parallel.encode())])
+    instance_id = maestro.start("parallel")["id"]
+    drain(maestro)  # "Pick items" ran and waits at the join; "Approve bill" waits for a person
+    with_check = parallel.replace('<bpmn:sequenceFlow id="f7" sourceRef="ship" targetRef="end"/>',
+                                  '<bpmn:sequenceFlow id="f7" sourceRef="ship" targetRef="check"/>'
+                                  '<bpmn:serviceTask id="check" camunda:type="external" camunda:topic="check"/>'
+                                  '<bpmn:sequenceFlow id="f8" sourceRef="check" targetRef="end"/>')
+    renamed_join = with_check.replace('"join"', '"joined"')
+    maestro.deploy([("parallel.bpmn", renamed_join.encode())])
+    maestro.deploy([("parallel.bpmn", with_check.encode())])
+    assert maestro.migrate("parallel", 1, 2)["refused"] == [
+        {"id": instance_id, "reasons": ["Both done (join) is not in version 2"]}]
+    assert maestro.migrate("parallel", 1, 3)["migrated"] == [instance_id]
+    maestro.complete_task(instance_id, "bill")
+    drain(maestro)
+    assert maestro.show(instance_id)["status"] == "completed"
+    assert calls == ["pick", "ship", "check"]
+    assert_read_model_agrees(maestro, instance_id)
