@@ -59,6 +59,9 @@ def upload():
         return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
     for item in deployed:
         what = f"version {item['version']}" if item["new"] else f"version {item['version']} (unchanged)"
+        if "form" in item:
+            flash(f"Deployed the form {item['form']} {what}.", "success")
+            continue
         if item["untimed_timers"]:
             what += f"; its timers without a time never fire ({', '.join(item['untimed_timers'])})"
         flash(f"Deployed {item['key']} {what}.", "success")

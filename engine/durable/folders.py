@@ -90,7 +90,7 @@ class FolderDeploys:
         outcomes = {}
         for file in changed:
             keys = definitions.calls_and_processes(file.data)[1]
-            mine = [item for item in deployed if item["key"] in keys]
+            mine = [item for item in deployed if item.get("key") in keys or item.get("file") == file.name]
             outcomes[file.relative] = {**_outcome(file.relative, None,
                                                   {item["key"]: item["version"] for item in mine}),
                                        "deployed": mine}
