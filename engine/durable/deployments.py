@@ -6,8 +6,8 @@ from pathlib import Path
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine.read.checks import unbound_service_tasks, unset_variables
 from engine.problems import DeployError
+from engine.read.checks import unbound_service_tasks, unset_variables
 from engine.read.lint import unique
 from engine.run.specs import maestro_info
 

@@ -26,8 +26,8 @@ def read_forms(files: list[tuple[str, bytes]]) -> tuple[list[FormFile], list[Pro
         if form is None:
             continue
         if form.form_id in seen:
-            problems.append(Problem(name, 1, "", f"the form id {form.form_id!r} is also the id of {seen[form.form_id]}: "
-                                                 "deploy one of them"))
+            problems.append(Problem(name, 1, "", f"the form id {form.form_id!r} is also the id of "
+                                                 f"{seen[form.form_id]}: deploy one of them"))
             continue
         seen[form.form_id] = name
         forms.append(form)

@@ -29,7 +29,8 @@ def resolved(session, form: dict | None, deployed_at: datetime | None) -> dict |
     elif reference["binding"] == "version" and str(reference.get("version") or "").isdigit():
         row = stored.version(session, reference["form_id"], int(reference["version"]))
     else:
-        row = stored.newest(session, reference["form_id"], deployed_at if reference["binding"] == "deployment" else None)
+        bound_at = deployed_at if reference["binding"] == "deployment" else None  # "latest": the newest now
+        row = stored.newest(session, reference["form_id"], bound_at)
     if row is None:
         return {"kind": "missing", "message": f"the form {reference.get('form_id') or reference.get('file')} "
                                               "is not deployed"}
