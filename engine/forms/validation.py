@@ -103,7 +103,8 @@ def _numbers(limits: dict, names: dict[str, str]) -> dict[str, float]:
 def _checked_form_js(schema: dict, data: dict[str, Any]) -> dict[str, Any]:
     typed, errors = _copy(data), _Errors()
     for path, component in _inputs(schema.get("components", []), ()):
-        field, label = ".".join(path), component.get("label") or path[-1]
+        field = ".".join(path)
+        label = component.get("label") or component.get("dateLabel") or component.get("timeLabel") or path[-1]
         value = _get(data, path)
         validate = component.get("validate") or {}
         if _empty(value):

@@ -54,7 +54,8 @@ async function mount(root) {
   const alert = root.querySelector('.formjs-alert');
   const button = root.querySelector('.formjs-submit');
   const businessKey = root.querySelector('.formjs-business-key');
-  const form = new Form({ container: root.querySelector('.formjs-container') });
+  // debounce off: a value typed just before the button is pressed is in what is sent
+  const form = new Form({ container: root.querySelector('.formjs-container'), debounce: false });
   await form.importSchema(schema, data);
   const ids = fieldIds(schema.components);
 
@@ -77,6 +78,7 @@ async function mount(root) {
     say([answer.message].concat(elsewhere).filter(Boolean).join(' · '));
   }
 
+  form.on('changed', () => say('')); // what the alert said was about the values before this change
   button.hidden = false;
   button.addEventListener('click', async () => {
     say('');
