@@ -161,3 +161,13 @@ def test_a_processes_folder_deploys_its_forms(tmp_path, maestro, capsys):
     said = capsys.readouterr().out
     assert "deployed form review version 1" in said and "deployed spiff_intake version 1" in said
     assert maestro.start_form("spiff_intake")["form_id"] == "intake-schema.json"
+
+
+def test_maestro_deploy_takes_form_files_and_says_what_it_deployed(tmp_path, monkeypatch):
+    from cli_helpers import maestro as command_line
+    monkeypatch.setenv("MAESTRO_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    refused = command_line("deploy", FORMS / "camunda8_linked.bpmn")
+    assert refused.returncode == 1 and "camunda8_linked.bpmn:7: review: the Camunda Form 'review'" in refused.stderr
+    deployed = command_line("deploy", FORMS / "camunda8_linked.bpmn", FORMS / "review.form")
+    assert deployed.returncode == 0, deployed.stderr
+    assert deployed.stdout.splitlines() == ["c8_linked version 1", "form review version 1"]

@@ -13,7 +13,7 @@ from engine.run.specs import maestro_info
 
 from . import form_deploys
 from .errors import NotFound
-from .form_resolution import resolved
+from .form_resolution import deployed_at, resolved
 from .store import definitions, instance_rows
 from .store.models import Definition
 from .summaries import definition_summary
@@ -112,8 +112,7 @@ class Deployments:
                                                definitions.pinned_calls(session.connection(), definition))
             for start_event in spec.start.outputs:
                 if maestro_info(start_event).get("form"):
-                    return resolved(session, maestro_info(start_event)["form"],
-                                    session.get(Definition, definition.id).deployed_at)
+                    return resolved(session, maestro_info(start_event)["form"], deployed_at(session, definition.id))
         return None
 
     def _definition(self, key, version=None):

@@ -8,9 +8,17 @@ form is gone, or the element's form as it is (Camunda form fields: {"fields": [.
 import json
 from datetime import datetime
 
+from sqlalchemy import select
+
 from engine.forms.json_schema import form_js_schema
 
 from .store import forms as stored
+from .store.models import Definition
+
+
+def deployed_at(session, definition_id: int) -> datetime | None:
+    """When a version was deployed (what its "deployment" bindings bind to), without reading its XML."""
+    return session.scalar(select(Definition.deployed_at).where(Definition.id == definition_id))
 
 
 def resolved(session, form: dict | None, deployed_at: datetime | None) -> dict | None:

@@ -191,13 +191,12 @@ def _checked_by_form(session, row, task, data):
     from engine.forms.validation import checked
     from engine.run.specs import maestro_info
 
-    from .form_resolution import resolved
-    from .store.models import Definition
+    from .form_resolution import deployed_at, resolved
 
     form = maestro_info(task.task_spec).get("form")
     if not form:
         return data
-    return checked(resolved(session, form, session.get(Definition, row.definition_id).deployed_at), data)
+    return checked(resolved(session, form, deployed_at(session, row.definition_id)), data)
 
 
 def _pins_of_an_accepted_start(connection, definition):

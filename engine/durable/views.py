@@ -94,8 +94,7 @@ def _forms(context, session, row):
     """{element id: form} of the instance's version (parsed once per version: the spec cache)."""
     from engine.run.specs import maestro_info  # SpiffWorkflow: only for an instance with open tasks
 
-    from .form_resolution import resolved
-    from .store.models import Definition
+    from .form_resolution import deployed_at, resolved
 
     spec, subprocess_specs = context.specs.specs(session, row.definition_id, row.called_definitions)
     forms = {}
@@ -105,6 +104,6 @@ def _forms(context, session, row):
             if form and getattr(task_spec, "bpmn_id", None):
                 forms.setdefault(task_spec.bpmn_id, form)
     if any("fields" not in form for form in forms.values()):  # a form deployed beside the diagram
-        deployed_at = session.get(Definition, row.definition_id).deployed_at
-        forms = {element: resolved(session, form, deployed_at) for element, form in forms.items()}
+        when = deployed_at(session, row.definition_id)
+        forms = {element: resolved(session, form, when) for element, form in forms.items()}
     return forms
