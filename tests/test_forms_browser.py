@@ -112,3 +112,24 @@ def test_a_spiff_json_schema_start_form_is_checked_in_place_then_starts_with_typ
         "name": "ACME", "email": "ops@acme.io", "employees": 40, "vip": True, "region": "eu",
         "address": {"city": "Oslo"}}
     screenshot(page, SHOTS, "json-schema-started")
+
+
+def test_camunda_form_fields_refused_by_the_server_say_why_beside_each_field(page, server):
+    page.goto("/processes/c7_fields")
+    expect(page.locator("#start-quantity")).to_have_attribute("max", "10")  # the browser checks limits too
+    # A browser that checks nothing (or a forged request): the server refuses on its own.
+    page.evaluate("""() => document.querySelectorAll('#start-form input').forEach((input) => {
+        ['required', 'min', 'max', 'minlength'].forEach((name) => input.removeAttribute(name)); })""")
+    page.fill("#start-name", "")
+    page.fill("#start-quantity", "50")
+    page.click("#start-form button[type=submit]")
+    expect(page.locator("#start-name-error")).to_have_text("Name is required")
+    expect(page.locator("#start-quantity-error")).to_have_text("Quantity must be at most 10")
+    expect(page.locator("#start-quantity")).to_have_value("50")  # what was typed is kept
+    screenshot(page, SHOTS, "camunda-fields-refused")
+    page.fill("#start-name", "ACME")
+    page.fill("#start-quantity", "3")
+    page.click("#start-form button[type=submit]")
+    page.wait_for_url("**/instances/*")
+    instance_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert variables(server, instance_id)["data"] == {"name": "ACME", "quantity": 3}
