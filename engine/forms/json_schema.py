@@ -25,14 +25,22 @@ def form_js_schema(schema: dict, ui_schema: dict | None, form_id: str) -> dict:
 
 
 def _object_components(schema: dict, ui: dict, path: tuple[str, ...]) -> list[dict]:
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    required = set(schema.get("required") or []) if isinstance(schema.get("required"), list) else set()
+    properties = _dict(schema.get("properties"))
+    required = set(_list(schema.get("required")))
     components = []
     for name in _ordered(list(properties), ui.get("ui:order")):
-        prop = properties[name] if isinstance(properties[name], dict) else {}
-        prop_ui = ui.get(name) if isinstance(ui.get(name), dict) else {}
-        components.append(_component(name, prop, prop_ui, name in required, path + (name,)))
+        components.append(_component(name, _dict(properties[name]), _dict(ui.get(name)), name in required,
+                                     path + (name,)))
     return components
+
+
+def _dict(value: Any) -> dict:
+    """`value` when a schema gives an object where one belongs, else nothing (an odd schema draws what it can)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _ordered(names: list[str], order: Any) -> list[str]:
@@ -67,8 +75,7 @@ def _component(name: str, prop: dict, ui: dict, required: bool, path: tuple[str,
     validate: dict[str, Any] = {"required": True} if required else {}
     choices = _choices(prop)
     if kind == "array":
-        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
-        item_choices = _choices(items)
+        item_choices = _choices(_dict(prop.get("items")))
         if item_choices:
             return {**common, "type": "checklist", "values": item_choices, "validate": validate}
         return {"type": "text", "id": ident, "text": f"**{label}** is a list: this form cannot edit it "
@@ -98,7 +105,7 @@ def _component(name: str, prop: dict, ui: dict, required: bool, path: tuple[str,
 def _choices(prop: dict) -> list[dict]:
     """[{label, value}] of an enum, or of a oneOf/anyOf of consts."""
     if isinstance(prop.get("enum"), list):
-        names = prop.get("enumNames") if isinstance(prop.get("enumNames"), list) else []
+        names = _list(prop.get("enumNames"))
         return [{"label": str(names[index]) if index < len(names) else str(value), "value": value}
                 for index, value in enumerate(prop["enum"])]
     options = prop.get("oneOf") or prop.get("anyOf")

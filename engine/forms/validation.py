@@ -6,6 +6,7 @@ fields), {"kind": "form-js", "schema": form-js JSON} (a Camunda Form), or the sa
 (a Spiff Arena form, drawn from its JSON schema, which is what its data is checked against).
 """
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -189,13 +190,12 @@ def _checked_json_schema(schema: dict, data: dict[str, Any]) -> dict[str, Any]:
     errors = _Errors()
     try:
         validator = jsonschema_rs.validator_for(schema, validate_formats=True)
-    except (jsonschema_rs.ValidationError, ValueError) as error:
-        errors.add("", f"the form's JSON schema cannot be used: {error}")
-        errors.raise_any()
+    except (jsonschema_rs.ValidationError, ValueError) as unusable:
+        raise InvalidForm([{"field": "", "message": f"the form's JSON schema cannot be used: {unusable}"}]) from None
     for error in validator.iter_errors(typed):
         path = [str(part) for part in error.instance_path]
-        if type(error.kind).__name__ == "Required":
-            path.append(str(error.kind.property))
+        if type(error.kind).__name__ == "Required":  # said of the object: the field is the property it lacks
+            path.append(str(getattr(error.kind, "property", "")))
             errors.add(".".join(path), f"{_title(schema, path)} is required")
         else:
             errors.add(".".join(path), f"{_title(schema, path)}: {error.message}")
@@ -208,12 +208,14 @@ def _pruned(schema: dict, data: Any) -> Any:
     was left empty: absent, as the schema means it), numbers and booleans typed from text."""
     if not isinstance(data, dict):
         return _typed_text(schema, data)
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
     pruned = {}
     for key, value in data.items():
         if value is None or value == "":
             continue
-        pruned[key] = _pruned(properties.get(key, {}), value) if isinstance(properties.get(key), dict) else value
+        inner = properties.get(key)
+        pruned[key] = _pruned(inner, value) if isinstance(inner, dict) else value
     return pruned
 
 
@@ -275,10 +277,13 @@ def _boolean(value: Any, label: str, field: str, errors: _Errors) -> bool | None
     return None
 
 
+_DATE_READERS: dict[str, tuple[Callable[[str], date | time | datetime], str]] = {
+    "date": (date.fromisoformat, "YYYY-MM-DD"), "time": (time.fromisoformat, "HH:MM"),
+    "datetime": (datetime.fromisoformat, "YYYY-MM-DDTHH:MM")}
+
+
 def _date(value: Any, subtype: str, label: str, field: str, errors: _Errors) -> str | None:
-    reader, example = {"date": (date.fromisoformat, "YYYY-MM-DD"), "time": (time.fromisoformat, "HH:MM"),
-                       "datetime": (datetime.fromisoformat, "YYYY-MM-DDTHH:MM")}.get(
-        subtype, (date.fromisoformat, "YYYY-MM-DD"))
+    reader, example = _DATE_READERS.get(subtype, _DATE_READERS["date"])
     try:
         if not isinstance(value, str):
             raise ValueError
