@@ -20,10 +20,10 @@ if [ ! -d node_modules/bpmn-js ] || [ ! -x node_modules/.bin/esbuild ] || [ pack
     echo "installing the web app's npm packages into node_modules (first run only)..."
     npm ci --no-audit --no-fund --loglevel=error > .venv/npm.log 2>&1 || { cat .venv/npm.log >&2; exit 1; }
 fi
-# The bundles of the editor and the compare page (webapp/frontend/ -> webapp/static/dist/, never
+# The bundles of the editor, the compare page and the forms (webapp/frontend/ -> webapp/static/dist/, never
 # committed): built when one is missing or older than the sources, the packages or the build script.
 stale=""
-for bundle in webapp/static/dist/editor.js webapp/static/dist/compare.js; do
+for bundle in webapp/static/dist/editor.js webapp/static/dist/compare.js webapp/static/dist/forms.js; do
     if [ ! -f "$bundle" ] || [ package-lock.json -nt "$bundle" ] || [ package.json -nt "$bundle" ] \
             || [ -n "$(find webapp/frontend -newer "$bundle" -type f -print -quit)" ]; then
         stale=1

@@ -134,7 +134,7 @@ SAFETY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"
 def _page_paths(server):
     """The cockpit's pages, with an instance waiting for a user task: its page follows it and offers to cancel."""
     status, _, body = _request(server["base"], "POST", "/api/definitions/order_approval/instances",
-                               b'{"data": {}}', {"Content-Type": "application/json"})
+                               b'{"data": {"customer": "ACME"}}', {"Content-Type": "application/json"})
     assert status == 201
     instance = json.loads(body)["id"]
     return ["/processes", "/processes/order_approval", "/instances", f"/instances/{instance}", "/nowhere"]

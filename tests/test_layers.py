@@ -74,6 +74,10 @@ RULES = [
          within("engine.read.elements"), lambda module: outside("engine")(module) or module in SHARED),
     Rule("engine.durable does not import the command line: the command line is a thin layer over it",
          within("engine.durable"), outside("engine.cli")),
+    Rule("engine.forms (form files, JSON schemas as form-js, checking submissions) imports of the engine only "
+         "its shared modules and its siblings: the durable wing and the web app use it",
+         within("engine.forms"),
+         lambda module: outside("engine")(module) or module in SHARED or within("engine.forms")(module)),
 ]
 
 # (importing module, function, imported module) -> why it may break its rule. Each must still be needed.

@@ -22,10 +22,13 @@ def server(tmp_path_factory):
 
 
 # A schema can say what a field looks like, not that a file is a BPMN diagram that deploys (or runs), that a
-# draft is one whose process has its key, that a page cursor is one this server handed out, or that exactly one
-# of two query parameters is given: for those, the documented refusal counts as an answer.
+# draft is one whose process has its key, that a page cursor is one this server handed out, that data fits the
+# form of a process or task, or that exactly one of two query parameters is given: for those, the documented
+# refusal counts as an answer.
 ANSWERS_BEYOND_THE_SCHEMA = {"POST /api/definitions": "422", "GET /api/instances": "400",
-                             "PUT /api/drafts/{key}": "400", "POST /api/try": "422", "GET /api/event-paths": "400"}
+                             "PUT /api/drafts/{key}": "400", "POST /api/try": "422", "GET /api/event-paths": "400",
+                             "POST /api/definitions/{key}/instances": "422",
+                             "POST /api/instances/{instance_id}/tasks/{task}/complete": "422"}
 ACCEPTED = ["2XX", "404", "409"]
 # NUL characters are refused in every text the API takes (tests/test_api_hardening.py shows how);
 # the document says so in words, which generators cannot read.

@@ -173,7 +173,7 @@ def test_retry_an_incident_and_cancel_through_the_api(web, tmp_path, monkeypatch
     drain(maestro)
     assert client.get(f"/api/instances/{instance_id}").json["status"] == "completed"
 
-    waiting = client.post("/api/definitions/order_approval/instances", json={}).json["id"]
+    waiting = client.post("/api/definitions/order_approval/instances", json={"data": {"customer": "ACME"}}).json["id"]
     drain(maestro)
     cancelled = client.post(f"/api/instances/{waiting}/cancel")
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"

@@ -4,6 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.durable import Busy, NotFound
+from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
@@ -31,6 +32,15 @@ def install_refusals(api_blueprint: Blueprint) -> None:
             refusal, lambda error, status=status, code=code: json_error(status, code, str(error)))
     api_blueprint.register_error_handler(VariablesRefused, _refused_variables)
     api_blueprint.register_error_handler(DeployError, _invalid_diagram)
+    api_blueprint.register_error_handler(InvalidForm, _invalid_form)
+
+
+def _invalid_form(error):
+    """422 {error: "invalid_form", message, errors: [{field, message}]}: what the form's fields say."""
+    response = jsonify(error="invalid_form", message=f"{len(error.errors)} field(s) do not fit the form: {error}",
+                       errors=error.errors)
+    response.status_code = 422
+    return response
 
 
 def _refused_variables(error):
@@ -59,7 +69,8 @@ def json_error(status, error, message):
 
 @blueprint.post("/definitions")
 def upload_definitions():
-    """One or several .bpmn files as multipart "file" fields, or one file as the raw request body."""
+    """One or several .bpmn files (and the .form / .json forms they name) as multipart "file" fields, or
+    one file as the raw request body."""
     force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
     deployed = uploads.deploy(maestro(), uploaded_files(), force_executable=force)
     first = deployed[0] if deployed else {}
@@ -110,7 +121,7 @@ def start_instance(key):
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
     return jsonify(maestro().start(key, data, request_input.business_key(body.get("business_key")),
-                                   trace=request.headers.get("traceparent"))), 201
+                                   trace=request.headers.get("traceparent"), check_form=True)), 201
 
 
 # -- instances -----------------------------------------------------------------
@@ -151,7 +162,7 @@ def complete_task(instance_id, task_ref):
     data = _json_body().get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    return jsonify(maestro().complete_task(instance_id, task_ref, data))
+    return jsonify(maestro().complete_task(instance_id, task_ref, data, check_form=True))
 
 
 # -- messages ----------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Variables from an HTML form built from a BPMN form (Camunda form fields), or from a JSON editor."""
 import json
-from datetime import date
 
 from .request_input import BadRequest, check_json_value
 
@@ -10,39 +9,16 @@ class FormError(Exception):
 
 
 def values_from_fields(fields, form):
-    """{field id: typed value} for Camunda form fields (string, long, boolean, date, enum)."""
+    """{field id: text typed} for Camunda form fields (a checkbox: whether it is ticked); the engine
+    checks and types them against the form (engine.forms.validation)."""
     values = {}
     for field in fields:
         raw = form.get(field["id"], "")
-        label = field["label"]
         if field["type"] == "boolean":
             values[field["id"]] = raw in ("on", "true", "1")
-            continue
-        if raw == "":
-            if field["required"]:
-                raise FormError(f"{label} is required")
-            continue
-        values[field["id"]] = _typed(field, raw, label)
+        elif raw != "":
+            values[field["id"]] = raw
     return values
-
-
-def _typed(field, raw, label):
-    kind = field["type"]
-    if kind == "long":
-        try:
-            return int(raw)
-        except ValueError:
-            raise FormError(f"{label} must be a whole number") from None
-    if kind == "date":
-        try:
-            return date.fromisoformat(raw).isoformat()
-        except ValueError:
-            raise FormError(f"{label} must be a date (YYYY-MM-DD)") from None
-    if kind == "enum":
-        allowed = [value["id"] for value in field.get("values", [])]
-        if raw not in allowed:
-            raise FormError(f"{label} must be one of {', '.join(allowed)}")
-    return raw
 
 
 def values_from_json(text, what="variables"):

@@ -137,7 +137,8 @@ def document():
                 "get": _operation("Newest version of each process, with instance counts by status",
                                   {"200": _json({"type": "array", "items": _ref("Definition")})}),
                 "post": _operation(
-                    "Deploy BPMN files: multipart \"file\" fields, or one file as the body",
+                    "Deploy BPMN files, with the forms they name (Camunda Forms .form, Spiff Arena JSON-schema .json): "
+                    "multipart \"file\" fields, or one file as the body",
                     {"201": _json(_JSON_OBJECT, "deployed"),
                      "422": _json(_ref("Invalid"), "a file has problems; nothing was deployed")},
                     [_query_parameter("force_executable", {"type": "boolean"},
@@ -158,7 +159,10 @@ def document():
                 [key, _query_parameter("version",
                                        {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER})])},
             "/api/definitions/{key}/instances": {"post": _operation(
-                "Start an instance of the newest version", {"201": _json(_ref("Started"))}, [key, _TRACEPARENT],
+                "Start an instance of the newest version; `data` must fit its start form",
+                {"201": _json(_ref("Started")),
+                 "422": _json(_ref("InvalidForm"), "data that does not fit the start form; nothing started")},
+                [key, _TRACEPARENT],
                 {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
                     "data": _JSON_OBJECT, "business_key": {"type": "string"}}}}}})},
             "/api/instances": {"get": _operation(
@@ -179,8 +183,10 @@ def document():
             "/api/instances/{instance_id}/cancel": {"post": _operation(
                 "Stop an instance", {"200": _json(_ref("InstanceSummary"))}, [instance])},
             "/api/instances/{instance_id}/tasks/{task}/complete": {"post": _operation(
-                "Complete a waiting user task (by task id or element id) with {data}",
-                {"200": _json(_ref("InstanceSummary"))}, [instance, _path_parameter("task")], json_body)},
+                "Complete a waiting user task (by task id or element id) with {data}, which must fit its form",
+                {"200": _json(_ref("InstanceSummary")),
+                 "422": _json(_ref("InvalidForm"), "data that does not fit the task's form; the task still waits")},
+                [instance, _path_parameter("task")], json_body)},
             "/api/messages": {"post": _operation(
                 "Publish a message: stored at once, then delivered by the workers to every catch waiting for it "
                 "that `correlation` finds, and to the processes that begin with it; kept `ttl` while nobody waits",
@@ -308,6 +314,12 @@ def document():
                 "errors": {"type": "array", "items": {"type": "object", "properties": {
                     "file": {"type": "string"}, "line": {"type": ["integer", "null"]},
                     "element": {"type": ["string", "null"]}, "message": {"type": "string"}}}}}},
+            "InvalidForm": {"type": "object", "required": ["error", "message", "errors"], "properties": {
+                "error": {"const": "invalid_form"}, "message": {"type": "string"},
+                "errors": {"type": "array", "items": {
+                    "type": "object", "required": ["field", "message"], "properties": {
+                        "field": {"type": "string", "description": "the field's key; a.b inside an object"},
+                        "message": {"type": "string"}}}}}},
             "LintProblem": {"type": "object", "properties": {
                 "file": {"type": "string"}, "line": {"type": "integer"}, "element": {"type": "string"},
                 "message": {"type": "string"}, "severity": {"enum": ["error", "warning"]}}},

@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from engine.durable import Busy, NotFound
+from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
@@ -59,6 +60,9 @@ def upload():
         return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
     for item in deployed:
         what = f"version {item['version']}" if item["new"] else f"version {item['version']} (unchanged)"
+        if "form" in item:
+            flash(f"Deployed the form {item['form']} {what}.", "success")
+            continue
         if item["untimed_timers"]:
             what += f"; its timers without a time never fire ({', '.join(item['untimed_timers'])})"
         flash(f"Deployed {item['key']} {what}.", "success")
@@ -66,13 +70,14 @@ def upload():
 
 
 @blueprint.get("/processes/<key>")
-def process(key, form_error=None, status=200, migration=None):
+def process(key, form_error=None, status=200, migration=None, field_errors=None):
     versions = maestro().definition_versions(key)
     version = request.args.get("version", type=int) or versions[-1]["version"]
     return render_template(
         "process.html", key=key, versions=versions, version=version, latest=versions[-1],
         start_form=maestro().start_form(key), form_error=form_error, submitted=request.form,
-        counts=maestro().instance_counts().get(key, {}), statuses=STATUSES, migration=migration), status
+        field_errors=field_errors, counts=maestro().instance_counts().get(key, {}), statuses=STATUSES,
+        migration=migration), status
 
 
 @blueprint.post("/processes/<key>/start")
@@ -80,9 +85,11 @@ def start(key):
     try:
         data = values_from(maestro().start_form(key), request.form)
         business_key = request_input.business_key(request.form.get("business_key", "").strip())
+        started = maestro().start(key, data, business_key, check_form=True)
     except (FormError, request_input.BadRequest) as error:
         return process(key, form_error=str(error), status=400)
-    started = maestro().start(key, data, business_key)
+    except InvalidForm as error:
+        return process(key, form_error="Some fields need attention.", status=400, field_errors=_by_field(error))
     flash("Instance started.", "success")
     return redirect(url_for("pages.instance", instance_id=started["id"]))
 
@@ -199,10 +206,25 @@ def complete(instance_id, task_id):
         return redirect(url_for("pages.instance", instance_id=instance_id))
     try:
         data = values_from(waiting[task_id]["form"], request.form)
+        maestro().complete_task(instance_id, task_id, data, check_form=True)
     except FormError as error:
         return instance(instance_id, task_error={"task": task_id, "message": str(error)}, status=400)
-    return _act(instance_id, lambda: maestro().complete_task(instance_id, task_id, data),
-                f"{waiting[task_id]['name']} completed.")
+    except InvalidForm as error:
+        return instance(instance_id, task_error={"task": task_id, "message": "Some fields need attention.",
+                                                 "fields": _by_field(error)}, status=400)
+    except (InstanceError, Busy) as error:
+        flash(str(error), "error")
+        return redirect(url_for("pages.instance", instance_id=instance_id))
+    flash(f"{waiting[task_id]['name']} completed.", "success")
+    return redirect(url_for("pages.instance", instance_id=instance_id))
+
+
+def _by_field(error):
+    """{field: its messages} of a form's refusal, for the template to show next to each field."""
+    fields = {}
+    for item in error.errors:
+        fields[item["field"]] = "; ".join(filter(None, [fields.get(item["field"]), item["message"]]))
+    return fields
 
 
 def _act(instance_id, action, done):

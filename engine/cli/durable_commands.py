@@ -106,6 +106,9 @@ def deploy_command(args):
         raise UserError(f"cannot read {error.filename}: {error.strerror}") from error
     for item in deployed:
         note = "" if item["new"] else " (unchanged)"
+        if "form" in item:
+            print(f"form {item['form']} version {item['version']}{note}")
+            continue
         if item["forced_executable"]:
             note += ' (marked isExecutable="false"; deployed as executable because of --force-executable)'
         if item["untimed_timers"]:

@@ -7,7 +7,8 @@ processes), worker (one batch of due work), drafts
 at start) and trials (a diagram tried in memory, nothing stored), which share
 a Context (the database, the handlers, the settings). Beside them:
 settling an instance after it ran (settling), what observers are told
-(observer_events), the API's dicts (summaries), replaying logged steps
+(observer_events), the API's dicts (summaries), form files deployed with the diagrams
+and the version a task's form binds to (form_deploys, form_resolution), replaying logged steps
 (replay), the worker's loop (worker_loop) with its health, stop and
 poison-pill handling, and getting an engine ready for a worker or server
 (startup). The store (store/) owns the schema, its Alembic migrations and

@@ -6,11 +6,14 @@ from pathlib import Path
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
+from engine.problems import DeployError
 from engine.read.checks import unbound_service_tasks, unset_variables
 from engine.read.lint import unique
 from engine.run.specs import maestro_info
 
+from . import form_deploys
 from .errors import NotFound
+from .form_resolution import deployed_at, resolved
 from .store import definitions, instance_rows
 from .store.models import Definition
 from .summaries import definition_summary
@@ -26,15 +29,28 @@ class Deployments:
     def deploy(self, files, force_executable=False, check_handlers=False):
         """Deploys (name, bytes) files; see store.definitions.deploy. With `check_handlers`, a service
         task that none of this engine's handlers binds is refused too (the web app: its worker runs them).
+        Form files among them (.form, .json: form_deploys) are stored as new versions of their forms,
+        listed after the processes as {form, version, file, kind, new}; a diagram naming a form that is
+        neither deployed nor among the files is refused.
 
         A new version of a process with a timer start event is started at once
         (its instance waits for the timer), and the older versions' instances
         still waiting for their start timer are cancelled: the newest version's
         timer is the one that holds.
         """
+        diagrams, form_files = form_deploys.split(list(files))
         with self.context.Session() as session:
             handlers = self.context.handlers if check_handlers else None
-            deployed = definitions.deploy(session, list(files), force_executable, handlers)
+            forms, problems = form_deploys.read_forms(form_files)
+            problems += form_deploys.missing_forms(session, diagrams, forms)
+            if problems:  # said together with the diagrams' own problems; nothing is written
+                try:
+                    definitions.deploy(session, diagrams, force_executable, handlers)
+                except DeployError as error:
+                    problems += error.problems
+                raise DeployError(problems)
+            stored_forms = form_deploys.store(session, forms)  # first: a diagram deployed now binds to them
+            deployed = definitions.deploy(session, diagrams, force_executable, handlers)
             session.commit()
             timed = [item for item in deployed
                      if item["new"] and definitions.has_timer_start(session.get(Definition, item["id"]))]
@@ -42,7 +58,7 @@ class Deployments:
             for waiting in self._waiting_for_start_timer(item["key"], below_version=item["version"]):
                 self.instances.cancel(waiting)
             item["started"] = self.instances.start(item["key"], started_by="timer")["id"]
-        return deployed
+        return deployed + stored_forms
 
     def _waiting_for_start_timer(self, key, below_version):
         with self.context.Session() as session:
@@ -55,9 +71,12 @@ class Deployments:
         (checking handlers, with `check_handlers`) would refuse them for, warnings what scripts and
         conditions read that nothing in their diagram sets (checks.unset_variables) and, without
         `check_handlers`, the service tasks none of this engine's handlers binds."""
+        files, form_files = form_deploys.split(list(files))
         with self.context.Session() as session:
             library, problems = definitions.read_to_deploy(session, list(files), force_executable,
                                                            self.context.handlers if check_handlers else None)
+            forms, form_problems = form_deploys.read_forms(form_files)
+            problems += form_problems + form_deploys.missing_forms(session, files, forms)
         roots = {name: library.roots[name] for name, _ in files if name in library.roots}
         warnings = [warning for name, root in roots.items() for warning in unset_variables(root, name)]
         if not check_handlers:
@@ -84,16 +103,16 @@ class Deployments:
         return self._definition(key, version).xml
 
     def start_form(self, key):
-        """The form of the newest version's start event ({"fields": [...]} etc., see forms), or None."""
+        """The form of the newest version's start event, resolved (form_resolution), or None."""
         with self.context.Session() as session:
             definition = definitions.latest_head(session.connection(), key)
             if definition is None:
                 raise NotFound(f"no process '{key}' is deployed")
             spec, _ = self.context.specs.specs(session, definition.id,
                                                definitions.pinned_calls(session.connection(), definition))
-        for start_event in spec.start.outputs:
-            if maestro_info(start_event).get("form"):
-                return maestro_info(start_event)["form"]
+            for start_event in spec.start.outputs:
+                if maestro_info(start_event).get("form"):
+                    return resolved(session, maestro_info(start_event)["form"], deployed_at(session, definition.id))
         return None
 
     def _definition(self, key, version=None):

@@ -90,9 +90,10 @@ class FolderDeploys:
         outcomes = {}
         for file in changed:
             keys = definitions.calls_and_processes(file.data)[1]
-            mine = [item for item in deployed if item["key"] in keys]
+            # its processes, or the form it is (forms are remembered by content only: versions {})
+            mine = [item for item in deployed if item.get("key") in keys or item.get("file") == file.name]
             outcomes[file.relative] = {**_outcome(file.relative, None,
-                                                  {item["key"]: item["version"] for item in mine}),
+                                                  {item["key"]: item["version"] for item in mine if "key" in item}),
                                        "deployed": mine}
         return outcomes
 

@@ -156,8 +156,9 @@ class Instances:
             context.notify(observer_events.ended(instance, "cancelled"))
             return context.summary(session, instance_id)
 
-    def complete_task(self, instance_id, task_ref, data=None):
-        """Completes a waiting user task; a worker carries the instance on from there."""
+    def complete_task(self, instance_id, task_ref, data=None, check_form=False):
+        """Completes a waiting user task; a worker carries the instance on from there. With `check_form`,
+        `data` must fit the task's form (engine.forms.validation.InvalidForm if not) and is typed by it."""
         from .settling import reschedule, settle
         data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
         context = self.context
@@ -166,6 +167,8 @@ class Instances:
             context.lock_for_user(session, row.id)
             instance, writer = context.load(session, row)
             task = instance._find_waiting_task(task_ref)
+            if check_form:
+                data = _checked_by_form(session, row, task, data)
             task.data.update(data or {})
             if instance._run_task(task):
                 fields, next_job = {"status": "running"}, ("continue", None)
@@ -181,6 +184,19 @@ class Instances:
                 if fields["status"] == "completed":  # its last task was this one
                     traced.ended("completed", fields["ended_at"])
             return context.summary(session, instance_id)
+
+
+def _checked_by_form(session, row, task, data):
+    """`data` checked against and typed by the form of `task` (as the instance's version resolves it)."""
+    from engine.forms.validation import checked
+    from engine.run.specs import maestro_info
+
+    from .form_resolution import deployed_at, resolved
+
+    form = maestro_info(task.task_spec).get("form")
+    if not form:
+        return data
+    return checked(resolved(session, form, deployed_at(session, row.definition_id)), data)
 
 
 def _pins_of_an_accepted_start(connection, definition):

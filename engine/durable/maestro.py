@@ -179,7 +179,8 @@ class Maestro:
         return self._deployments.xml(key, version)
 
     def start_form(self, key: str) -> dict | None:
-        """The form of the newest version's start event ({"fields": [...]} etc., see forms), or None."""
+        """The form of the newest version's start event, or None: {"fields": [...]} (Camunda form fields),
+        or a Camunda Form / Spiff Arena JSON schema resolved to what form-js draws (form_resolution)."""
         return self._deployments.start_form(key)
 
     # -- drafts: diagrams saved without deploying them --------------------------
@@ -204,9 +205,13 @@ class Maestro:
     # -- instances -----------------------------------------------------------
 
     def start(self, key: str, data: dict | None = None, business_key: str | None = None,
-              started_by: str = "user", trace: str | None = None) -> dict:
+              started_by: str = "user", trace: str | None = None, check_form: bool = False) -> dict:
         """Creates an instance of the newest version of `key`; a worker runs it. Its trace (tracing on) is
-        that of `trace`, the caller's W3C traceparent, else the current span's, else a trace of its own."""
+        that of `trace`, the caller's W3C traceparent, else the current span's, else a trace of its own.
+        With `check_form`, `data` must fit the start event's form (InvalidForm if not) and is typed by it."""
+        if check_form:
+            from engine.forms.validation import checked
+            data = checked(self.start_form(key), data or {})
         return self._instances.start(key, data, business_key, started_by, trace)
 
     def instance_counts(self) -> dict[str, dict[str, int]]:
@@ -238,9 +243,12 @@ class Maestro:
     def cancel(self, instance_id: str) -> dict:
         return self._instances.cancel(instance_id)
 
-    def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None) -> dict:
-        """Completes a waiting user task; a worker carries the instance on from there."""
-        return self._instances.complete_task(instance_id, task_ref, data)
+    def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None,
+                      check_form: bool = False) -> dict:
+        """Completes a waiting user task; a worker carries the instance on from there. With `check_form`,
+        `data` must fit the task's form (engine.forms.validation.InvalidForm names each field that does
+        not) and is typed by it: what a person submitted, never trusted."""
+        return self._instances.complete_task(instance_id, task_ref, data, check_form)
 
     # -- an operator's surgery: moving tokens, migrating instances to another version ---------
 

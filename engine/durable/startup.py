@@ -24,7 +24,8 @@ def open_engine(handlers: Handlers | None = None, **options) -> "Maestro":
 
 
 def load_processes(folder) -> tuple[Handlers, list[Path]]:
-    """(handlers, bpmn paths) of a processes folder: every *.py is a handler module."""
+    """(handlers, paths to deploy) of a processes folder: every *.py is a handler module; the paths are
+    its diagrams and its form files (form_files)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"processes folder {folder} does not exist")
@@ -34,7 +35,18 @@ def load_processes(folder) -> tuple[Handlers, list[Path]]:
             handlers.merge(load_handler_module(module))
     except HandlerModuleError as error:
         raise UserError(str(error)) from error
-    return handlers, sorted(folder.rglob("*.bpmn"))
+    diagrams = sorted(folder.rglob("*.bpmn"))
+    return handlers, diagrams + form_files(folder, diagrams)
+
+
+def form_files(folder: Path, diagrams: list[Path]) -> list[Path]:
+    """The forms of a processes folder: every *.form (Camunda Forms), every *-schema.json and
+    *-uischema.json (Spiff Arena), and any other .json one of its diagrams names as a form."""
+    from engine.read.forms import named_json_files
+    named = {name for diagram in diagrams for name in named_json_files(diagram.read_bytes())}
+    return sorted(path for path in folder.rglob("*")
+                  if path.suffix == ".form" or path.name.endswith(("-schema.json", "-uischema.json"))
+                  or (path.suffix == ".json" and path.name in named))
 
 
 def deploy_folder(engine: "Maestro", folder, diagrams) -> bool:
@@ -54,10 +66,15 @@ def deploy_folder(engine: "Maestro", folder, diagrams) -> bool:
     return True
 
 
+def _what(item) -> str:
+    """A deployed process by its key, a deployed form as "form ID"."""
+    return f"form {item['form']}" if "form" in item else item["key"]
+
+
 def _said(outcome) -> list[str]:
     """What a folder deploy did with one file, a line per process."""
     if outcome["skipped"] is None:
-        return [f"deployed {item['key']} version {item['version']}" + ("" if item["new"] else " (unchanged)")
+        return [f"deployed {_what(item)} version {item['version']}" + ("" if item["new"] else " (unchanged)")
                 for item in outcome["deployed"]]
     why = ("unchanged since this folder last deployed it" if outcome["skipped"] == "unchanged"
            else "already deployed")

@@ -95,6 +95,8 @@ def _forms(context, session, row):
     """{element id: form} of the instance's version (parsed once per version: the spec cache)."""
     from engine.run.specs import maestro_info  # SpiffWorkflow: only for an instance with open tasks
 
+    from .form_resolution import deployed_at, resolved
+
     spec, subprocess_specs = context.specs.specs(session, row.definition_id, row.called_definitions)
     forms = {}
     for process in (spec, *subprocess_specs.values()):
@@ -102,4 +104,7 @@ def _forms(context, session, row):
             form = maestro_info(task_spec).get("form")
             if form and getattr(task_spec, "bpmn_id", None):
                 forms.setdefault(task_spec.bpmn_id, form)
+    if any("fields" not in form for form in forms.values()):  # a form deployed beside the diagram
+        when = deployed_at(session, row.definition_id)
+        forms = {element: resolved(session, form, when) for element, form in forms.items()}
     return forms

@@ -260,3 +260,19 @@ class FolderDeployment(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     versions: Mapped[dict] = mapped_column(default=dict)  # {process key: version} the content is deployed as
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Form(Base):
+    """One version of one form file deployed beside the diagrams: a Camunda Form (form-js JSON, known by
+    its "id") or a Spiff Arena JSON-schema / UI-schema file (known by its file name)."""
+    __tablename__ = "forms"
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_id: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))  # "camunda-form" | "json-schema"
+    schema: Mapped[str] = mapped_column(Text)  # the file's JSON, verbatim
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(1024))
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
