@@ -13,6 +13,8 @@ from engine.durable.startup import UserError
 
 from . import api, assets, browser_safety, drafts_api, event_pages, hosts, metrics, modeling_api, pages
 from .api import json_error
+from .repair_api import blueprint as repair_api_blueprint
+from .repair_pages import install as install_repair_pages
 from .request_input import BadRequest, check_text
 
 # The engine refuses BPMN files over 20 MB; a few files together may come in one upload.
@@ -47,13 +49,16 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf.exempt(api.blueprint)  # API clients send no form token; see _same_origin_only
     csrf.exempt(drafts_api.blueprint)
     csrf.exempt(modeling_api.blueprint)
+    csrf.exempt(repair_api_blueprint)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
     app.register_blueprint(api.blueprint, url_prefix="/api")
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
+    app.register_blueprint(repair_api_blueprint, url_prefix="/api")
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(event_pages.blueprint)
+    install_repair_pages(app)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)
     app.register_error_handler(BadRequest, lambda error: _error(400, "bad_request", "Bad request", str(error)))

@@ -21,6 +21,7 @@ from engine.problems import Problem
 from .context import Context
 from .errors import Busy, InvalidDraft, NotFound, Stale, Suspended
 from .instances import Instances
+from .store import instance_rows
 from .store.instance_filters import InstanceFilter
 from .summaries import iso
 
@@ -226,6 +227,12 @@ class Maestro:
         filters = InstanceFilter(key=key, version=version, status=status, element=element, error=error,
                                  business_key=business_key, suspended=suspended)
         return self._instances.page(filters, limit, after)
+
+    def count_instances(self, **filters: Any) -> int:
+        """How many instances match the filters of instance_page (key, version, status, element, error,
+        business_key, suspended): what a batch action on them would take, up to its limit."""
+        with self._context.Session() as session:
+            return instance_rows.count_matching(session, InstanceFilter(**filters))
 
     def show(self, instance_id: str) -> dict:
         """Everything about an instance as of its last commit: tasks that happened, variables, history,

@@ -78,6 +78,11 @@ def ids_matching(session, filters: InstanceFilter, limit: int) -> list[str]:
     return list(session.scalars(query))
 
 
+def count_matching(session, filters: InstanceFilter) -> int:
+    """How many instances the filter matches."""
+    return session.scalar(select(func.count()).select_from(InstanceRow).where(*filters.conditions())) or 0
+
+
 def counts(session):
     """{process key: {status: number of instances}}."""
     found = {}
