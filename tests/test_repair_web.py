@@ -74,7 +74,9 @@ def test_batch_retry_and_cancel_through_the_api(web):
     assert empty.status_code == 400 and "empty filter" in empty.json["message"]
     assert client.post("/api/instances/cancel", json={"filter": {"error": ""}}).status_code == 400
     assert client.post("/api/instances/cancel", json={}).status_code == 400
-    assert client.post("/api/instances/explode", json={"ids": ids}).status_code == 404
+    assert client.post("/api/instances/explode", json={"ids": ids}).status_code == 405
+    assert set(client.options("/api/instances/retry").headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+    assert client.get(f"/api/instances/{ids[0]}").status_code == 200
     client.post(f"/api/instances/{ids[0]}/suspend", json={"reason": "hold"})
     answer = client.post("/api/instances/retry", json={"filter": {"element": "charge_card", "error": "above 0"}})
     assert answer.status_code == 200

@@ -131,7 +131,7 @@ def list_instances():
         raise BadRequest(str(error)) from error
 
 
-@blueprint.get("/instances/<instance_id>")
+@blueprint.get("/instances/<instance_id:instance_id>")  # never a batch action's name (repair_api.py)
 def show_instance(instance_id):
     shown = maestro().show(instance_id)
     shown["elements"] = progress.element_states(shown)

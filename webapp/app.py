@@ -13,6 +13,7 @@ from engine.durable.startup import UserError
 
 from . import api, assets, browser_safety, drafts_api, event_pages, hosts, metrics, modeling_api, pages
 from .api import json_error
+from .repair_api import InstanceIdConverter
 from .repair_api import blueprint as repair_api_blueprint
 from .repair_pages import install as install_repair_pages
 from .request_input import BadRequest, check_text
@@ -52,6 +53,7 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf.exempt(repair_api_blueprint)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
+    app.url_map.converters["instance_id"] = InstanceIdConverter
     app.register_blueprint(api.blueprint, url_prefix="/api")
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")

@@ -1,11 +1,13 @@
 """The repair endpoints of the JSON API: batch actions on instances, suspend and resume, editing a
 failed instance's variables, open incidents grouped (README, "Repairing instances")."""
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from . import access, repair_input, request_input
 from .api import install_refusals
 
 blueprint = Blueprint("repair_api", __name__)
+BATCH_ACTIONS = ("retry", "cancel", "suspend", "resume")  # POST /api/instances/<action>
 install_refusals(blueprint)
 
 
@@ -17,16 +19,22 @@ def _body() -> dict:
     return request_input.json_object(request.get_data(cache=False))
 
 
-@blueprint.post("/instances/<action>")
+class InstanceIdConverter(BaseConverter):
+    """An instance id in a path, never one of the batch actions' names: GET /api/instances/<id> must not
+    claim /api/instances/retry (which is POST only), or its Allow header would name GET too."""
+    regex = r"(?!(?:" + "|".join(BATCH_ACTIONS) + r")$)[^/]+"
+
+
+@blueprint.post("/instances/retry", defaults={"action": "retry"})
+@blueprint.post("/instances/cancel", defaults={"action": "cancel"})
+@blueprint.post("/instances/suspend", defaults={"action": "suspend"})
+@blueprint.post("/instances/resume", defaults={"action": "resume"})
 @access.needs("operator")
 def act_on_many(action):
     """{filter: {key, version, status, element, error, business_key, suspended}} or {ids: [...]} ->
     {done, refused: [{id, reason}], more}: retry, cancel, suspend (with a reason) or resume them."""
     many = {"retry": maestro().retry_many, "cancel": maestro().cancel_many,
-            "suspend": maestro().suspend_many, "resume": maestro().resume_many}.get(action)
-    if many is None:
-        return jsonify(error="not_found", message=f"no batch action {action[:40]!r}: retry, cancel, suspend "
-                                                  "or resume"), 404
+            "suspend": maestro().suspend_many, "resume": maestro().resume_many}[action]
     body = _body()
     filters, ids = repair_input.batch_target(body)
     extra = {"reason": repair_input.reason(body)} if action == "suspend" else {}

@@ -21,6 +21,17 @@ def install(app: Flask) -> None:
     app.context_processor(lambda: {"open_incidents": _open_incidents})
 
 
+@blueprint.app_template_filter("action_details")
+def action_details(details: dict | None) -> str:
+    """A person's action in an instance's history, in words: the variables an edit changed (their
+    names, never their values), or the reason given for suspending."""
+    if not details:
+        return ""
+    if "reason" in details:
+        return f"“{details['reason']}”"
+    return "; ".join(f"{what}: {', '.join(names)}" for what, names in details.items() if names)
+
+
 def _open_incidents() -> int:
     """Called by the navigation when it renders (not for JSON answers)."""
     return maestro().open_incident_count()

@@ -27,7 +27,9 @@
       return "";
     } catch (error) {
       var where = position(error, source);
-      return "Not valid JSON" + (where ? " at " + where : "") + ": " + error.message;
+      // The browser's own words, without the place it gives in its own way (said above).
+      var words = String(error.message).replace(/\s*(in JSON )?at position \d+.*$/, "").replace(/^JSON\.parse: /, "");
+      return "Not valid JSON" + (where ? " at " + where : "") + ": " + words;
     }
   }
 
