@@ -72,7 +72,8 @@ def test_batch_retry_and_cancel_through_the_api(web):
     ids = failed(maestro, 3)
     empty = client.post("/api/instances/retry", json={"filter": {}})
     assert empty.status_code == 400 and "empty filter" in empty.json["message"]
-    assert client.post("/api/instances/cancel", json={"filter": {"error": ""}}).status_code == 400
+    for criteria in ({"error": ""}, {"key": "charge", "suspended": None}, {"version": "1"}, {"colour": "red"}):
+        assert client.post("/api/instances/cancel", json={"filter": criteria}).status_code == 400, criteria
     assert client.post("/api/instances/cancel", json={}).status_code == 400
     assert client.post("/api/instances/explode", json={"ids": ids}).status_code == 405
     assert set(client.options("/api/instances/retry").headers["Allow"].split(", ")) == {"OPTIONS", "POST"}

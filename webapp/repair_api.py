@@ -37,7 +37,7 @@ def act_on_many(action):
             "suspend": maestro().suspend_many, "resume": maestro().resume_many}[action]
     body = _body()
     filters, ids = repair_input.batch_target(body)
-    extra = {"reason": repair_input.reason(body)} if action == "suspend" else {}
+    extra = {"reason": repair_input.reason(body, may_be_null=False)} if action == "suspend" else {}
     if "reason" in body and action != "suspend":
         raise request_input.BadRequest('"reason" is for suspending')
     return jsonify(many(filters, ids, by=access.person(), **extra))

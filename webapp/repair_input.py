@@ -23,9 +23,11 @@ def edit(body: dict) -> tuple[dict | None, str | None]:
     return variables, expected
 
 
-def reason(body: dict) -> str | None:
-    """The reason of a suspend (optional text)."""
+def reason(body: dict, may_be_null: bool = True) -> str | None:
+    """The reason of a suspend (optional text; null too unless not `may_be_null`)."""
     given = body.get("reason")
+    if given is None and not may_be_null and "reason" in body:
+        raise BadRequest('"reason" must be text: leave it out for none')
     if given is None or given == "":
         return None
     if not isinstance(given, str):
@@ -54,8 +56,10 @@ def batch_target(body: dict) -> tuple[dict | None, list[str] | None]:
     unknown = set(given_filter) - set(FILTER_FIELDS)
     if unknown:
         raise BadRequest(f"no filter {sorted(unknown)[0][:40]!r}: the criteria are " + ", ".join(FILTER_FIELDS))
+    for name, value in given_filter.items():
+        if value is None or value == "":  # what a person left empty is left out, not sent empty
+            raise BadRequest(f'filter "{name}" is empty: leave it out, or give a value')
     criteria = {name: _criterion(name, value) for name, value in given_filter.items()}
-    criteria = {name: value for name, value in criteria.items() if value is not None}
     if not criteria:
         raise BadRequest("an empty filter would name every instance: give at least one criterion, or ids")
     return criteria, None
@@ -84,6 +88,8 @@ def _criterion(name, value):
     if value is None or value == "":
         return None
     if name == "version":
+        if isinstance(value, float) and value.is_integer():  # 3.0 is JSON's integer 3 too
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2 ** 63 - 1:
             raise BadRequest('filter "version" must be a whole number from 1')
         return value

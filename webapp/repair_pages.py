@@ -134,7 +134,7 @@ def _batch_request(values):
     action = values.get("action")
     if action not in BATCH_ACTIONS:
         raise BadRequest("the batch action is retry or cancel")
-    given = {name: values.get(name) for name in repair_input.FILTER_FIELDS if values.get(name)}
+    given = {name: values.get(name) for name in repair_input.FILTER_FIELDS if values.get(name)}  # empty: left out
     if "version" in given:
         given["version"] = repair_input.list_filters({"version": given["version"]})["version"]
     if "suspended" in given:
