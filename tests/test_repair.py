@@ -7,7 +7,7 @@ import pytest
 from conftest import FIXTURES
 from durable_helpers import DURABLE, assert_read_model_agrees, delivered, drain, fresh_maestro
 
-from engine.durable import Busy, Stale, Suspended
+from engine.durable import Busy, Maestro, Stale, Suspended
 from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
@@ -269,3 +269,37 @@ def test_suspending_an_instance_a_worker_holds_is_refused_as_busy(maestro):
     with pytest.raises(Busy):
         maestro.suspend(instance_id)
     assert maestro.show(instance_id)["suspended"] is False
+
+
+# -- PostgreSQL: claims (FOR UPDATE SKIP LOCKED) skip suspended instances too ----------------
+
+@pytest.fixture(scope="module")
+def postgres():
+    from postgres_server import PostgresServer
+    try:
+        server = PostgresServer().start()
+    except RuntimeError as missing:  # no PostgreSQL binaries on this machine
+        pytest.skip(str(missing))
+    yield server
+    server.stop()
+
+
+def test_on_postgresql_a_suspended_instance_is_not_claimed_until_resumed(postgres, recorder):
+    handlers, calls = recorder("A", "B", "reserve", "ship", "record")
+    maestro = Maestro(postgres.url, handlers=handlers)
+    maestro.deploy_paths([DURABLE / "timer_intermediate.bpmn", DURABLE / "messages.bpmn"])
+    held = maestro.start("timer_intermediate", {"who": "held"})["id"]
+    free = maestro.start("timer_intermediate", {"who": "free"})["id"]
+    maestro.suspend(held, by="frank", reason="hold")
+    order = maestro.start("order", business_key="pg-1")["id"]
+    drain(maestro, patience=3)
+    assert maestro.show(free)["status"] == "completed" and maestro.show(held)["history"][-1]["state"] == "SUSPENDED"
+    assert calls.count("A") == 1
+    maestro.suspend(order)
+    assert delivered(maestro, "payment_received", "pg-1")["status"] == "buffered"
+
+    maestro.resume(held, by="frank")
+    maestro.resume(order)
+    drain(maestro, patience=5)
+    assert maestro.show(held)["status"] == "completed" and calls.count("A") == calls.count("B") == 2
+    assert maestro.show(order)["status"] == "completed"
