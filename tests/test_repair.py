@@ -257,8 +257,11 @@ def test_completing_a_user_task_of_a_suspended_instance_is_refused(tmp_path, rec
         maestro.complete_task(instance_id, waiting[0]["id"], {"approved": True})
     maestro.resume(instance_id)
     maestro.complete_task(instance_id, waiting[0]["id"], {"approved": True, "reason": "ok"})
+    maestro.suspend(instance_id)  # its "continue" is due now: no worker takes it while suspended
+    assert drain(maestro, patience=0.3) == 0 and calls == []
+    maestro.resume(instance_id)
     drain(maestro)
-    assert maestro.show(instance_id)["status"] == "completed"
+    assert maestro.show(instance_id)["status"] == "completed" and calls == ["ship"]
 
 
 def test_suspending_an_instance_a_worker_holds_is_refused_as_busy(maestro):

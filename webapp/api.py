@@ -147,8 +147,9 @@ def retry_instance(instance_id):
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
+@access.needs("operator")
 def cancel_instance(instance_id):
-    return jsonify(maestro().cancel(instance_id))
+    return jsonify(maestro().cancel(instance_id, by=access.person()))
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_ref>/complete")

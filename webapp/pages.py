@@ -9,7 +9,7 @@ from engine.durable import Busy, NotFound
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
-from . import editor_templates, progress, repair_input, request_input, uploads
+from . import access, editor_templates, progress, repair_input, request_input, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import STATUSES
@@ -186,12 +186,12 @@ def instance(instance_id, task_error=None, status=200, repair=None):
 
 @blueprint.post("/instances/<instance_id>/retry")
 def retry(instance_id):
-    return _act(instance_id, lambda: maestro().retry(instance_id), "Retry scheduled.")
+    return _act(instance_id, lambda: maestro().retry(instance_id, by=access.person()), "Retry scheduled.")
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
 def cancel(instance_id):
-    return _act(instance_id, lambda: maestro().cancel(instance_id), "Instance cancelled.")
+    return _act(instance_id, lambda: maestro().cancel(instance_id, by=access.person()), "Instance cancelled.")
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_id>/complete")
