@@ -3,13 +3,13 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.durable import Busy, NotFound
+from engine.durable import Busy, NotFound, Stale, Suspended
 from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
-from . import browser_safety, progress, request_input, uploads
+from . import access, browser_safety, progress, repair_input, request_input, uploads
 from .openapi import STATUSES, document
 from .request_input import BadRequest
 
@@ -22,7 +22,7 @@ def maestro():
 
 # The engine's refusals, as JSON errors with a 4xx status.
 _REFUSALS = {NotFound: (404, "not_found"), InstanceError: (409, "conflict"), Busy: (409, "busy"),
-             BadRequest: (400, "bad_request")}
+             BadRequest: (400, "bad_request"), Suspended: (409, "suspended"), Stale: (409, "stale")}
 
 
 def install_refusals(api_blueprint: Blueprint) -> None:
@@ -132,15 +132,17 @@ def list_instances():
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")
+    repairs = repair_input.list_filters(request.args, empty_is_absent=False)
     try:
         return jsonify(maestro().instance_page(
             status=status, key=request.args.get("key") or None,
-            business_key=request.args.get("business_key") or None, limit=limit, after=request.args.get("after")))
+            business_key=request.args.get("business_key") or None, limit=limit, after=request.args.get("after"),
+            **repairs))
     except InstanceError as error:  # a cursor that is not one of ours
         raise BadRequest(str(error)) from error
 
 
-@blueprint.get("/instances/<instance_id>")
+@blueprint.get("/instances/<instance_id:instance_id>")  # never a batch action's name (repair_api.py)
 def show_instance(instance_id):
     shown = maestro().show(instance_id)
     shown["elements"] = progress.element_states(shown)
@@ -148,13 +150,17 @@ def show_instance(instance_id):
 
 
 @blueprint.post("/instances/<instance_id>/retry")
+@access.needs("operator")
 def retry_instance(instance_id):
-    return jsonify(maestro().retry(instance_id))
+    """Optional {variables (the whole object, as edited), expected_updated_at}: see Maestro.retry."""
+    variables, expected = repair_input.edit(_json_body())
+    return jsonify(maestro().retry(instance_id, variables, by=access.person(), expected_updated_at=expected))
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
+@access.needs("operator")
 def cancel_instance(instance_id):
-    return jsonify(maestro().cancel(instance_id))
+    return jsonify(maestro().cancel(instance_id, by=access.person()))
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_ref>/complete")

@@ -25,6 +25,9 @@ from . import (
     surgery_pages,
 )
 from .api import json_error
+from .repair_api import InstanceIdConverter
+from .repair_api import blueprint as repair_api_blueprint
+from .repair_pages import install as install_repair_pages
 from .request_input import BadRequest, check_text
 
 # The engine refuses BPMN files over 20 MB; a few files together may come in one upload.
@@ -60,8 +63,10 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf.exempt(drafts_api.blueprint)
     csrf.exempt(modeling_api.blueprint)
     csrf.exempt(surgery_api.blueprint)
+    csrf.exempt(repair_api_blueprint)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
+    app.url_map.converters["instance_id"] = InstanceIdConverter
     app.register_blueprint(api.blueprint, url_prefix="/api")
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
@@ -69,6 +74,10 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(event_pages.blueprint)
     app.register_blueprint(surgery_pages.blueprint)
+    app.register_blueprint(repair_api_blueprint, url_prefix="/api")
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(event_pages.blueprint)
+    install_repair_pages(app)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)
     app.register_error_handler(BadRequest, lambda error: _error(400, "bad_request", "Bad request", str(error)))

@@ -1,10 +1,14 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+from engine.durable.batches import BATCH_LIMIT
+from engine.durable.repairs import MAX_REASON_LENGTH
 from engine.run.time_to_live import TTL_PATTERN
 
 from .request_input import MAX_DATABASE_INTEGER
 from .uploads import FILE_NAME_LENGTH
 
 STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
+# Filters of the repair endpoints: a key, an element id (their columns' length), a part of an error message.
+REPAIR_TEXT_LENGTH, REPAIR_ERROR_TEXT_LENGTH = 255, 1000
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _JSON_OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -124,6 +128,68 @@ def _surgery_paths(key, instance):
     }
 
 
+def _repair_paths(instance):
+    """The repair endpoints (webapp/repair_api.py): batch actions, suspend and resume, edited variables,
+    incidents grouped."""
+    text = {"type": "string", "minLength": 1, "maxLength": REPAIR_TEXT_LENGTH}
+    criteria = {"type": "object", "minProperties": 1, "additionalProperties": False,
+                "description": "at least one criterion: an empty filter is refused (400)", "properties": {
+                    "key": text, "version": {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER},
+                    "status": {"enum": STATUSES}, "element": {**text, "description": "its open incident's element id"},
+                    "error": {"type": "string", "minLength": 1, "maxLength": REPAIR_ERROR_TEXT_LENGTH,
+                              "description": "part of its open incident's message, in any case"},
+                    "business_key": text, "suspended": {"type": "boolean"}}}
+    reason = {"type": "string", "maxLength": MAX_REASON_LENGTH}
+
+    def batch(verb, with_reason=False):
+        extra = {"reason": reason} if with_reason else {}
+        return {"post": _operation(
+            f"{verb} the instances a filter or a list of ids names, each in its own commit; at most "
+            f"{BATCH_LIMIT} a call (`more`: the filter matched more)", {"200": _json(_ref("BatchResult"))},
+            body={"required": True, "content": {"application/json": {"schema": {"oneOf": [
+                {"type": "object", "required": ["filter"], "additionalProperties": False,
+                 "properties": {"filter": criteria, **extra}},
+                {"type": "object", "required": ["ids"], "additionalProperties": False, "properties": {
+                    "ids": {"type": "array", "minItems": 1, "maxItems": BATCH_LIMIT,
+                            "items": {"type": "string", "minLength": 1}}, **extra}}]}}}})}
+
+    edit = {"variables": {**_JSON_OBJECT, "description": "the whole variables object, as edited: added, changed "
+                                                         "and removed variables are applied"},
+            "expected_updated_at": {"type": "string", "description": "the updated_at the edit was made from: "
+                                                                     "409 `stale` if the instance changed since"}}
+    return {
+        "/api/instances/retry": batch("Retry"), "/api/instances/cancel": batch("Cancel"),
+        "/api/instances/suspend": batch("Suspend", with_reason=True), "/api/instances/resume": batch("Resume"),
+        "/api/instances/{instance_id}/retry": {"post": _operation(
+            "Resume a failed instance from its failed task, its variables edited first if given (one commit); "
+            "409 `suspended`, `stale` or `conflict` (not failed)", {"200": _json(_ref("InstanceSummary"))},
+            [instance], {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False, "properties": edit}}}})},
+        "/api/instances/{instance_id}/variables": {"post": _operation(
+            "Edit a failed instance's variables without retrying it", {"200": _json(_ref("InstanceSummary"))},
+            [instance], {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["variables"], "additionalProperties": False,
+                "properties": edit}}}})},
+        "/api/instances/{instance_id}/suspend": {"post": _operation(
+            "Suspend an instance: its status stays, no worker runs it, messages for it are kept, its user tasks "
+            "and retry are refused until resumed", {"200": _json(_ref("InstanceSummary"))}, [instance],
+            {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"reason": {"type": ["string", "null"],
+                                                            "maxLength": MAX_REASON_LENGTH}}}}}})},
+        "/api/instances/{instance_id}/resume": {"post": _operation(
+            "Resume a suspended instance", {"200": _json(_ref("InstanceSummary"))}, [instance])},
+        "/api/incidents": {"get": _operation(
+            "Open incidents of failed instances grouped by process, element and error message, largest first",
+            {"200": _json({"type": "object", "required": ["groups", "open"], "properties": {
+                "open": {"type": "integer"},
+                "groups": {"type": "array", "items": {"type": "object", "properties": {
+                    "key": {"type": "string"}, "element": {"type": ["string", "null"]},
+                    "element_name": {"type": ["string", "null"]}, "message": {"type": "string"},
+                    "count": {"type": "integer"}, "first_at": {"type": "string"},
+                    "last_at": {"type": "string"}}}}}})})},
+    }
+
+
 def document():
     key, instance = _path_parameter("key"), _path_parameter("instance_id")
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
@@ -172,14 +238,19 @@ def document():
                     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
                 [_query_parameter("status", {"enum": ["", *STATUSES]}, "empty: any status, as for `key`"),
                  _query_parameter("key"), _query_parameter("business_key"),
+                 _query_parameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER}),
+                 _query_parameter("element", {"type": "string", "maxLength": REPAIR_TEXT_LENGTH},
+                                  "the element id of its open incident"),
+                 _query_parameter("error", {"type": "string", "maxLength": REPAIR_ERROR_TEXT_LENGTH},
+                                  "part of its open incident's message, in any case"),
+                 _query_parameter("suspended", {"enum": ["", "true", "false"]}),
                  _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                  _query_parameter("after", description="the `next` of the page before; anything else is refused "
                                                         "with 400")])},
             "/api/instances/{instance_id}": {"get": _operation(
                 "An instance: variables, tasks, history, incident, and each diagram element's state",
                 {"200": _json(_JSON_OBJECT)}, [instance])},
-            "/api/instances/{instance_id}/retry": {"post": _operation(
-                "Resume a failed instance from its failed task", {"200": _json(_ref("InstanceSummary"))}, [instance])},
+            **_repair_paths(instance),
             "/api/instances/{instance_id}/cancel": {"post": _operation(
                 "Stop an instance", {"200": _json(_ref("InstanceSummary"))}, [instance])},
             "/api/instances/{instance_id}/tasks/{task}/complete": {"post": _operation(
@@ -338,6 +409,13 @@ def document():
                 "id": {"type": "string"}, "key": {"type": "string"}, "version": {"type": "integer"},
                 "status": {"type": "string"}, "business_key": {"type": ["string", "null"]},
                 "created_at": {"type": "string"}, "updated_at": {"type": "string"},
-                "ended_at": {"type": ["string", "null"]}}},
+                "ended_at": {"type": ["string", "null"]}, "suspended": {"type": "boolean"},
+                "suspended_at": {"type": ["string", "null"]}, "suspended_by": {"type": ["string", "null"]},
+                "suspended_reason": {"type": ["string", "null"]}}},
+            "BatchResult": {"type": "object", "required": ["done", "refused", "more"], "properties": {
+                "done": {"type": "array", "items": {"type": "string"}},
+                "refused": {"type": "array", "items": {"type": "object", "required": ["id", "reason"], "properties": {
+                    "id": {"type": "string"}, "reason": {"type": "string"}}}},
+                "more": {"type": "boolean"}}},
         }},
     }

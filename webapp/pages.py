@@ -10,7 +10,7 @@ from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
-from . import editor_templates, progress, request_input, uploads
+from . import access, editor_templates, progress, repair_input, request_input, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import STATUSES
@@ -170,32 +170,36 @@ def _unbuilt(what, bundle_name):
 def instances():
     filters = {name: request.args.get(name) or None for name in ("key", "status", "business_key")}
     try:
+        filters.update(repair_input.list_filters(request.args))
         page = maestro().instance_page(**filters, limit=PAGE_SIZE, after=request.args.get("after"))
-    except InstanceError as error:
+    except (InstanceError, request_input.BadRequest) as error:
         return error_page(400, "Bad page", str(error))
+    # Filtered, the list offers to retry or cancel what matches (repair_pages.py): it says how many.
+    matching = maestro().count_instances(**filters) if any(v is not None for v in filters.values()) else None
     return render_template("instances.html", page=page, filters=filters, statuses=STATUSES,
-                           keys=[d["key"] for d in maestro().definitions()])
+                           keys=[d["key"] for d in maestro().definitions()], matching=matching,
+                           query=repair_input.as_query(filters))
 
 
 @blueprint.get("/instances/<instance_id>")
-def instance(instance_id, task_error=None, status=200):
+def instance(instance_id, task_error=None, status=200, repair=None):
     shown = maestro().show(instance_id)
     return render_template(
         "instance.html", instance=shown, elements=progress.element_states(shown),
         messages=maestro().instance_messages(instance_id),
-        timeline=timeline(shown["history"]), task_error=task_error,
+        timeline=timeline(shown["history"]), task_error=task_error, repair=repair,
         moves=maestro().move_choices(instance_id) if shown["status"] not in ("completed", "cancelled") else None,
         variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
 
 
 @blueprint.post("/instances/<instance_id>/retry")
 def retry(instance_id):
-    return _act(instance_id, lambda: maestro().retry(instance_id), "Retry scheduled.")
+    return _act(instance_id, lambda: maestro().retry(instance_id, by=access.person()), "Retry scheduled.")
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
 def cancel(instance_id):
-    return _act(instance_id, lambda: maestro().cancel(instance_id), "Instance cancelled.")
+    return _act(instance_id, lambda: maestro().cancel(instance_id, by=access.person()), "Instance cancelled.")
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_id>/complete")

@@ -214,7 +214,10 @@ def _retry_at(message):
 
 
 def _closed(row):
-    """Why the instance takes no message now ("failed": until retried; "not_for_it": it ended), or None."""
+    """Why the instance takes no message now ("failed": until retried or resumed, as a suspended one
+    waits too; "not_for_it": it ended), or None."""
+    if row.suspended_at is not None and row.status != "cancelled":
+        return "failed"  # kept for it (buffered): resuming wakes what its catches may take
     if row.status in ("running", "waiting"):
         return None
     return "failed" if row.status == "failed" else "not_for_it"

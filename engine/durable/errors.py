@@ -1,4 +1,5 @@
 """What the durable engine raises when it refuses a request on an instance or process."""
+from engine.run.instance_errors import InstanceError
 
 
 class NotFound(Exception):
@@ -11,3 +12,11 @@ class Busy(Exception):
 
 class InvalidDraft(Exception):
     """A draft the engine will not keep: XML that is not well-formed or not safe, a key that is not its process's."""
+
+
+class Suspended(InstanceError):
+    """The instance is suspended: resume it first (cancelling it is allowed)."""
+
+
+class Stale(InstanceError):
+    """The instance changed since the person's page showed it: their edit is of what it was then."""

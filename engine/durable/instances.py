@@ -7,9 +7,9 @@ from engine.run import variable_limits
 from engine.run.instance_errors import InstanceError
 
 from . import tracing
-from .errors import NotFound
+from .errors import NotFound, Suspended
 from .group_commit import GroupCommit
-from .store import definitions, incidents, instance_rows, jobs, outbox
+from .store import definitions, instance_rows, jobs
 from .summaries import instance_summary, iso
 from .views import committed, instance_row, instance_view
 
@@ -90,10 +90,11 @@ class Instances:
         self._buildable[definition.id] = known
         return known
 
-    def page(self, status=None, key=None, business_key=None, limit=50, after=None):
-        """{"instances": [...], "next": cursor of the following page or None}."""
+    def page(self, filters, limit=50, after=None):
+        """{"instances": [...], "next": cursor of the following page or None}, of the instances
+        `filters` (an InstanceFilter) matches."""
         with self.context.Session() as session:
-            rows = instance_rows.page(session, status, key, business_key, limit, _cursor(after) if after else None)
+            rows = instance_rows.page(session, filters, limit, _cursor(after) if after else None)
             more, rows = len(rows) > limit, rows[:limit]
             return {"instances": [instance_summary(row) for row in rows],
                     "next": f"{iso(rows[-1].created_at)}|{rows[-1].id}" if more else None}
@@ -119,24 +120,7 @@ class Instances:
             return {**committed(session, session.connection(), row), "data": instance.data,
                     "tasks": instance.tasks(), "waiting": instance.waiting_tasks()}
 
-    def retry(self, instance_id):
-        """Resumes a failed instance from its failed task (a worker runs it)."""
-        with self.context.Session() as session:
-            row = self.context.row(session, instance_id)
-            if row.status != "failed":
-                raise InstanceError(f"instance {instance_id} is {row.status}, not failed: nothing to retry")
-            self.context.lock_for_user(session, row.id)
-            incident = incidents.open_incident(session, instance_id)
-            if incident is not None:
-                incident.resolved_at = jobs.now()
-            row.status = "running"
-            jobs.schedule(session, row.id, "manual_retry")
-            # A message that came while it was failed was kept for its catches (buffered): due again now.
-            outbox.wake_for(session.connection(), row.id)
-            session.commit()
-            return instance_summary(row)
-
-    def cancel(self, instance_id):
+    def cancel(self, instance_id, by=None):
         from . import observer_events
         context = self.context
         with context.Session() as session:
@@ -146,7 +130,9 @@ class Instances:
             context.lock_for_user(session, row.id)
             instance, writer = context.load(session, row)
             instance.cancel()
-            writer.write(session.connection(), f"user@{context.actor}", status="cancelled",
+            # Cancelling a suspended instance ends its suspension too: nothing of it is left to resume.
+            row.suspended_at = row.suspended_by = row.suspended_reason = None
+            writer.write(session.connection(), by or f"user@{context.actor}", status="cancelled",
                          error=instance.error, ended_at=jobs.now())
             jobs.unschedule(session, row.id)
             session.commit()
@@ -164,6 +150,7 @@ class Instances:
         context = self.context
         with context.Session() as session:
             row = context.row(session, instance_id)
+            refuse_if_suspended(row, f"complete task '{task_ref}'")
             context.lock_for_user(session, row.id)
             instance, writer = context.load(session, row)
             task = instance._find_waiting_task(task_ref)
@@ -197,6 +184,10 @@ def _checked_by_form(session, row, task, data):
     if not form:
         return data
     return checked(resolved(session, form, deployed_at(session, row.definition_id)), data)
+def refuse_if_suspended(row, action):
+    """Suspended raised when the instance is suspended: only cancelling and resuming act on it then."""
+    if row.suspended_at is not None:
+        raise Suspended(f"instance {row.id} is suspended: resume it to {action}")
 
 
 def _pins_of_an_accepted_start(connection, definition):

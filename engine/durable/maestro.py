@@ -19,8 +19,11 @@ from engine.handlers import Handlers
 from engine.problems import Problem
 
 from .context import Context
-from .errors import Busy, InvalidDraft, NotFound
+from .errors import Busy, InvalidDraft, NotFound, Stale, Suspended
 from .instances import Instances
+from .store import instance_rows
+from .store.instance_filters import InstanceFilter
+from .summaries import iso
 
 if TYPE_CHECKING:
     from .deliveries import Deliveries
@@ -30,11 +33,12 @@ if TYPE_CHECKING:
     from .folders import FolderDeploys
     from .instance_migrations import InstanceMigrations
     from .messages import Messages
+    from .repairs import Repairs
     from .token_moves import TokenMoves
     from .trials import Trials
     from .worker import Worker
 
-__all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound"]
+__all__ = ["Busy", "InstanceFilter", "InvalidDraft", "Maestro", "NotFound", "Stale", "Suspended"]
 
 
 class _Shared:
@@ -129,6 +133,11 @@ class Maestro:
         return InstanceMigrations(self._context)
 
     @cached_property
+    def _repairs(self) -> "Repairs":
+        from .repairs import Repairs
+        return Repairs(self._context)
+
+    @cached_property
     def _trials(self) -> "Trials":
         from .trials import Trials
         return Trials(self._context)
@@ -219,29 +228,102 @@ class Maestro:
         return self._instances.counts()
 
     def instances(self, status: str | None = None, key: str | None = None, business_key: str | None = None,
-                  limit: int = 50, after: str | None = None) -> list[dict]:
+                  limit: int = 50, after: str | None = None, **filters: Any) -> list[dict]:
         """Instances, newest first; `after` is the `next` cursor of the previous page (see instance_page)."""
-        return self.instance_page(status, key, business_key, limit, after)["instances"]
+        return self.instance_page(status, key, business_key, limit, after, **filters)["instances"]
 
     def instance_page(self, status: str | None = None, key: str | None = None, business_key: str | None = None,
-                      limit: int = 50, after: str | None = None) -> dict:
-        """{"instances": [...], "next": cursor of the following page or None}.
+                      limit: int = 50, after: str | None = None, version: int | None = None,
+                      element: str | None = None, error: str | None = None, suspended: bool | None = None) -> dict:
+        """{"instances": [...], "next": cursor of the following page or None}. Besides status, key and
+        business key, `version`, `element` and `error` (its open incident's element id, and a part of its
+        message in any case) and `suspended` filter them.
 
         Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
         """
-        return self._instances.page(status, key, business_key, limit, after)
+        filters = InstanceFilter(key=key, version=version, status=status, element=element, error=error,
+                                 business_key=business_key, suspended=suspended)
+        return self._instances.page(filters, limit, after)
+
+    def count_instances(self, **filters: Any) -> int:
+        """How many instances match the filters of instance_page (key, version, status, element, error,
+        business_key, suspended): what a batch action on them would take, up to its limit."""
+        with self._context.Session() as session:
+            return instance_rows.count_matching(session, InstanceFilter(**filters))
 
     def show(self, instance_id: str) -> dict:
         """Everything about an instance as of its last commit: tasks that happened, variables, history,
         open incident. Read from what the commits wrote (engine/durable/views.py), never rebuilt."""
         return self._instances.show(instance_id)
 
-    def retry(self, instance_id: str) -> dict:
-        """Resumes a failed instance from its failed task (a worker runs it)."""
-        return self._instances.retry(instance_id)
+    def retry(self, instance_id: str, variables: dict | None = None, by: str | None = None,
+              expected_updated_at: str | datetime | None = None) -> dict:
+        """Resumes a failed instance from its failed task (a worker runs it). `variables`, if given, is
+        the whole variables object as the person edited it: added, changed and removed variables
+        are applied first, in the same commit, and the history names the ones changed (not their
+        values). `expected_updated_at` (the `updated_at` the person's page showed): Stale if the
+        instance changed since. Suspended if it is suspended (repairs.py)."""
+        return self._repairs.retry(instance_id, variables, by, expected_updated_at)
 
-    def cancel(self, instance_id: str) -> dict:
-        return self._instances.cancel(instance_id)
+    def set_variables(self, instance_id: str, variables: dict, by: str | None = None,
+                      expected_updated_at: str | datetime | None = None) -> dict:
+        """Edits a failed instance's variables as `retry` does, without retrying it."""
+        return self._repairs.set_variables(instance_id, variables, by, expected_updated_at)
+
+    def cancel(self, instance_id: str, by: str | None = None) -> dict:
+        return self._instances.cancel(instance_id, by)
+
+    def suspend(self, instance_id: str, by: str | None = None, reason: str | None = None) -> dict:
+        """Suspends a running, waiting or failed instance: its status stays and it shows `suspended`;
+        no worker runs it (timers due meanwhile fire after resume), messages for it are kept, its user
+        tasks and retry are refused; cancelling is allowed (repairs.py)."""
+        return self._repairs.suspend(instance_id, by, reason)
+
+    def resume(self, instance_id: str, by: str | None = None) -> dict:
+        """Resumes a suspended instance: its due work runs and the messages kept for it are delivered."""
+        return self._repairs.resume(instance_id, by)
+
+    # -- many instances at once: {"done": [ids], "refused": [{id, reason}], "more": bool} (batches.py) --
+
+    def retry_many(self, filters: dict | InstanceFilter | None = None, ids: list[str] | None = None,
+                   by: str | None = None) -> dict:
+        """Retries the failed instances a filter (at least one criterion) or a list of ids names, each
+        in its own commit; at most BATCH_LIMIT a call ("more": the filter matched more)."""
+        return self._many(lambda instance_id: self.retry(instance_id, by=by), filters, ids)
+
+    def cancel_many(self, filters: dict | InstanceFilter | None = None, ids: list[str] | None = None,
+                    by: str | None = None) -> dict:
+        return self._many(lambda instance_id: self.cancel(instance_id, by=by), filters, ids)
+
+    def suspend_many(self, filters: dict | InstanceFilter | None = None, ids: list[str] | None = None,
+                     by: str | None = None, reason: str | None = None) -> dict:
+        return self._many(lambda instance_id: self.suspend(instance_id, by=by, reason=reason), filters, ids)
+
+    def resume_many(self, filters: dict | InstanceFilter | None = None, ids: list[str] | None = None,
+                    by: str | None = None) -> dict:
+        return self._many(lambda instance_id: self.resume(instance_id, by=by), filters, ids)
+
+    def _many(self, action: Any, filters: dict | InstanceFilter | None, ids: list[str] | None) -> dict:
+        from .batches import act_on_many
+        if isinstance(filters, dict):
+            filters = InstanceFilter(**filters)
+        return act_on_many(self._context, action, filters, ids)
+
+    def incidents(self) -> dict:
+        """The open incidents of failed instances grouped by (process key, element, error message), the
+        largest groups first: {"groups": [{key, element, element_name, message, count, first_at,
+        last_at}], "open": how many open incidents in all}."""
+        from .store import incident_groups
+        with self._context.Session() as session:
+            groups = [{**group, "first_at": iso(group["first_at"]), "last_at": iso(group["last_at"])}
+                      for group in incident_groups.groups(session)]
+            return {"groups": groups, "open": incident_groups.open_count(session)}
+
+    def open_incident_count(self) -> int:
+        """How many failed instances have an open incident (the navigation's count)."""
+        from .store import incident_groups
+        with self._context.Session() as session:
+            return incident_groups.open_count(session)
 
     def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None,
                       check_form: bool = False) -> dict:

@@ -14,7 +14,13 @@ def definition_summary(definition):
 def instance_summary(row):
     return {"id": row.id, "key": row.key, "version": row.version, "status": row.status,
             "business_key": row.business_key, "started_by": row.started_by, "created_at": iso(row.created_at),
-            "updated_at": iso(row.updated_at), "ended_at": iso(row.ended_at)}
+            "updated_at": iso(row.updated_at), "ended_at": iso(row.ended_at), **suspension(row)}
+
+
+def suspension(row):
+    """Whether an operator holds the instance suspended, since when, by whom, why (its status stays)."""
+    return {"suspended": row.suspended_at is not None, "suspended_at": iso(row.suspended_at),
+            "suspended_by": row.suspended_by, "suspended_reason": row.suspended_reason}
 
 
 def history_entry(entry):

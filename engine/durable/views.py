@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from .errors import NotFound
-from .store import incidents, instance_rows
+from .store import incidents, instance_actions, instance_rows
 from .store.db import read_snapshot
 from .store.history_notes import NOTE_STATES
 from .summaries import history_entry, incident_summary, instance_summary
@@ -79,7 +79,7 @@ def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str
     """
     tasks: dict[str, dict] = {}
     for entry in history:
-        if entry["task_id"] in gone or entry["state"] in NOTE_STATES:  # an operator's note, not a task
+        if entry["task_id"] in gone or entry["state"] in NOTE_STATES or instance_actions.is_action(entry):
             continue
         task = tasks.get(entry["task_id"])
         if task is None:

@@ -99,6 +99,10 @@ class Worker:
                 lease.drop([row.id])  # before writing its row: the heartbeat must not wait on this transaction
                 jobs.unschedule(session, row.id)
                 continue
+            if row.suspended_at is not None:  # claimed as it was being suspended: it waits for its resume
+                lease.drop([row.id])
+                jobs.park(session, row.id)
+                continue
             try:
                 instance, writer = self.context.load(session, row, logged.get(row.id, []))
             except Exception as error:  # one unreadable instance must not stop the worker

@@ -5,6 +5,7 @@ The worker's writes of a running instance's state are in instances.py.
 """
 from sqlalchemy import bindparam, func, insert, or_, select, update
 
+from .instance_filters import InstanceFilter
 from .jobs import now
 from .models import HistoryEntry, InstanceStep, TaskMark
 from .models import Instance as InstanceRow
@@ -55,18 +56,12 @@ def newest_step_variables(connection, instance_id):
     return connection.execute(_NEWEST_VARIABLES, {"instance": instance_id}).scalar()
 
 
-def page(session, status, key, business_key, limit, after):
+def page(session, filters: InstanceFilter, limit, after):
     """Up to `limit` + 1 instances, newest first, filtered; `after` is (created_at, id) of the last one seen.
 
     Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
     """
-    query = select(InstanceRow)
-    if status:
-        query = query.where(InstanceRow.status == status)
-    if key:
-        query = query.where(InstanceRow.key == key)
-    if business_key:
-        query = query.where(InstanceRow.business_key == business_key)
+    query = select(InstanceRow).where(*filters.conditions())
     if after:
         created_at, instance_id = after
         # The first condition alone is a range an index can seek to; the second breaks ties.
@@ -74,6 +69,18 @@ def page(session, status, key, business_key, limit, after):
                             or_(InstanceRow.created_at < created_at, InstanceRow.id < instance_id))
     query = query.order_by(InstanceRow.created_at.desc(), InstanceRow.id.desc()).limit(limit + 1)
     return session.scalars(query).all()
+
+
+def ids_matching(session, filters: InstanceFilter, limit: int) -> list[str]:
+    """Ids of up to `limit` instances the filter matches, oldest first (a batch action's, in its order)."""
+    query = select(InstanceRow.id).where(*filters.conditions()) \
+        .order_by(InstanceRow.created_at, InstanceRow.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_matching(session, filters: InstanceFilter) -> int:
+    """How many instances the filter matches."""
+    return session.scalar(select(func.count()).select_from(InstanceRow).where(*filters.conditions())) or 0
 
 
 def counts(session):
@@ -94,11 +101,12 @@ def started_by_timer_below(session, key, below_version):
 
 
 def any_running(connection, instance_ids) -> bool:
-    """Whether any of these instances is running or waiting (not failed, ended or cancelled)."""
+    """Whether any of these instances is running or waiting (not failed, suspended, ended or cancelled)."""
     if not instance_ids:
         return False
     return connection.execute(select(InstanceRow.id).where(
-        InstanceRow.id.in_(list(instance_ids)), InstanceRow.status.in_(("running", "waiting"))).limit(1)).first() \
+        InstanceRow.id.in_(list(instance_ids)), InstanceRow.status.in_(("running", "waiting")),
+        InstanceRow.suspended_at.is_(None)).limit(1)).first() \
         is not None
 
 

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 JOBS = Job.__table__  # table-level statements: no ORM bookkeeping on the hot path
 
 PROMISED, STARTS = 0, 1  # the lanes (Job.lane)
+# The lane of a suspended instance's job: no claim reads it (claims read the lanes above by the
+# (lane, due_at) index), so suspended work costs a claim nothing; resuming puts it back, due as it was.
+SUSPENDED = 2
 # Starts get one place in this many of a worker's claims when any are due (see starts_share).
 START_SHARE = 4
 
@@ -95,6 +98,23 @@ def unschedule(session, *instance_ids):
     """Removes the instances' due work (they are done, or wait for a user)."""
     if instance_ids:
         session.connection().execute(DELETE, [{"instance": instance_id} for instance_id in instance_ids])
+
+
+def park(session, instance_id):
+    """Moves the instance's due work to the SUSPENDED lane, unleased (the suspending action's lease
+    ends); a row the action's lease made (it had no due work: it waits) is dropped."""
+    connection = session.connection()
+    connection.execute(delete(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.reason == "user"))
+    connection.execute(update(JOBS).where(JOBS.c.instance_id == instance_id)
+                       .values(lane=SUSPENDED, locked_by=None, lease_until=None))
+
+
+def unpark(session, instance_id):
+    """Puts a resumed instance's due work back in its lane, due when it was (a timer due meanwhile fires now)."""
+    connection = session.connection()
+    connection.execute(delete(JOBS).where(JOBS.c.instance_id == instance_id, JOBS.c.reason == "user"))
+    connection.execute(update(JOBS).where(JOBS.c.instance_id == instance_id).values(
+        lane=case((JOBS.c.reason == "start", STARTS), else_=PROMISED), locked_by=None, lease_until=None))
 
 
 def starts_share(limit: int, claim_number: int) -> int:
@@ -286,4 +306,4 @@ def next_due(session):
     A job under a lease is claimable when the lease runs out (its worker may have died).
     """
     claimable_at = case((Job.lease_until > Job.due_at, Job.lease_until), else_=Job.due_at)
-    return _aware(session.scalar(select(func.min(claimable_at))))
+    return _aware(session.scalar(select(func.min(claimable_at)).where(Job.lane != SUSPENDED)))

@@ -57,6 +57,10 @@ class Instance(Base):
     # W3C traceparent of the trace it belongs to (its starter's, or the message's that started it):
     # its tasks and the messages it sends are spans of that trace (engine/durable/tracing.py).
     trace: Mapped[str | None] = mapped_column(String(64))
+    # Set while an operator has it suspended (migration 0015): its status stays, its jobs wait (store/jobs.py).
+    suspended_at: Mapped[datetime | None]
+    suspended_by: Mapped[str | None] = mapped_column(String(255))
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class HistoryEntry(Base):
@@ -102,7 +106,8 @@ class Job(Base):
     reason: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime]
     # 0: work promised for its time or for an instance under way (timers, retries, a delivered
-    # message); 1: an instance that has not run yet. Claims take lane 0 first (store.jobs.claim).
+    # message); 1: an instance that has not run yet. Claims take lane 0 first (store.jobs.claim);
+    # 2: its instance is suspended, and no claim reads it.
     lane: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_by: Mapped[str | None] = mapped_column(String(255))
     lease_until: Mapped[datetime | None]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0012'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
