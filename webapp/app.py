@@ -75,8 +75,6 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     app.register_blueprint(event_pages.blueprint)
     app.register_blueprint(surgery_pages.blueprint)
     app.register_blueprint(repair_api_blueprint, url_prefix="/api")
-    app.register_blueprint(pages.blueprint)
-    app.register_blueprint(event_pages.blueprint)
     install_repair_pages(app)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)
