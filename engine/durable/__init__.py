@@ -21,10 +21,10 @@ and the command line are thin layers over it.
 
 def __getattr__(name):
     # Imported on first use: `engine.durable.worker_health` and friends should not cost SQLAlchemy.
-    if name in ("Maestro", "Busy", "InvalidDraft", "NotFound"):
+    if name in ("Maestro", "Busy", "InvalidDraft", "NotFound", "NotYours", "TaskTaken"):
         from . import maestro
         return getattr(maestro, name)
     raise AttributeError(f"module 'engine.durable' has no attribute '{name}'")
 
 
-__all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound"]
+__all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound", "NotYours", "TaskTaken"]

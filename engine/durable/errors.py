@@ -11,3 +11,11 @@ class Busy(Exception):
 
 class InvalidDraft(Exception):
     """A draft the engine will not keep: XML that is not well-formed or not safe, a key that is not its process's."""
+
+
+class NotYours(Exception):
+    """A person asked to act on a user task that is not theirs to act on (someone else's to give back)."""
+
+
+class TaskTaken(Exception):
+    """A user task that cannot be claimed or worked now: someone else has it, or it no longer waits."""

@@ -19,7 +19,7 @@ from engine.handlers import Handlers
 from engine.problems import Problem
 
 from .context import Context
-from .errors import Busy, InvalidDraft, NotFound
+from .errors import Busy, InvalidDraft, NotFound, NotYours, TaskTaken
 from .instances import Instances
 
 if TYPE_CHECKING:
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from .folders import FolderDeploys
     from .messages import Messages
     from .trials import Trials
+    from .user_tasks import UserTasks
     from .worker import Worker
 
-__all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound"]
+__all__ = ["Busy", "InvalidDraft", "Maestro", "NotFound", "NotYours", "TaskTaken"]
 
 
 class _Shared:
@@ -115,6 +116,11 @@ class Maestro:
     def _worker(self) -> "Worker":
         from .worker import Worker
         return Worker(self._context)
+
+    @cached_property
+    def _user_tasks(self) -> "UserTasks":
+        from .user_tasks import UserTasks
+        return UserTasks(self._context)
 
     @cached_property
     def _trials(self) -> "Trials":
@@ -226,9 +232,35 @@ class Maestro:
     def cancel(self, instance_id: str) -> dict:
         return self._instances.cancel(instance_id)
 
-    def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None) -> dict:
-        """Completes a waiting user task; a worker carries the instance on from there."""
-        return self._instances.complete_task(instance_id, task_ref, data)
+    def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None, by: str | None = None) -> dict:
+        """Completes a waiting user task; a worker carries the instance on from there. `by` is the person
+        completing it (the history's actor; an unassigned task becomes theirs)."""
+        return self._instances.complete_task(instance_id, task_ref, data, by=by)
+
+    # -- user tasks: who works what (user_tasks.py) ----------------------------------
+
+    def tasks(self, person: str | None, groups: list[str], view: str = "mine", key: str | None = None,
+              limit: int = 50, after: str | None = None) -> dict:
+        """{"tasks": [...], "next": cursor or None}: open user tasks, highest priority first, then the soonest
+        due, then the oldest. `view`: "mine" (assigned to `person`), "groups" (unassigned, offered to the
+        person or one of `groups`), "unassigned" (offered to nobody in particular), "all". Each task:
+        {instance_id, task_id, element, name, key, process_name, business_key, assignee, candidate_users,
+        candidate_groups, due_at, follow_up_at, priority, created_at, overdue, ...}."""
+        return self._user_tasks.tasks(person, groups, view, key, limit, after)
+
+    def user_task(self, instance_id: str, task_id: str) -> dict:
+        """One user task as the lists show it, open or not (its `state`); NotFound when there is none."""
+        return self._user_tasks.task(instance_id, task_id)
+
+    def claim(self, instance_id: str, task_id: str, person: str, by: str | None = None) -> dict:
+        """Assigns an open task to `person`: TaskTaken when someone else has it (of two claims at once, one
+        wins) or it no longer waits. The history records the claim by `by` (default: the person)."""
+        return self._user_tasks.claim(instance_id, task_id, person, by)
+
+    def unclaim(self, instance_id: str, task_id: str, person: str | None, by: str | None = None,
+                as_operator: bool = False) -> dict:
+        """Gives a task back (no assignee): NotYours unless `person` has it or `as_operator`."""
+        return self._user_tasks.unclaim(instance_id, task_id, person, by, as_operator)
 
     # -- messages ------------------------------------------------------------
 
