@@ -12,9 +12,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.durable.startup import UserError
 
 from . import api, assets, browser_safety, drafts_api, event_pages, hosts, metrics, modeling_api, pages
-from . import task_pages, tasks_api
 from .api import json_error
 from .request_input import BadRequest, check_text
+from .task_pages import blueprint as task_pages_blueprint
+from .tasks_api import blueprint as tasks_api_blueprint
 
 # The engine refuses BPMN files over 20 MB; a few files together may come in one upload.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAESTRO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
@@ -48,16 +49,16 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf.exempt(api.blueprint)  # API clients send no form token; see _same_origin_only
     csrf.exempt(drafts_api.blueprint)
     csrf.exempt(modeling_api.blueprint)
-    csrf.exempt(tasks_api.blueprint)
+    csrf.exempt(tasks_api_blueprint)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
     app.register_blueprint(api.blueprint, url_prefix="/api")
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
-    app.register_blueprint(tasks_api.blueprint, url_prefix="/api")
+    app.register_blueprint(tasks_api_blueprint, url_prefix="/api")
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(event_pages.blueprint)
-    app.register_blueprint(task_pages.blueprint)
+    app.register_blueprint(task_pages_blueprint)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)
     app.register_error_handler(BadRequest, lambda error: _error(400, "bad_request", "Bad request", str(error)))

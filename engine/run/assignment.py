@@ -108,7 +108,7 @@ def evaluated(facts: Mapping | None, variables: Mapping, ready_at: datetime) -> 
 
     assignee = value("assignee")
     if assignee is not None and not isinstance(assignee, str):
-        raise AssignmentError(f"{attributes.get('assignee')} gave {assignee!r}, not a name")
+        raise AssignmentError(f"{attributes.get('assignee')} {facts['assignee']!r} gave {assignee!r}, not a name")
     return {
         "assignee": assignee.strip() or None if isinstance(assignee, str) else None,
         "candidate_users": _names(facts, "candidate_users", variables),
