@@ -56,14 +56,14 @@
     var assignee = element("td");
     if (t.assignee) assignee.textContent = t.assignee;
     else assignee.appendChild(element("span", {"class": "muted"},
-      t.candidate_users.concat(t.candidate_groups).join(", ") || "anyone"));
+      "offered to " + (t.candidate_users.concat(t.candidate_groups).join(", ") || "anyone")));
     row.appendChild(assignee);
     var due = element("td", {"class": "due", "data-due": t.due_at || "", title: t.due_at || ""});
     if (t.overdue) { due.appendChild(element("span", {"class": "badge failed"}, "overdue")); due.appendChild(document.createTextNode(" ")); }
     due.appendChild(document.createTextNode(dueText(t.due_at)));
     row.appendChild(due);
     row.appendChild(element("td", {"class": "priority"}, String(t.priority)));
-    var created = element("td", {"class": "time", "data-time": t.created_at, title: t.created_at},
+    var created = element("td", {"class": "time created", "data-time": t.created_at, title: t.created_at},
                           new Date(t.created_at).toLocaleString());
     row.appendChild(created);
     var actions = element("td", {"class": "row-actions"});
@@ -107,6 +107,7 @@
       if (rows.children[position] !== row) rows.insertBefore(row, rows.children[position] || null);
     });
     empty.hidden = tasks.length > 0;
+    table.parentNode.hidden = tasks.length === 0;  // no header row over nothing
   }
 
   function poll() {
