@@ -8,7 +8,7 @@ from engine.problems import DeployError
 from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
-from . import browser_safety, progress, request_input, uploads
+from . import access, browser_safety, progress, request_input, uploads
 from .openapi import STATUSES, document
 from .request_input import BadRequest
 
@@ -151,7 +151,7 @@ def complete_task(instance_id, task_ref):
     data = _json_body().get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    return jsonify(maestro().complete_task(instance_id, task_ref, data))
+    return jsonify(maestro().complete_task(instance_id, task_ref, data, by=access.person()))
 
 
 # -- messages ----------------------------------------------------------------------

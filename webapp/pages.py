@@ -6,10 +6,11 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from engine.durable import Busy, NotFound
+from engine.durable.views import PERSON_ACTIONS
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
-from . import editor_templates, progress, request_input, uploads
+from . import access, editor_templates, progress, request_input, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import STATUSES
@@ -200,7 +201,7 @@ def complete(instance_id, task_id):
         data = values_from(waiting[task_id]["form"], request.form)
     except FormError as error:
         return instance(instance_id, task_error={"task": task_id, "message": str(error)}, status=400)
-    return _act(instance_id, lambda: maestro().complete_task(instance_id, task_id, data),
+    return _act(instance_id, lambda: maestro().complete_task(instance_id, task_id, data, by=access.person()),
                 f"{waiting[task_id]['name']} completed.")
 
 
@@ -224,7 +225,7 @@ def timeline(history):
         took = None
         if entry["state"] in ("READY", "WAITING", "STARTED"):
             started.setdefault(entry["task_id"], moment)
-        elif entry["task_id"] in started:
+        elif entry["task_id"] in started and entry["state"] not in PERSON_ACTIONS:  # a claim ends no task
             took = (moment - started.pop(entry["task_id"])).total_seconds()
         rows.append({**entry, "offset": duration((moment - began).total_seconds()),
                      "took": duration(took) if took is not None else ""})
