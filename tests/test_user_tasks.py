@@ -43,7 +43,9 @@ def open_tasks(maestro, instance_id):
 def assert_table_agrees(maestro, instance_id):
     """The open rows of the table are exactly the user tasks the instance waits in."""
     waiting = {task["id"] for task in maestro.show(instance_id)["waiting"] if task["type"] == "userTask"}
-    assert {row.task_id for row in open_tasks(maestro, instance_id).values()} == waiting
+    with maestro.Session() as session:
+        rows = session.query(UserTask).filter_by(instance_id=instance_id, state="open").all()
+        assert {row.task_id for row in rows} == waiting
 
 
 def row_states(maestro, instance_id):
@@ -288,3 +290,16 @@ def test_a_finished_task_cannot_be_claimed(maestro):
     maestro.complete_task(instance_id, undo.task_id, by="kermit")
     with pytest.raises(TaskTaken, match="no longer waits: it is completed"):
         maestro.claim(instance_id, undo.task_id, "piggy")
+
+
+def test_each_iteration_of_a_multi_instance_task_is_assigned_by_its_element_variable(maestro):
+    instance_id = started(maestro, "voting", {"voters": ["kermit", "piggy"]})
+    assert_table_agrees(maestro, instance_id)
+    for person in ("kermit", "piggy"):
+        [vote] = maestro.tasks(person, [], "mine")["tasks"]
+        assert vote["name"] == "Vote"
+        maestro.complete_task(instance_id, vote["task_id"], by=person)
+        drain(maestro)
+        assert_table_agrees(maestro, instance_id)
+    assert maestro.show(instance_id)["status"] == "completed"
+    assert maestro.tasks(None, [], "all")["tasks"] == []
