@@ -149,3 +149,28 @@ def test_the_pages_work_without_javascript(app, maestro, as_person):
     assert done.status_code == 302 and done.location == "/tasks"
     assert maestro.user_task(instance_id, task_id)["completed_by"] == "waldorf"
     assert client.get(f"/tasks/{instance_id}/nope").status_code == 404
+
+
+OVERDUE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="late_defs" targetNamespace="t">
+  <bpmn:process id="late" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="answer"/>
+    <bpmn:userTask id="answer" name="Answer the letter" camunda:dueDate="2020-01-01T00:00:00Z"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_an_overdue_task_is_marked(app, maestro, as_person):
+    maestro.deploy([("late.bpmn", OVERDUE)])
+    maestro.start("late")
+    drain(maestro)
+    as_person("waldorf")
+    client = app.test_client()
+    [task] = client.get("/api/tasks?view=unassigned").get_json()["tasks"]
+    assert (task["name"], task["overdue"], task["due_at"]) == ("Answer the letter", True, "2020-01-01T00:00:00+00:00")
+    page = client.get("/tasks?view=unassigned").get_data(as_text=True)
+    assert 'class="overdue"' in page and "overdue by" in page
