@@ -2,7 +2,7 @@
 
 The Maestro class (maestro) is its one public face, a thin one over its jobs:
 deployments, instances, messages, event paths (reading a business transaction across
-processes), worker (one batch of due work), drafts
+processes), user tasks (the lists people work from, claims), worker (one batch of due work), drafts
 (diagrams saved without deploying), folders (deploying a processes folder
 at start) and trials (a diagram tried in memory, nothing stored), which share
 a Context (the database, the handlers, the settings). Beside them:
