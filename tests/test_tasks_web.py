@@ -174,3 +174,19 @@ def test_an_overdue_task_is_marked(app, maestro, as_person):
     assert (task["name"], task["overdue"], task["due_at"]) == ("Answer the letter", True, "2020-01-01T00:00:00+00:00")
     page = client.get("/tasks?view=unassigned").get_data(as_text=True)
     assert 'class="overdue"' in page and "overdue by" in page
+
+
+def test_the_instance_page_and_the_instance_api_keep_the_same_rule(app, maestro, as_person):
+    instance_id, task_id = review_task(maestro)
+    client = app.test_client()
+    as_person("sam", ["sales"])
+    refused = client.post(f"/api/instances/{instance_id}/tasks/review/complete", json={"data": {}})
+    assert refused.status_code == 403 and "not offered to you" in refused.get_json()["message"]
+    page = client.post(f"/instances/{instance_id}/tasks/{task_id}/complete", data={"data": "{}"})
+    assert page.status_code == 302
+    assert maestro.user_task(instance_id, task_id)["state"] == "open"
+
+    as_person("waldorf", ["audit"])
+    done = client.post(f"/api/instances/{instance_id}/tasks/review/complete", json={"data": {"ok": 1}})
+    assert done.status_code == 200
+    assert maestro.user_task(instance_id, task_id)["completed_by"] == "waldorf"

@@ -5,12 +5,12 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from engine.durable import Busy, NotFound
+from engine.durable import Busy, NotFound, NotYours, TaskTaken
 from engine.durable.views import PERSON_ACTIONS
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
-from . import access, editor_templates, progress, request_input, uploads
+from . import access, editor_templates, progress, request_input, task_rules, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import STATUSES
@@ -201,6 +201,11 @@ def complete(instance_id, task_id):
         data = values_from(waiting[task_id]["form"], request.form)
     except FormError as error:
         return instance(instance_id, task_error={"task": task_id, "message": str(error)}, status=400)
+    try:
+        task_rules.check_completion_by_reference(maestro(), instance_id, task_id)
+    except (NotYours, TaskTaken) as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("pages.instance", instance_id=instance_id))
     return _act(instance_id, lambda: maestro().complete_task(instance_id, task_id, data, by=access.person()),
                 f"{waiting[task_id]['name']} completed.")
 

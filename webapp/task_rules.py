@@ -4,7 +4,7 @@ The rule of who may work a task is the engine's (engine.run.assignment.may_work)
 roles of the person asking (webapp.access): operators and admins may work any task, a viewer may
 only look. Each check raises a refusal the page and the API answer alike (403 not yours, 409 taken).
 """
-from engine.durable.errors import NotYours, TaskTaken
+from engine.durable.errors import NotFound, NotYours, TaskTaken
 from engine.run.assignment import may_work
 
 from . import access
@@ -72,6 +72,19 @@ def check_complete(task: dict) -> None:
         raise TaskTaken(f"the task '{task['name']}' is claimed by {task['assignee']}")
     if not may_complete(task):
         raise NotYours(f"the task '{task['name']}' is not offered to you or your groups")
+
+
+def check_completion_by_reference(maestro, instance_id: str, task_ref: str) -> None:
+    """check_complete for a completion from an instance's page or /api/instances/ID/tasks/REF/complete
+    (REF: a task id or an element id), so that no way round the Tasks page skips the rule."""
+    waiting = [task for task in maestro.show(instance_id)["waiting"]
+               if task["type"] == "userTask" and task_ref in (task["id"], task["bpmn_id"])]
+    if not waiting:
+        return  # the engine says what is wrong (not waiting, not a user task)
+    try:
+        check_complete(maestro.user_task(instance_id, waiting[0]["id"]))
+    except NotFound:
+        return  # waiting since before the task lists (migration 0014): only on its instance's page
 
 
 def _check_open(task):
