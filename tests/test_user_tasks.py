@@ -303,3 +303,14 @@ def test_each_iteration_of_a_multi_instance_task_is_assigned_by_its_element_vari
         assert_table_agrees(maestro, instance_id)
     assert maestro.show(instance_id)["status"] == "completed"
     assert maestro.tasks(None, [], "all")["tasks"] == []
+
+
+def test_a_retry_with_the_missing_variable_assigns_the_task_in_memory_too():
+    import engine
+    instance = engine.run(TASKS / "assigned_camunda7.bpmn", Handlers(), {"approver": "fozzie", "urgency": 1})
+    assert instance.status == "failed"
+    assert instance.error["bpmn_id"] == "review" and "camunda:candidateGroups" in instance.error["message"]
+    instance.retry({"extraGroup": "audit"})
+    assert instance.status == "waiting"
+    [review] = [task for task in instance.workflow.get_tasks() if task.task_spec.bpmn_id == "review"]
+    assert review.internal_data["maestro_assignment"]["candidate_groups"] == ["accounting", "audit"]
