@@ -102,15 +102,21 @@
       }
       return fresh;
     });
+    var lostFocus = Object.keys(existing).some(function (key) { return focusedIn(existing[key]); });
     Object.keys(existing).forEach(function (key) { existing[key].remove(); });
     wanted.forEach(function (row, position) {
       if (rows.children[position] !== row) rows.insertBefore(row, rows.children[position] || null);
     });
+    if (lostFocus && wanted.length) wanted[0].querySelector("a.task-link").focus();  // its row is gone
     empty.hidden = tasks.length > 0;
     table.parentNode.hidden = tasks.length === 0;  // no header row over nothing
   }
 
   function poll() {
+    if (document.hidden) {  // nobody looks: ask again when the tab is back
+      document.addEventListener("visibilitychange", poll, {once: true});
+      return;
+    }
     fetch(table.dataset.api, {headers: {Accept: "application/json"}, credentials: "same-origin"})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (page) { if (page) redraw(page.tasks); })
