@@ -28,7 +28,8 @@ def server(tmp_path_factory):
 ANSWERS_BEYOND_THE_SCHEMA = {"POST /api/definitions": "422", "GET /api/instances": "400",
                              "PUT /api/drafts/{key}": "400", "POST /api/try": "422", "GET /api/event-paths": "400",
                              "POST /api/definitions/{key}/instances": "422",
-                             "POST /api/instances/{instance_id}/tasks/{task}/complete": "422"}
+                             "POST /api/instances/{instance_id}/tasks/{task}/complete": "422",
+                                                          "GET /api/tasks": "400"}
 ACCEPTED = ["2XX", "404", "409"]
 # NUL characters are refused in every text the API takes (tests/test_api_hardening.py shows how);
 # the document says so in words, which generators cannot read.

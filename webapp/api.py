@@ -3,13 +3,13 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.durable import Busy, NotFound, Stale, Suspended
+from engine.durable import Busy, NotFound, NotYours, Stale, Suspended, TaskTaken
 from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
-from . import access, browser_safety, progress, repair_input, request_input, uploads
+from . import access, browser_safety, progress, repair_input, request_input, task_rules, uploads
 from .openapi import STATUSES, document
 from .request_input import BadRequest
 
@@ -168,7 +168,12 @@ def complete_task(instance_id, task_ref):
     data = _json_body().get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    return jsonify(maestro().complete_task(instance_id, task_ref, data, check_form=True))
+    try:
+        task_rules.check_completion_by_reference(maestro(), instance_id, task_ref)
+    except (NotYours, TaskTaken) as refusal:
+        return json_error(403 if isinstance(refusal, NotYours) else 409, "not_yours" if isinstance(refusal, NotYours)
+                          else "taken", str(refusal))
+    return jsonify(maestro().complete_task(instance_id, task_ref, data, by=access.person(), check_form=True))
 
 
 # -- messages ----------------------------------------------------------------------

@@ -29,6 +29,8 @@ from .repair_api import InstanceIdConverter
 from .repair_api import blueprint as repair_api_blueprint
 from .repair_pages import install as install_repair_pages
 from .request_input import BadRequest, check_text
+from .task_pages import blueprint as task_pages_blueprint
+from .tasks_api import blueprint as tasks_api_blueprint
 
 # The engine refuses BPMN files over 20 MB; a few files together may come in one upload.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAESTRO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
@@ -64,6 +66,7 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf.exempt(modeling_api.blueprint)
     csrf.exempt(surgery_api.blueprint)
     csrf.exempt(repair_api_blueprint)
+    csrf.exempt(tasks_api_blueprint)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
     app.url_map.converters["instance_id"] = InstanceIdConverter
@@ -76,6 +79,8 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     app.register_blueprint(surgery_pages.blueprint)
     app.register_blueprint(repair_api_blueprint, url_prefix="/api")
     install_repair_pages(app)
+    app.register_blueprint(tasks_api_blueprint, url_prefix="/api")
+    app.register_blueprint(task_pages_blueprint)
     app.register_blueprint(assets.blueprint)
     metrics.install(app, maestro)
     app.register_error_handler(BadRequest, lambda error: _error(400, "bad_request", "Bad request", str(error)))

@@ -190,6 +190,62 @@ def _repair_paths(instance):
     }
 
 
+def _task_paths():
+    """The paths of /api/tasks (webapp/tasks_api.py): 403 not the person's, 409 taken or no longer waiting."""
+    instance, task = _path_parameter("instance_id"), _path_parameter("task_id")
+    refused = {"403": _json(_ref("Error"), "not yours: the task is offered to others, or someone else has it to "
+                                           "give back"),
+               "404": _json(_ref("Error"), "no such user task"),
+               "409": _json(_ref("Error"), "claimed by someone else, or no longer waiting")}
+    return {
+        "/api/tasks": {"get": _operation(
+            "Open user tasks of a list, highest priority first, then the soonest due, then the oldest: `mine` "
+            "(assigned to me), `groups` (unassigned, offered to me or my groups), `unassigned` (offered to "
+            "nobody in particular), `all` (operators; viewers read it)",
+            {"200": _json(_ref("TaskPage")), "403": refused["403"]},
+            [_query_parameter("view", {"enum": ["", "mine", "groups", "unassigned", "all"]},
+                              "empty: the person's first list"),
+             _query_parameter("key", description="only tasks of this process"),
+             _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+             _query_parameter("after", description="the `next` of the page before; anything else is refused "
+                                                    "with 400")])},
+        "/api/tasks/{instance_id}/{task_id}": {"get": _operation(
+            "A user task, open or not, and what the person asking may do with it",
+            {"200": _json(_ref("UserTask")), "404": refused["404"]}, [instance, task])},
+        "/api/tasks/{instance_id}/{task_id}/claim": {"post": _operation(
+            "Claim a task: it is assigned to me (of two claims at once, one wins)",
+            {"200": _json(_ref("UserTask")), **refused}, [instance, task])},
+        "/api/tasks/{instance_id}/{task_id}/unclaim": {"post": _operation(
+            "Give a task back (no assignee): its assignee, or an operator",
+            {"200": _json(_ref("UserTask")), **refused}, [instance, task])},
+        "/api/tasks/{instance_id}/{task_id}/complete": {"post": _operation(
+            "Complete a task I may work with {data} (an unassigned one becomes mine); the history names me",
+            {"200": _json(_ref("UserTask")), **refused}, [instance, task],
+            {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "data": _JSON_OBJECT}}}}})},
+    }
+
+
+def _task_schemas():
+    text, maybe_text = {"type": "string"}, {"type": ["string", "null"]}
+    names = {"type": "array", "items": text}
+    return {
+        "UserTask": {"type": "object", "required": ["instance_id", "task_id", "state"], "properties": {
+            "instance_id": text, "task_id": text, "element": text, "name": maybe_text, "key": text,
+            "version": {"type": "integer"}, "process_name": maybe_text, "business_key": maybe_text,
+            "assignee": maybe_text, "candidate_users": names, "candidate_groups": names,
+            "due_at": maybe_text, "follow_up_at": maybe_text, "priority": {"type": "integer"},
+            "created_at": text, "claimed_at": maybe_text, "state": {"enum": ["open", "completed", "cancelled"]},
+            "completed_by": maybe_text, "completed_at": maybe_text, "overdue": {"type": "boolean"},
+            "may": {"type": "object", "properties": {"claim": {"type": "boolean"}, "unclaim": {"type": "boolean"},
+                                                     "complete": {"type": "boolean"}}}}},
+        "TaskPage": {"type": "object", "required": ["tasks", "next", "view", "views"], "properties": {
+            "tasks": {"type": "array", "items": _ref("UserTask")},
+            "next": {**maybe_text, "description": "pass as `after` for the next page"},
+            "view": text, "views": names}},
+    }
+
+
 def document():
     key, instance = _path_parameter("key"), _path_parameter("instance_id")
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
@@ -354,6 +410,7 @@ def document():
                     "type": "string", "pattern": "^(handler|nothing|fail|error:.+)$"}}})),
             },
             **_surgery_paths(key, instance),
+            **_task_paths(),
             "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
                 "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
@@ -378,6 +435,7 @@ def document():
                     "element": {"type": ["string", "null"]}, "started": {"type": "boolean"},
                     "delivered_at": {"type": "string"}}}}}},
             **_event_path_schemas(),
+            **_task_schemas(),
             "Error": {"type": "object", "required": ["error", "message"],
                       "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
             "Invalid": {"type": "object", "properties": {

@@ -5,12 +5,13 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from engine.durable import Busy, NotFound
+from engine.durable import Busy, NotFound, NotYours, TaskTaken
+from engine.durable.views import PERSON_ACTIONS
 from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
-from . import access, editor_templates, progress, repair_input, request_input, uploads
+from . import access, editor_templates, progress, repair_input, request_input, task_rules, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import STATUSES
@@ -89,7 +90,7 @@ def start(key):
     except (FormError, request_input.BadRequest) as error:
         return process(key, form_error=str(error), status=400)
     except InvalidForm as error:
-        return process(key, form_error="Some fields need attention.", status=400, field_errors=_by_field(error))
+        return process(key, form_error="Some fields need attention.", status=400, field_errors=fields_of(error))
     flash("Instance started.", "success")
     return redirect(url_for("pages.instance", instance_id=started["id"]))
 
@@ -209,13 +210,18 @@ def complete(instance_id, task_id):
         flash("That task is not waiting any more.", "error")
         return redirect(url_for("pages.instance", instance_id=instance_id))
     try:
+        task_rules.check_completion_by_reference(maestro(), instance_id, task_id)
+    except (NotYours, TaskTaken) as refusal:
+        flash(str(refusal), "error")
+        return redirect(url_for("pages.instance", instance_id=instance_id))
+    try:
         data = values_from(waiting[task_id]["form"], request.form)
-        maestro().complete_task(instance_id, task_id, data, check_form=True)
+        maestro().complete_task(instance_id, task_id, data, by=access.person(), check_form=True)
     except FormError as error:
         return instance(instance_id, task_error={"task": task_id, "message": str(error)}, status=400)
     except InvalidForm as error:
         return instance(instance_id, task_error={"task": task_id, "message": "Some fields need attention.",
-                                                 "fields": _by_field(error)}, status=400)
+                                                 "fields": fields_of(error)}, status=400)
     except (InstanceError, Busy) as error:
         flash(str(error), "error")
         return redirect(url_for("pages.instance", instance_id=instance_id))
@@ -223,7 +229,7 @@ def complete(instance_id, task_id):
     return redirect(url_for("pages.instance", instance_id=instance_id))
 
 
-def _by_field(error):
+def fields_of(error):
     """{field: its messages} of a form's refusal, for the template to show next to each field."""
     fields = {}
     for item in error.errors:
@@ -251,7 +257,7 @@ def timeline(history):
         took = None
         if entry["state"] in ("READY", "WAITING", "STARTED"):
             started.setdefault(entry["task_id"], moment)
-        elif entry["task_id"] in started:
+        elif entry["task_id"] in started and entry["state"] not in PERSON_ACTIONS:  # a claim ends no task
             took = (moment - started.pop(entry["task_id"])).total_seconds()
         rows.append({**entry, "offset": duration((moment - began).total_seconds()),
                      "took": duration(took) if took is not None else ""})

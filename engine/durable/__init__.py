@@ -2,7 +2,7 @@
 
 The Maestro class (maestro) is its one public face, a thin one over its jobs:
 deployments, instances, messages, event paths (reading a business transaction across
-processes), worker (one batch of due work), drafts
+processes), user tasks (the lists people work from, claims), worker (one batch of due work), drafts
 (diagrams saved without deploying), folders (deploying a processes folder
 at start) and trials (a diagram tried in memory, nothing stored), which share
 a Context (the database, the handlers, the settings). Beside them:
@@ -22,10 +22,12 @@ and the command line are thin layers over it.
 
 def __getattr__(name):
     # Imported on first use: `engine.durable.worker_health` and friends should not cost SQLAlchemy.
-    if name in ("Maestro", "Busy", "InvalidDraft", "NotFound", "Stale", "Suspended", "InstanceFilter"):
+    if name in ("Maestro", "Busy", "InvalidDraft", "NotFound", "NotYours", "Stale", "Suspended", "TaskTaken",
+                "InstanceFilter"):
         from . import maestro
         return getattr(maestro, name)
     raise AttributeError(f"module 'engine.durable' has no attribute '{name}'")
 
 
-__all__ = ["Busy", "InstanceFilter", "InvalidDraft", "Maestro", "NotFound", "Stale", "Suspended"]
+__all__ = ["Busy", "InstanceFilter", "InvalidDraft", "Maestro", "NotFound", "NotYours", "Stale", "Suspended",
+           "TaskTaken"]

@@ -81,6 +81,7 @@ class Context:
         # Saved before task ids were numbered: its steps could not be replayed, so snapshot at once.
         return instance, InstanceWriter(instance, delta, awaited, logged_steps=len(logged), snapshot_due=not numbered,
                                         start_data=None if row.state else row.variables,
+                                        process=(row.key, row.version),
                                         outbox_settings=OutboxSettings(self.message_ttl_seconds, row.trace,
                                                                        traced.published if traced else None))
 

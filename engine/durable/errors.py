@@ -20,3 +20,11 @@ class Suspended(InstanceError):
 
 class Stale(InstanceError):
     """The instance changed since the person's page showed it: their edit is of what it was then."""
+
+
+class NotYours(Exception):
+    """A person asked to act on a user task that is not theirs to act on (someone else's to give back)."""
+
+
+class TaskTaken(Exception):
+    """A user task that cannot be claimed or worked now: someone else has it, or it no longer waits."""

@@ -9,7 +9,7 @@ from engine.run.instance_errors import InstanceError
 from . import tracing
 from .errors import NotFound, Suspended
 from .group_commit import GroupCommit
-from .store import definitions, instance_rows, jobs
+from .store import definitions, instance_rows, jobs, user_task_rows
 from .summaries import instance_summary, iso
 from .views import committed, instance_row, instance_view
 
@@ -142,12 +142,15 @@ class Instances:
             context.notify(observer_events.ended(instance, "cancelled"))
             return context.summary(session, instance_id)
 
-    def complete_task(self, instance_id, task_ref, data=None, check_form=False):
-        """Completes a waiting user task; a worker carries the instance on from there. With `check_form`,
-        `data` must fit the task's form (engine.forms.validation.InvalidForm if not) and is typed by it."""
+    def complete_task(self, instance_id, task_ref, data=None, by=None, check_form=False):
+        """Completes a waiting user task; a worker carries the instance on from there. `by` names the
+        person (the history's actor; an unassigned task they complete is theirs: an implicit claim).
+        With `check_form`, `data` must fit the task's form (engine.forms.validation.InvalidForm if not)
+        and is typed by it."""
         from .settling import reschedule, settle
         data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
         context = self.context
+        actor = by or f"user@{context.actor}"
         with context.Session() as session:
             row = context.row(session, instance_id)
             refuse_if_suspended(row, f"complete task '{task_ref}'")
@@ -156,18 +159,20 @@ class Instances:
             task = instance._find_waiting_task(task_ref)
             if check_form:
                 data = _checked_by_form(session, row, task, data)
+            if by:
+                _claim_implicitly(session.connection(), instance_id, str(task.id), by)
             task.data.update(data or {})
             if instance._run_task(task):
                 fields, next_job = {"status": "running"}, ("continue", None)
             else:
                 fields, next_job = settle(session, row.id, instance)
-            writer.write(session.connection(), f"user@{context.actor}", **fields)
+            writer.write(session.connection(), actor, **fields)
             reschedule(session, row.id, next_job)
             session.commit()
             traced = tracing.of(instance)
             if traced is not None:
                 traced.completed_by_user(task.task_spec.bpmn_name or task.task_spec.bpmn_id, task.task_spec.bpmn_id,
-                                         f"user@{context.actor}")
+                                         actor)
                 if fields["status"] == "completed":  # its last task was this one
                     traced.ended("completed", fields["ended_at"])
             return context.summary(session, instance_id)
@@ -184,10 +189,20 @@ def _checked_by_form(session, row, task, data):
     if not form:
         return data
     return checked(resolved(session, form, deployed_at(session, row.definition_id)), data)
+
+
 def refuse_if_suspended(row, action):
     """Suspended raised when the instance is suspended: only cancelling and resuming act on it then."""
     if row.suspended_at is not None:
         raise Suspended(f"instance {row.id} is suspended: resume it to {action}")
+
+
+def _claim_implicitly(connection, instance_id, task_id, person):
+    """Completing an unassigned user task makes it the person's first (recorded as a claim)."""
+    row = user_task_rows.one(connection, instance_id, task_id)
+    if row is not None and row.state == "open" and row.assignee is None \
+            and user_task_rows.claim(connection, instance_id, task_id, person):
+        user_task_rows.record(connection, row, "CLAIMED", person, {"assignee": person})
 
 
 def _pins_of_an_accepted_start(connection, definition):

@@ -19,7 +19,7 @@ from engine.handlers import Handlers
 from engine.problems import Problem
 
 from .context import Context
-from .errors import Busy, InvalidDraft, NotFound, Stale, Suspended
+from .errors import Busy, InvalidDraft, NotFound, NotYours, Stale, Suspended, TaskTaken
 from .instances import Instances
 from .store import instance_rows
 from .store.instance_filters import InstanceFilter
@@ -36,9 +36,11 @@ if TYPE_CHECKING:
     from .repairs import Repairs
     from .token_moves import TokenMoves
     from .trials import Trials
+    from .user_tasks import UserTasks
     from .worker import Worker
 
-__all__ = ["Busy", "InstanceFilter", "InvalidDraft", "Maestro", "NotFound", "Stale", "Suspended"]
+__all__ = ["Busy", "InstanceFilter", "InvalidDraft", "Maestro", "NotFound", "NotYours", "Stale", "Suspended",
+           "TaskTaken"]
 
 
 class _Shared:
@@ -136,6 +138,11 @@ class Maestro:
     def _repairs(self) -> "Repairs":
         from .repairs import Repairs
         return Repairs(self._context)
+
+    @cached_property
+    def _user_tasks(self) -> "UserTasks":
+        from .user_tasks import UserTasks
+        return UserTasks(self._context)
 
     @cached_property
     def _trials(self) -> "Trials":
@@ -325,12 +332,13 @@ class Maestro:
         with self._context.Session() as session:
             return incident_groups.open_count(session)
 
-    def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None,
+    def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None, by: str | None = None,
                       check_form: bool = False) -> dict:
-        """Completes a waiting user task; a worker carries the instance on from there. With `check_form`,
-        `data` must fit the task's form (engine.forms.validation.InvalidForm names each field that does
-        not) and is typed by it: what a person submitted, never trusted."""
-        return self._instances.complete_task(instance_id, task_ref, data, check_form)
+        """Completes a waiting user task; a worker carries the instance on from there. `by` is the person
+        completing it (the history's actor; an unassigned task becomes theirs). With `check_form`, `data`
+        must fit the task's form (engine.forms.validation.InvalidForm names each field that does not) and
+        is typed by it: what a person submitted, never trusted."""
+        return self._instances.complete_task(instance_id, task_ref, data, by=by, check_form=check_form)
 
     # -- an operator's surgery: moving tokens, migrating instances to another version ---------
 
@@ -356,6 +364,31 @@ class Maestro:
         the same id and kind; `dry_run` says what would happen and changes nothing
         (instance_migrations.py)."""
         return self._migrations.migrate(key, from_version, to_version, instance_ids, dry_run, by)
+
+    # -- user tasks: who works what (user_tasks.py) ----------------------------------
+
+    def tasks(self, person: str | None, groups: list[str], view: str = "mine", key: str | None = None,
+              limit: int = 50, after: str | None = None) -> dict:
+        """{"tasks": [...], "next": cursor or None}: open user tasks, highest priority first, then the soonest
+        due, then the oldest. `view`: "mine" (assigned to `person`), "groups" (unassigned, offered to the
+        person or one of `groups`), "unassigned" (offered to nobody in particular), "all". Each task:
+        {instance_id, task_id, element, name, key, process_name, business_key, assignee, candidate_users,
+        candidate_groups, due_at, follow_up_at, priority, created_at, overdue, ...}."""
+        return self._user_tasks.tasks(person, groups, view, key, limit, after)
+
+    def user_task(self, instance_id: str, task_id: str) -> dict:
+        """One user task as the lists show it, open or not (its `state`); NotFound when there is none."""
+        return self._user_tasks.task(instance_id, task_id)
+
+    def claim(self, instance_id: str, task_id: str, person: str, by: str | None = None) -> dict:
+        """Assigns an open task to `person`: TaskTaken when someone else has it (of two claims at once, one
+        wins) or it no longer waits. The history records the claim by `by` (default: the person)."""
+        return self._user_tasks.claim(instance_id, task_id, person, by)
+
+    def unclaim(self, instance_id: str, task_id: str, person: str | None, by: str | None = None,
+                as_operator: bool = False) -> dict:
+        """Gives a task back (no assignee): NotYours unless `person` has it or `as_operator`."""
+        return self._user_tasks.unclaim(instance_id, task_id, person, by, as_operator)
 
     # -- messages ------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from .summaries import history_entry, incident_summary, instance_summary
 WAITING_STATES = ("READY", "WAITING")
 # A task in one of these may show a form (its element's form, if the diagram gives one).
 OPEN_STATES = ("READY", "WAITING", "STARTED")
+# History rows of a person's action on a user task: they change who has it, not its state.
+PERSON_ACTIONS = ("CLAIMED", "UNCLAIMED")
 # Marks an instance that existed before the read model (migration 0009): it wrote none of it.
 REBUILD = "rebuild"
 
@@ -79,7 +81,8 @@ def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str
     """
     tasks: dict[str, dict] = {}
     for entry in history:
-        if entry["task_id"] in gone or entry["state"] in NOTE_STATES or instance_actions.is_action(entry):
+        if entry["task_id"] in gone or entry["state"] in NOTE_STATES or entry["state"] in PERSON_ACTIONS \
+                or instance_actions.is_action(entry):  # a person's action, not a task
             continue
         task = tasks.get(entry["task_id"])
         if task is None:

@@ -38,6 +38,7 @@ from SpiffWorkflow.util.event import Event
 from engine.namespaces import NSMAP, event_definitions, local_name
 from engine.read.exports.element_ids import bpmn_element, original_id, spec_safe_copy
 from engine.run import conditional_flows
+from engine.run.assignment import MaestroUserTask
 from engine.run.error_events import error_facts
 from engine.run.handler_limits import declared_limit
 from engine.run.outbound import install_throw
@@ -56,6 +57,7 @@ from engine.run.specs import (
 )
 
 from . import timer_values
+from .assignments import assignment_of
 from .elements import FLOW_NODES, compensation_handler_of, event_subprocess_trigger, is_compensation_boundary
 from .forms import form_of
 from .long_flows import ParsesLongFlows
@@ -119,6 +121,9 @@ class MaestroProcessParser(ParsesLongFlows, ProcessParser):
         form = form_of(node)
         if form:
             facts["form"] = form
+        assignment = assignment_of(node)
+        if assignment:
+            facts["assignment"] = assignment
         facts.update(error_facts(node))
         for boundary in super().get_boundary_events(node_id):
             if is_compensation_boundary(boundary):
@@ -354,6 +359,7 @@ class MaestroParser(BpmnParser):
     PROCESS_PARSER_CLASS = MaestroProcessParser
     OVERRIDE_PARSER_CLASSES = {
         full_tag("serviceTask"): (TaskParser, MaestroServiceTask),
+        full_tag("userTask"): (TaskParser, MaestroUserTask),
         full_tag("task"): (PlainTaskParser, NoneTask),
         full_tag("manualTask"): (ManualTaskParser, NoneTask),
         full_tag("receiveTask"): (ReceiveTaskParser, ReceiveTask),

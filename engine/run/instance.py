@@ -28,7 +28,7 @@ from engine.handlers import BpmnError, Handlers
 from engine.run.spiff.task_ids import TaskIds, issuing, start_issuing, stop_issuing
 from engine.sources import BpmnSources
 
-from . import compensation, event_subprocesses, instance_limits
+from . import assignment, compensation, event_subprocesses, instance_limits
 from .boundary_events import leave_subprocess
 from .error_events import route_error
 from .instance_errors import InstanceError
@@ -213,6 +213,8 @@ class Instance:
         if self.error is not None or self.cancelled:
             return False
         while True:
+            if self._failed_assignment():  # a user task became ready outside a task's run (a message, a timer)
+                return False
             task = self._ready_task()
             if task is None:
                 if compensation.advance(self.workflow) or self._wake_finished_subprocesses() \
@@ -277,6 +279,17 @@ class Instance:
         if task.state == TaskState.COMPLETED:
             compensation.record_completion(task)
             self.latest_task = task
+        return not self._failed_assignment()
+
+    def _failed_assignment(self) -> bool:
+        """Fails a user task that became ready with an assignment that cannot be worked out (an
+        expression that failed, a date that is none): True if there was one."""
+        failure = assignment.take_failure(self.workflow)
+        if failure is None:
+            return False
+        task, message = failure
+        task._set_state(TaskState.ERROR)
+        self._fail(task, assignment.AssignmentError(message), message)
         return True
 
     def _fail(self, task: Task, error: BaseException, message: str, final: bool = False) -> None:
@@ -331,6 +344,8 @@ class Instance:
         self.error = None
         task.internal_data.pop("maestro_error", None)
         task._set_state(TaskState.READY)
+        if isinstance(task.task_spec, assignment.MaestroUserTask):
+            assignment.assign(task)  # again, with the variables as they are now
         self.budget.refill()  # an operator's retry lets a capped instance run another budget
 
     def complete_task(self, reference: str, data: Mapping[str, Any] | None = None) -> Self:

@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
+from .assignment import MaestroUserTask
 from .conditional_flows import ConditionalFlows
 from .specs import (
     CompensateEventDefinition,
@@ -62,6 +63,7 @@ CONFIG = {
     **DEFAULT_CONFIG,
     BpmnWorkflow: SpecFreeWorkflowConverter,
     MaestroServiceTask: BpmnTaskSpecConverter,
+    MaestroUserTask: BpmnTaskSpecConverter,
     PassThroughTask: BpmnTaskSpecConverter,
     MaestroThrowEvent: EventConverter,
     MaestroEndEvent: EventConverter,

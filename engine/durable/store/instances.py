@@ -19,7 +19,7 @@ from engine.run.serializer import SERIALIZER
 from engine.run.spiff import state_changes
 from engine.run.time_to_live import DEFAULT_TTL_SECONDS, InvalidTimeToLive, ttl_seconds
 
-from . import outbox
+from . import outbox, user_task_rows
 from .fast_insert import FastInsert
 from .history import HistoryRecorder
 from .jobs import now
@@ -88,8 +88,9 @@ class InstanceWriter:
     """
 
     def __init__(self, instance, delta, awaited, logged_steps=0, snapshot_due=False, start_data=None,
-                 outbox_settings=None):
+                 outbox_settings=None, process=("", 0)):
         self.instance = instance
+        self.process = process  # (key, version) of the instance's process, for its user_tasks rows
         # An instance never snapshotted is rebuilt from the start data in its row: they must stay.
         self.start_data = start_data
         self.delta = delta  # the tasks as the snapshot holds them
@@ -114,6 +115,7 @@ class InstanceWriter:
         self.instance.workflow.script_engine.take_outcomes()  # the snapshot holds their effects
         clear_steps, self.logged_steps, self.snapshot_due = self.logged_steps > 0, 0, False
         self.start_data = None  # from now on the instance is rebuilt from this snapshot
+        history, marks = self.recorder.changes(actor, [*changed, *written]), self._marks()
         return Prepared(
             awaited=self._awaited_now(messages.subscriptions(self.instance.workflow)),
             instance_id=self.instance.id,
@@ -124,10 +126,12 @@ class InstanceWriter:
                     "ended_at": ended_at},
             upserts=[{"instance_id": self.instance.id, **row} for row in upserts],
             removed=removed,
-            history=self.recorder.changes(actor, [*changed, *written]),
+            history=history,
             clear_steps=clear_steps,
-            marks=self._marks(),
+            marks=marks,
             sent=sent,
+            user_tasks=user_task_rows.changes(self.instance, self.process, history, marks),
+            ended=status in ("completed", "cancelled"),
         )
 
     def prepare_step(self, actor):
@@ -153,6 +157,7 @@ class InstanceWriter:
         variables = self.instance.data if self.start_data is None else self.start_data
         prepared.status = {"instance": self.instance.id, "variables": variables, "updated_at": now(),
                            "status": "completed", "error": None, "ended_at": ended_at}
+        prepared.ended = True
         return prepared
 
     def _marks(self):
@@ -214,16 +219,18 @@ class InstanceWriter:
     def _logged(self, actor, changed):
         self.logged_steps += 1
         outcomes = self.instance.workflow.script_engine.take_outcomes()
+        history, marks = self.recorder.changes(actor, changed), self._marks()
         return Prepared(
             instance_id=self.instance.id,
             business_key=self.instance.business_key,
-            history=self.recorder.changes(actor, changed),
+            history=history,
             # The variables too, so that the instance's page reads them without a replay (views.py).
             step={"instance_id": self.instance.id, "seq": self.logged_steps, "outcomes": json.dumps(outcomes),
                   "variables": json.dumps(self.instance.data)},
             awaited=self._awaited_after_step(changed),
-            marks=self._marks(),
+            marks=marks,
             sent=self._sent(actor),
+            user_tasks=user_task_rows.changes(self.instance, self.process, history, marks),
         )
 
     def _awaited_after_step(self, changed):
@@ -266,6 +273,9 @@ class Prepared:
     awaited: tuple | None = None
     marks: list = field(default_factory=list)  # task_marks rows: what this step undid or took out of the tree
     sent: list = field(default_factory=list)  # outbox rows: the messages and signals the step threw
+    # (user_tasks rows of the tasks that began waiting, closings of those that ended): user_task_rows.changes
+    user_tasks: tuple = ([], [])
+    ended: bool = False  # the instance completed or was cancelled: none of its user tasks stays open
 
 
 def write_round(connection, prepared):
@@ -299,6 +309,9 @@ def write_round(connection, prepared):
     marks = [mark for p in prepared for mark in p.marks]
     if marks:
         connection.execute(INSERT_MARKS, marks)
+    user_task_rows.write(connection, [row for p in prepared for row in p.user_tasks[0]],
+                         [row for p in prepared for row in p.user_tasks[1]],
+                         [p.instance_id for p in prepared if p.ended])
 
 
 def _write_subscriptions(connection, rewritten):

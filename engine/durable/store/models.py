@@ -281,3 +281,34 @@ class Form(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     file_name: Mapped[str] = mapped_column(String(1024))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserTask(Base):
+    """A user task of an instance as the people who work it see it: who it is for, when it is due, and
+    whether it is still open. Written in the commit that makes the task wait (open), completes it or
+    ends it otherwise (cancelled), from the same step's history (engine/durable/store/user_task_rows.py),
+    so that it never disagrees with the instance; a claim is a compare-and-set of `assignee`."""
+    __tablename__ = "user_tasks"
+    __table_args__ = (
+        Index("ix_user_tasks_open", "state", "priority", "due_at", "created_at"),  # the task lists, in their order
+        Index("ix_user_tasks_assignee", "state", "assignee"),
+    )
+
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    element: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    process_key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int]
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    candidate_users: Mapped[list] = mapped_column(default=list)
+    candidate_groups: Mapped[list] = mapped_column(default=list)
+    due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    priority: Mapped[int] = mapped_column(default=50)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open · completed · cancelled
+    completed_by: Mapped[str | None] = mapped_column(String(255))
+    completed_at: Mapped[datetime | None]

@@ -12,7 +12,7 @@ from .expressions import condition_expressions, message_expressions
 from .hostile import check_hostile
 from .scripts import script_tasks, spiff_task_scripts
 from .support import listeners, unsupported_elements
-from .task_settings import message_times_to_live, retry_cycles, time_limits
+from .task_settings import message_times_to_live, retry_cycles, time_limits, user_task_assignments
 from .timers import timers
 
 Check = Callable[[etree._Element, str], Iterable[Problem]]
@@ -31,6 +31,7 @@ def check_document(root: etree._Element, file_name: str, force_executable: bool 
         retry_cycles,
         time_limits,
         message_times_to_live,
+        user_task_assignments,
         dangling_references,
         event_definition_refs,
         compensation_activity_flows,
