@@ -5,6 +5,7 @@ from .request_input import MAX_DATABASE_INTEGER
 from .uploads import FILE_NAME_LENGTH
 
 STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
+OUTCOMES = ["completed", "rolled_back"]  # how a completed instance ended (engine.run.outcomes)
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _JSON_OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -128,6 +129,8 @@ def document():
                     "instances": {"type": "array", "items": _ref("InstanceSummary")},
                     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
                 [_query_parameter("status", {"enum": ["", *STATUSES]}, "empty: any status, as for `key`"),
+                 _query_parameter("outcome", {"enum": ["", *OUTCOMES]},
+                                  "completed instances that ended so: rolled_back (their undo tasks ran) or completed"),
                  _query_parameter("key"), _query_parameter("business_key"),
                  _query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                  _query_parameter("after", description="the `next` of the page before; anything else is refused "
@@ -286,6 +289,15 @@ def document():
                 "id": {"type": "string"}, "key": {"type": "string"}, "version": {"type": "integer"},
                 "status": {"type": "string"}, "business_key": {"type": ["string", "null"]},
                 "created_at": {"type": "string"}, "updated_at": {"type": "string"},
-                "ended_at": {"type": ["string", "null"]}}},
+                "ended_at": {"type": ["string", "null"]},
+                "outcome": {"enum": [*OUTCOMES, None], "description": "how a completed instance ended (null until "
+                                                                     "it completes); status stays completed"},
+                "end_event": {"type": ["string", "null"], "description": "name of the end event it reached"},
+                "failure": {"type": ["object", "null"], "description": "where a failed instance (or one waiting to "
+                                                                       "retry) failed", "properties": {
+                    "element": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]},
+                    "message": {"type": ["string", "null"]}, "at": {"type": ["string", "null"]}}},
+                "retry": {"type": ["object", "null"], "description": "the next try of a failed task", "properties": {
+                    "attempt": {"type": "integer"}, "of": {"type": "integer"}, "next_at": {"type": "string"}}}}},
         }},
     }

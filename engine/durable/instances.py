@@ -90,10 +90,11 @@ class Instances:
         self._buildable[definition.id] = known
         return known
 
-    def page(self, status=None, key=None, business_key=None, limit=50, after=None):
+    def page(self, status=None, key=None, business_key=None, limit=50, after=None, outcome=None):
         """{"instances": [...], "next": cursor of the following page or None}."""
         with self.context.Session() as session:
-            rows = instance_rows.page(session, status, key, business_key, limit, _cursor(after) if after else None)
+            rows = instance_rows.page(session, status, key, business_key, limit, _cursor(after) if after else None,
+                                      outcome=outcome)
             more, rows = len(rows) > limit, rows[:limit]
             return {"instances": [instance_summary(row) for row in rows],
                     "next": f"{iso(rows[-1].created_at)}|{rows[-1].id}" if more else None}

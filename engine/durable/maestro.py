@@ -198,21 +198,22 @@ class Maestro:
         return self._instances.start(key, data, business_key, started_by, trace)
 
     def instance_counts(self) -> dict[str, dict[str, int]]:
-        """{process key: {status: number of instances}}."""
+        """{process key: {status: number of instances}}; "rolled_back" counts the completed ones that rolled back."""
         return self._instances.counts()
 
     def instances(self, status: str | None = None, key: str | None = None, business_key: str | None = None,
-                  limit: int = 50, after: str | None = None) -> list[dict]:
+                  limit: int = 50, after: str | None = None, outcome: str | None = None) -> list[dict]:
         """Instances, newest first; `after` is the `next` cursor of the previous page (see instance_page)."""
-        return self.instance_page(status, key, business_key, limit, after)["instances"]
+        return self.instance_page(status, key, business_key, limit, after, outcome=outcome)["instances"]
 
     def instance_page(self, status: str | None = None, key: str | None = None, business_key: str | None = None,
-                      limit: int = 50, after: str | None = None) -> dict:
-        """{"instances": [...], "next": cursor of the following page or None}.
+                      limit: int = 50, after: str | None = None, outcome: str | None = None) -> dict:
+        """{"instances": [...], "next": cursor of the following page or None}. `outcome` ("completed" or
+        "rolled_back") keeps the completed instances that ended so (engine.run.outcomes).
 
         Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
         """
-        return self._instances.page(status, key, business_key, limit, after)
+        return self._instances.page(status, key, business_key, limit, after, outcome=outcome)
 
     def show(self, instance_id: str) -> dict:
         """Everything about an instance as of its last commit: tasks that happened, variables, history,

@@ -285,6 +285,7 @@ class Instance:
         self.error = {
             "task": str(task.id),
             "bpmn_id": _element_of(task),
+            "name": _name_of(task),  # what lists and pages call the element that failed
             "message": message,
             "type": type(original).__name__,
             "traceback": "".join(traceback.format_exception(error)),
@@ -459,6 +460,13 @@ def _element_of(task: Task | None) -> str | None:
     while task is not None and getattr(task.task_spec, "bpmn_id", None) is None:
         task = task.parent
     return task.task_spec.bpmn_id if task is not None else None
+
+
+def _name_of(task: Task | None) -> str | None:
+    """The name of the diagram element a task stands for (its id when it has no name)."""
+    while task is not None and getattr(task.task_spec, "bpmn_id", None) is None:
+        task = task.parent
+    return (task.task_spec.bpmn_name or task.task_spec.bpmn_id) if task is not None else None
 
 
 def _is_visible(task: Task) -> bool:

@@ -55,7 +55,7 @@ def newest_step_variables(connection, instance_id):
     return connection.execute(_NEWEST_VARIABLES, {"instance": instance_id}).scalar()
 
 
-def page(session, status, key, business_key, limit, after):
+def page(session, status, key, business_key, limit, after, outcome=None):
     """Up to `limit` + 1 instances, newest first, filtered; `after` is (created_at, id) of the last one seen.
 
     Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
@@ -63,6 +63,8 @@ def page(session, status, key, business_key, limit, after):
     query = select(InstanceRow)
     if status:
         query = query.where(InstanceRow.status == status)
+    if outcome:  # how a completed instance ended (engine.run.outcomes): kept in its row, indexed
+        query = query.where(InstanceRow.outcome == outcome)
     if key:
         query = query.where(InstanceRow.key == key)
     if business_key:
@@ -77,12 +79,16 @@ def page(session, status, key, business_key, limit, after):
 
 
 def counts(session):
-    """{process key: {status: number of instances}}."""
-    found = {}
-    by_status = select(InstanceRow.key, InstanceRow.status, func.count()).group_by(InstanceRow.key,
-                                                                                  InstanceRow.status)
-    for key, status, number in session.execute(by_status):
-        found.setdefault(key, {})[status] = number
+    """{process key: {status: number of instances}}, and "rolled_back": how many of the completed ones
+    rolled back (their outcome: engine.run.outcomes)."""
+    found: dict[str, dict[str, int]] = {}
+    by_status = select(InstanceRow.key, InstanceRow.status, InstanceRow.outcome, func.count()) \
+        .group_by(InstanceRow.key, InstanceRow.status, InstanceRow.outcome)
+    for key, status, outcome, number in session.execute(by_status):
+        numbers = found.setdefault(key, {})
+        numbers[status] = numbers.get(status, 0) + number
+        if outcome == "rolled_back":
+            numbers["rolled_back"] = numbers.get("rolled_back", 0) + number
     return found
 
 
