@@ -113,3 +113,20 @@ def test_the_migration_fills_in_the_outcomes_of_instances_that_completed_before_
     assert outcomes == {happy: ("completed", "Order fulfilled"), rolled_back: ("rolled_back", "Order cancelled"),
                         failed: (None, None)}
     assert [i["id"] for i in upgraded.instances(outcome="rolled_back")] == [rolled_back]
+
+
+def test_the_command_line_lists_and_shows_the_outcome(tmp_path, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from engine.cli import durable_commands
+
+    maestro = saga_maestro(tmp_path)
+    run(maestro, {"items": ["book"]})
+    rolled_back = run(maestro, {"items": ["book"], "fail_at": "stock"})
+    durable_commands.print_instance(maestro.show(rolled_back))
+    assert f"instance {rolled_back}: completed (rolled back, ended at Order cancelled)" in capsys.readouterr().out
+    monkeypatch.setattr(durable_commands, "open_engine", lambda: maestro)  # what `maestro instances` opens
+    args = SimpleNamespace(status=None, process=None, limit=50, outcome="rolled_back", json=False)
+    durable_commands.instances_command(args)
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 and listed[0].startswith(rolled_back) and listed[0].endswith("rolled back")
