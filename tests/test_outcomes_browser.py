@@ -26,15 +26,20 @@ def server(tmp_path_factory):
             ("failed", {"items": ["book"], "crash_at": "invoice"}, "order-3"))}
         for instance_id in ids.values():
             _settled(serve["base"], instance_id)
-        yield {**serve, "ids": ids}
+        # A message nobody waits for (kept for its time to live): its page is one of those checked.
+        message = _post(serve["base"], "/api/messages", {"name": "order_shipped", "correlation": "order-2"})["id"]
+        yield {**serve, "ids": ids, "message": message}
 
 
 def _start(base, data, business_key):
-    request = urllib.request.Request(f"{base}/api/definitions/order_fulfillment/instances", method="POST",
-                                     data=json.dumps({"data": data, "business_key": business_key}).encode(),
+    return _post(base, "/api/definitions/order_fulfillment/instances", {"data": data, "business_key": business_key})["id"]
+
+
+def _post(base, path, body):
+    request = urllib.request.Request(f"{base}{path}", method="POST", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
-        return json.load(response)["id"]
+        return json.load(response)
 
 
 def _settled(base, instance_id, seconds=30):
@@ -109,9 +114,9 @@ def test_a_failed_instance_page_names_where_it_failed(page, server):
     screenshot(page, SCREENSHOTS, f"instance-failed-{page.width_name}")
 
 
-@pytest.mark.parametrize("path", ["/processes", "/processes/order_fulfillment", "/events?key=order-2"])
-def test_the_other_pages_fit_the_width(page, path):
-    page.goto(path)
+@pytest.mark.parametrize("path", ["/processes", "/processes/order_fulfillment", "/events?key=order-2", "message"])
+def test_the_other_pages_fit_the_width(page, server, path):
+    page.goto(f"/messages/{server['message']}" if path == "message" else path)
     screenshot(page, SCREENSHOTS, f"{path.strip('/').split('?')[0].replace('/', '-')}-{page.width_name}")
     fits_the_width(page)
 
