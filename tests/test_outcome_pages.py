@@ -113,3 +113,15 @@ def test_a_pending_retry_shows_on_the_instance_page(web, monkeypatch):
     assert "Create invoice failed" in note and f"try 2 of 3, next at {shown['retry']['next_at'][11:19]}" in note
     listed = client.get("/instances").get_data(as_text=True)
     assert "try 2 of 3, next at" in text_of(listed)
+
+
+def test_an_end_event_without_a_name_is_not_named_by_its_id(tmp_path):
+    from web_helpers import WEB
+
+    app, maestro = web_app(tmp_path)
+    maestro.deploy_paths([WEB / "flaky.bpmn"])
+    instance_id = maestro.start("partner_call", {})["id"]
+    drain(maestro)
+    shown = maestro.show(instance_id)
+    assert (shown["status"], shown["outcome"], shown["end_event"]) == ("completed", "completed", None)
+    assert "ended at" not in text_of(app.test_client().get("/instances").get_data(as_text=True))

@@ -18,7 +18,8 @@ OUTCOMES: tuple[Outcome, ...] = (COMPLETED, ROLLED_BACK)
 
 
 def outcome_of(workflow) -> tuple[Outcome, str | None]:
-    """(the outcome, the name of the end event it reached or None) of a completed workflow."""
+    """(the outcome, the name of the end event it reached, or None when that end has no name) of a completed
+    workflow."""
     undone, end, end_order = False, None, -1.0
     for process in (workflow, *workflow.subprocesses.values()):
         for task in process.tasks.values():
@@ -29,7 +30,6 @@ def outcome_of(workflow) -> tuple[Outcome, str | None]:
             # The newest end reached is where the instance ended: an inner subprocess's end comes before its
             # parent's, an interrupting event subprocess's (a saga's "Order cancelled") is the last.
             if element_type(task.task_spec) == "endEvent" and task.last_state_change >= end_order:
-                spec = task.task_spec
-                end, end_order = spec.bpmn_name or spec.bpmn_id, task.last_state_change
+                end, end_order = task.task_spec.bpmn_name, task.last_state_change  # None: an unnamed end
     return (ROLLED_BACK if undone else COMPLETED), end
 

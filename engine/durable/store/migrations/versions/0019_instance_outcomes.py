@@ -3,7 +3,7 @@
 Worked out when an instance completes (engine/run/outcomes.py) and kept in its row, so that the
 instances list filters on it by an index instead of reading each instance's history. Instances that
 completed before are filled in from their history: rolled back when an undo task completed; the
-end event is the newest completed end event's name.
+end event is the newest completed end event's name (none for an end without a name).
 
 Revision ID: 0019
 Revises: 0012
@@ -27,7 +27,9 @@ def upgrade():
         "UPDATE instances SET "
         "outcome = CASE WHEN EXISTS (SELECT 1 FROM history WHERE history.instance_id = instances.id "
         "AND history.undo_of IS NOT NULL AND history.state = 'COMPLETED') THEN 'rolled_back' ELSE 'completed' END, "
-        "end_event = (SELECT history.name FROM history WHERE history.instance_id = instances.id "
+        # History names an unnamed element by its id: such an end is left unnamed, as a new one is.
+        "end_event = (SELECT CASE WHEN history.name = history.bpmn_id THEN NULL ELSE history.name END "
+        "FROM history WHERE history.instance_id = instances.id "
         "AND history.type = 'endEvent' AND history.state = 'COMPLETED' ORDER BY history.id DESC LIMIT 1) "
         "WHERE status = 'completed'")
 
