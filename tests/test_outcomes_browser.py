@@ -161,6 +161,25 @@ def test_tab_reaches_the_filters_the_rows_and_the_buttons_with_visible_focus(bro
         screenshot(page, SCREENSHOTS, "instances-keyboard-focus")
 
 
+def test_tab_goes_through_an_instance_page_past_its_diagram(browser, server):
+    """Retry, Cancel, the diagram's zoom buttons and the history's details are reached in page order, and
+    the diagram keeps no focus to itself (no trap)."""
+    with page_for(browser, server["base"], DESKTOP) as page:
+        page.goto(f"/instances/{server['ids']['failed']}")
+        expect(page.locator("#diagram.ready")).to_be_visible()
+        reached = []
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            reached.append(page.evaluate("""() => {
+                const e = document.activeElement;
+                return (e.id || e.getAttribute("aria-label") || e.textContent.trim().slice(0, 20))
+                       + (e.closest("#history") ? " (history)" : "");
+            }"""))
+        order = [reached.index(name) for name in ("retry", "cancel", "Zoom in", "Zoom out", "Fit the diagram")]
+        assert order == sorted(order), reached
+        assert any(item.endswith("(history)") for item in reached[order[-1]:]), reached
+
+
 def _has(css_class):
     import re
     return re.compile(rf"(^|\s){re.escape(css_class)}(\s|$)")
