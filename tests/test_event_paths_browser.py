@@ -91,7 +91,8 @@ def test_the_event_path_of_a_business_key_shows_every_instance_and_message(brows
         expect(graph.locator(".lane")).to_have_count(6)  # five instances and the outside world
         expect(graph.locator(".arrow")).to_have_count(5)  # a delivery each, the buffered message none
         expect(graph.locator(".mark.undo")).to_have_count(1)
-        expect(graph.locator(".mark.failed")).to_have_count(1)
+        expect(graph.locator(".mark.handled")).to_have_count(1)  # the declined card: a business error, caught
+        expect(graph.locator(".mark.failed")).to_have_count(0)
         expect(graph.locator(".mark.buffered")).to_have_count(1)
         box = page.locator(".event-graph")
         assert box.evaluate("element => element.scrollWidth <= element.clientWidth"), \

@@ -76,7 +76,7 @@ class Arrow:
 
 @dataclass
 class Mark:
-    kind: str  # published, pending, buffered, expired, completed, failed, undo
+    kind: str  # published, pending, buffered, expired, completed, failed, handled (a caught BPMN error), undo
     x: float
     lane: Lane = field(repr=False)
     label: str  # shown beside the mark for what matters (messages, undo, failures); else only as a tooltip
@@ -201,6 +201,9 @@ def _task_mark(graph, entry, x, lane):
         kind = "failed" if entry["kind"] == "task_failed" else "undo"
         graph.marks.append(Mark(kind, x, lane, f"undo: {entry['name']}", f"undo {entry['name']} {entry['status']}",
                                 below=True))
+    elif entry["kind"] == "task_failed" and entry["status"] == "CANCELLED":  # its BPMN error was caught
+        graph.marks.append(Mark("handled", x, lane, entry["name"],
+                                f"{entry['name']}: business error (caught): {entry['error']}", below=True))
     elif entry["kind"] == "task_failed":
         graph.marks.append(Mark("failed", x, lane, entry["name"], f"{entry['name']} failed: {entry['error']}",
                                 below=True))
