@@ -144,7 +144,8 @@ def layout(path: dict, duration) -> Graph:
     senders = {message["source_instance_id"] for message in path["messages"]}
     from_outside = any(sender not in {i["id"] for i in instances} for sender in senders)
     lanes = ([Lane(None, "from outside", "API, command line", "outside")] if from_outside else []) + [
-        Lane(i["id"], i["key"], i["business_key"] or "", i["status"], open=i["ended_at"] is None)
+        Lane(i["id"], i["key"], i["business_key"] or "",
+             "rolled_back" if i.get("outcome") == "rolled_back" else i["status"], open=i["ended_at"] is None)
         for i in instances]
     by_instance = {lane.instance_id: lane for lane in lanes}
     outside = by_instance.get(None)
