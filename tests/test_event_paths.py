@@ -236,7 +236,7 @@ def test_the_page_shows_the_path_with_links_to_every_instance_and_message(maestr
         assert f'href="/messages/{message["id"]}"' in html
     assert f'class="status-tag buffered" href="/messages/{buffered}">trip_cancelled buffered</a>' in html
     assert html.count('<tr class="task-completed undo">') == 1 and "Release room" in html
-    assert html.count('<tr class="task-failed">') == 1 and "card declined" in html
+    assert html.count('<tr class="task-handled">') == 1 and "card declined" in html  # a caught business error
 
     assert "No instance or message carries" in client.get("/events?key=nobody").get_data(as_text=True)
     assert client.get("/events").status_code == 200

@@ -91,7 +91,8 @@ def test_the_event_path_of_a_business_key_shows_every_instance_and_message(brows
         expect(graph.locator(".lane")).to_have_count(6)  # five instances and the outside world
         expect(graph.locator(".arrow")).to_have_count(5)  # a delivery each, the buffered message none
         expect(graph.locator(".mark.undo")).to_have_count(1)
-        expect(graph.locator(".mark.failed")).to_have_count(1)
+        expect(graph.locator(".mark.handled")).to_have_count(1)  # the declined card: a business error, caught
+        expect(graph.locator(".mark.failed")).to_have_count(0)
         expect(graph.locator(".mark.buffered")).to_have_count(1)
         box = page.locator(".event-graph")
         assert box.evaluate("element => element.scrollWidth <= element.clientWidth"), \
@@ -101,7 +102,7 @@ def test_the_event_path_of_a_business_key_shows_every_instance_and_message(brows
         undo = timeline.locator("tr.undo")
         expect(undo).to_have_count(1)
         expect(undo).to_contain_text("Release room")
-        expect(timeline.locator("tr.task-failed")).to_contain_text("card declined")
+        expect(timeline.locator("tr.task-handled")).to_contain_text("card declined")  # a business error, caught
         rows = timeline.locator("tbody tr").all_inner_texts()
         failed_at = next(n for n, row in enumerate(rows) if "payment_failed" in row and "reached it" in row)
         assert failed_at < next(n for n, row in enumerate(rows) if "Release room" in row), \

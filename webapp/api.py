@@ -10,7 +10,7 @@ from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
 from . import access, browser_safety, progress, repair_input, request_input, task_rules, uploads
-from .openapi import STATUSES, document
+from .openapi import OUTCOMES, STATUSES, document
 from .request_input import BadRequest
 
 blueprint = Blueprint("api", __name__)
@@ -133,9 +133,12 @@ def list_instances():
     if status not in (None, *STATUSES):
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}, not {status[:40]!r}")
     repairs = repair_input.list_filters(request.args, empty_is_absent=False)
+    outcome = request.args.get("outcome") or None
+    if outcome not in (None, *OUTCOMES):
+        raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome[:40]!r}")
     try:
         return jsonify(maestro().instance_page(
-            status=status, key=request.args.get("key") or None,
+            status=status, outcome=outcome, key=request.args.get("key") or None,
             business_key=request.args.get("business_key") or None, limit=limit, after=request.args.get("after"),
             **repairs))
     except InstanceError as error:  # a cursor that is not one of ours

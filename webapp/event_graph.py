@@ -76,7 +76,7 @@ class Arrow:
 
 @dataclass
 class Mark:
-    kind: str  # published, pending, buffered, expired, completed, failed, undo
+    kind: str  # published, pending, buffered, expired, completed, failed, handled (a caught BPMN error), undo
     x: float
     lane: Lane = field(repr=False)
     label: str  # shown beside the mark for what matters (messages, undo, failures); else only as a tooltip
@@ -144,7 +144,8 @@ def layout(path: dict, duration) -> Graph:
     senders = {message["source_instance_id"] for message in path["messages"]}
     from_outside = any(sender not in {i["id"] for i in instances} for sender in senders)
     lanes = ([Lane(None, "from outside", "API, command line", "outside")] if from_outside else []) + [
-        Lane(i["id"], i["key"], i["business_key"] or "", i["status"], open=i["ended_at"] is None)
+        Lane(i["id"], i["key"], i["business_key"] or "",
+             "rolled_back" if i.get("outcome") == "rolled_back" else i["status"], open=i["ended_at"] is None)
         for i in instances]
     by_instance = {lane.instance_id: lane for lane in lanes}
     outside = by_instance.get(None)
@@ -201,6 +202,9 @@ def _task_mark(graph, entry, x, lane):
         kind = "failed" if entry["kind"] == "task_failed" else "undo"
         graph.marks.append(Mark(kind, x, lane, f"undo: {entry['name']}", f"undo {entry['name']} {entry['status']}",
                                 below=True))
+    elif entry["kind"] == "task_failed" and entry["status"] == "CANCELLED":  # its BPMN error was caught
+        graph.marks.append(Mark("handled", x, lane, entry["name"],
+                                f"{entry['name']}: business error (caught): {entry['error']}", below=True))
     elif entry["kind"] == "task_failed":
         graph.marks.append(Mark("failed", x, lane, entry["name"], f"{entry['name']} failed: {entry['error']}",
                                 below=True))

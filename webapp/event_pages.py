@@ -47,7 +47,11 @@ def event_path():
         messages={message["id"]: message for message in path["messages"]},
         untaken=[message for message in path["messages"] if message["status"] in UNTAKEN],
         undo_count=sum(1 for entry in path["timeline"] if entry["undo"]),
-        failure_count=sum(1 for entry in path["timeline"] if entry["kind"] == "task_failed"),
+        # A task whose BPMN error the diagram caught ended CANCELLED: a business error, not a crash.
+        failure_count=sum(1 for entry in path["timeline"] if entry["kind"] == "task_failed"
+                          and entry["status"] != "CANCELLED"),
+        handled_count=sum(1 for entry in path["timeline"] if entry["kind"] == "task_failed"
+                          and entry["status"] == "CANCELLED"),
         offsets=_offsets(path["timeline"]))
 
 

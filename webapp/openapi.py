@@ -9,6 +9,7 @@ from .uploads import FILE_NAME_LENGTH
 STATUSES = ["running", "waiting", "completed", "failed", "cancelled"]
 # Filters of the repair endpoints: a key, an element id (their columns' length), a part of an error message.
 REPAIR_TEXT_LENGTH, REPAIR_ERROR_TEXT_LENGTH = 255, 1000
+OUTCOMES = ["completed", "rolled_back"]  # how a completed instance ended (engine.run.outcomes)
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _JSON_OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -293,6 +294,8 @@ def document():
                     "instances": {"type": "array", "items": _ref("InstanceSummary")},
                     "next": {"type": ["string", "null"], "description": "pass as `after` for the next page"}}})},
                 [_query_parameter("status", {"enum": ["", *STATUSES]}, "empty: any status, as for `key`"),
+                 _query_parameter("outcome", {"enum": ["", *OUTCOMES]},
+                                  "completed instances that ended so: rolled_back (their undo tasks ran) or completed"),
                  _query_parameter("key"), _query_parameter("business_key"),
                  _query_parameter("version", {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER}),
                  _query_parameter("element", {"type": "string", "maxLength": REPAIR_TEXT_LENGTH},
@@ -469,7 +472,16 @@ def document():
                 "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                 "ended_at": {"type": ["string", "null"]}, "suspended": {"type": "boolean"},
                 "suspended_at": {"type": ["string", "null"]}, "suspended_by": {"type": ["string", "null"]},
-                "suspended_reason": {"type": ["string", "null"]}}},
+                "suspended_reason": {"type": ["string", "null"]},
+                "outcome": {"enum": [*OUTCOMES, None], "description": "how a completed instance ended (null until "
+                                                                     "it completes); status stays completed"},
+                "end_event": {"type": ["string", "null"], "description": "name of the end event it reached"},
+                "failure": {"type": ["object", "null"], "description": "where a failed instance (or one waiting to "
+                                                                       "retry) failed", "properties": {
+                    "element": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]},
+                    "message": {"type": ["string", "null"]}, "at": {"type": ["string", "null"]}}},
+                "retry": {"type": ["object", "null"], "description": "the next try of a failed task", "properties": {
+                    "attempt": {"type": "integer"}, "of": {"type": "integer"}, "next_at": {"type": "string"}}}}},
             "BatchResult": {"type": "object", "required": ["done", "refused", "more"], "properties": {
                 "done": {"type": "array", "items": {"type": "string"}},
                 "refused": {"type": "array", "items": {"type": "object", "required": ["id", "reason"], "properties": {

@@ -14,7 +14,7 @@ from engine.run.instance import InstanceError
 from . import access, editor_templates, progress, repair_input, request_input, task_rules, uploads
 from .api import definitions_with_counts
 from .forms import FormError, values_from
-from .openapi import STATUSES
+from .openapi import OUTCOMES, STATUSES
 
 blueprint = Blueprint("pages", __name__)
 
@@ -169,17 +169,35 @@ def _unbuilt(what, bundle_name):
 
 @blueprint.get("/instances")
 def instances():
-    filters = {name: request.args.get(name) or None for name in ("key", "status", "business_key")}
+    filters = {name: request.args.get(name) or None for name in ("key", "status", "business_key", "outcome")}
     try:
         filters.update(repair_input.list_filters(request.args))
-        page = maestro().instance_page(**filters, limit=PAGE_SIZE, after=request.args.get("after"))
+        asked = _status_filter(filters)
+        page = maestro().instance_page(**asked, limit=PAGE_SIZE, after=request.args.get("after"))
     except (InstanceError, request_input.BadRequest) as error:
         return error_page(400, "Bad page", str(error))
     # Filtered, the list offers to retry or cancel what matches (repair_pages.py): it says how many.
-    matching = maestro().count_instances(**filters) if any(v is not None for v in filters.values()) else None
-    return render_template("instances.html", page=page, filters=filters, statuses=STATUSES,
-                           keys=[d["key"] for d in maestro().definitions()], matching=matching,
+    matching = maestro().count_instances(**asked) if any(v is not None for v in asked.values()) else None
+    definitions = maestro().definitions()
+    return render_template("instances.html", page=page, filters=filters, statuses=[*STATUSES, ROLLED_BACK],
+                           keys=[d["key"] for d in definitions],
+                           names={d["key"]: d["name"] or d["key"] for d in definitions}, matching=matching,
                            query=repair_input.as_query(filters))
+
+
+# The status filter's extra choice: the completed instances whose undo tasks ran (their outcome).
+ROLLED_BACK = "rolled_back"
+
+
+def _status_filter(filters):
+    """The page's filters as instance_page takes them: status "rolled_back" is completed with that outcome;
+    an outcome that is none of OUTCOMES filters nothing (a hand-edited address)."""
+    asked = dict(filters)
+    if asked["status"] == ROLLED_BACK:
+        asked.update(status="completed", outcome=ROLLED_BACK)
+    if asked["outcome"] not in OUTCOMES:
+        asked["outcome"] = None
+    return asked
 
 
 @blueprint.get("/instances/<instance_id>")
@@ -187,10 +205,17 @@ def instance(instance_id, task_error=None, status=200, repair=None):
     shown = maestro().show(instance_id)
     return render_template(
         "instance.html", instance=shown, elements=progress.element_states(shown),
+        process_name=_process_name(shown["key"], shown["version"]),
         messages=maestro().instance_messages(instance_id),
         timeline=timeline(shown["history"]), task_error=task_error, repair=repair,
         moves=maestro().move_choices(instance_id) if shown["status"] not in ("completed", "cancelled") else None,
         variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
+
+
+def _process_name(key, version):
+    """The name the diagram gives the instance's version (its key when it gives none)."""
+    named = [item["name"] for item in maestro().definition_versions(key) if item["version"] == version]
+    return (named[0] if named else None) or key
 
 
 @blueprint.post("/instances/<instance_id>/retry")
@@ -248,9 +273,12 @@ def _act(instance_id, action, done):
 
 def timeline(history):
     """The history, each entry with how long after the instance's first entry it came and, for a
-    task that finished, how long it took since it became ready."""
+    task that finished, how long it took since it became ready; an undo's entries also with its
+    number among the undos (progress.undo_numbers) and the name of what it undoes."""
     if not history:
         return []
+    numbers = progress.undo_numbers(history)
+    names = {entry["task_id"]: entry["name"] for entry in history}
     began, started, rows = _moment(history[0]["at"]), {}, []
     for entry in history:
         moment = _moment(entry["at"])
@@ -260,7 +288,9 @@ def timeline(history):
         elif entry["task_id"] in started and entry["state"] not in PERSON_ACTIONS:  # a claim ends no task
             took = (moment - started.pop(entry["task_id"])).total_seconds()
         rows.append({**entry, "offset": duration((moment - began).total_seconds()),
-                     "took": duration(took) if took is not None else ""})
+                     "took": duration(took) if took is not None else "",
+                     "undo_number": numbers.get(entry["task_id"]),
+                     "undo_of_name": names.get(entry["undo_of"]) if entry["undo_of"] else None})
     return rows
 
 

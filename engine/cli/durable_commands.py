@@ -28,6 +28,8 @@ def durable_commands(commands):
 
     listing = commands.add_parser("instances", help="list instances, newest first")
     listing.add_argument("--status", choices=["running", "waiting", "completed", "failed", "cancelled"])
+    listing.add_argument("--outcome", choices=["completed", "rolled_back"],
+                         help="completed instances that ended so (rolled_back: their undo tasks ran)")
     listing.add_argument("--process", metavar="PROCESS_ID")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
@@ -127,13 +129,14 @@ def start_command(args):
 
 
 def instances_command(args):
-    found = open_engine().instances(status=args.status, key=args.process, limit=args.limit)
+    found = open_engine().instances(status=args.status, key=args.process, limit=args.limit, outcome=args.outcome)
     if args.json:
         print(json.dumps(found, indent=2))
         return 0
     for item in found:
         print(f"{item['id']}  {item['status']:<9}  {item['key']} v{item['version']}  "
-              f"{item['business_key'] or '-'}  {item['created_at']}")
+              f"{item['business_key'] or '-'}  {item['created_at']}"
+              + ("  rolled back" if item.get("outcome") == "rolled_back" else ""))
     return 0
 
 
@@ -147,9 +150,15 @@ def show_command(args):
 
 
 def print_instance(shown):
-    print(f"instance {shown['id']}: {shown['status']}")
+    how = ["rolled back"] if shown.get("outcome") == "rolled_back" else []
+    how += [f"ended at {shown['end_event']}"] if shown.get("end_event") else []
+    print(f"instance {shown['id']}: {shown['status']}" + (f" ({', '.join(how)})" if how else ""))
     print(f"  process {shown['key']} version {shown['version']}, business key {shown['business_key'] or '-'}")
     print(f"  started {shown['created_at']}" + (f", ended {shown['ended_at']}" if shown["ended_at"] else ""))
+    retry, failure = shown.get("retry"), shown.get("failure")
+    if retry and failure:
+        print(f"  {failure['name']} failed: {failure['message']}; try {retry['attempt']} of {retry['of']} "
+              f"at {retry['next_at']}")
     if shown["incident"]:
         print(f"  INCIDENT at {shown['incident']['bpmn_id']}: {shown['incident']['message']}")
     if shown["waiting"]:

@@ -231,7 +231,7 @@ class Maestro:
         return self._instances.start(key, data, business_key, started_by, trace)
 
     def instance_counts(self) -> dict[str, dict[str, int]]:
-        """{process key: {status: number of instances}}."""
+        """{process key: {status: number of instances}}; "rolled_back" counts the completed ones that rolled back."""
         return self._instances.counts()
 
     def instances(self, status: str | None = None, key: str | None = None, business_key: str | None = None,
@@ -241,15 +241,17 @@ class Maestro:
 
     def instance_page(self, status: str | None = None, key: str | None = None, business_key: str | None = None,
                       limit: int = 50, after: str | None = None, version: int | None = None,
-                      element: str | None = None, error: str | None = None, suspended: bool | None = None) -> dict:
+                      element: str | None = None, error: str | None = None, suspended: bool | None = None,
+                      outcome: str | None = None) -> dict:
         """{"instances": [...], "next": cursor of the following page or None}. Besides status, key and
         business key, `version`, `element` and `error` (its open incident's element id, and a part of its
-        message in any case) and `suspended` filter them.
+        message in any case), `suspended` and `outcome` ("completed" or "rolled_back": how a completed
+        instance ended, engine.run.outcomes) filter them.
 
         Pages by position (keyset), not by offset: the 2,000th page costs what the first does.
         """
         filters = InstanceFilter(key=key, version=version, status=status, element=element, error=error,
-                                 business_key=business_key, suspended=suspended)
+                                 business_key=business_key, suspended=suspended, outcome=outcome)
         return self._instances.page(filters, limit, after)
 
     def count_instances(self, **filters: Any) -> int:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from engine.run.instance import FAILURES
+from engine.run.outcomes import outcome_of
 from engine.run.retries import policy_for
 from engine.run.specs import maestro_info
 from engine.run.timers import next_timer_due
@@ -15,7 +16,9 @@ def settle(session, instance_id, instance):
     if instance.error is not None:
         return _settle_failure(session, instance_id, instance)
     if instance.ended:
-        return {"status": "completed", "ended_at": jobs.now(), "error": None}, None
+        outcome, end_event = outcome_of(instance.workflow)
+        return {"status": "completed", "ended_at": jobs.now(), "error": None, "outcome": outcome,
+                "end_event": end_event}, None
     due = next_timer_due(instance.workflow)
     return {"status": "waiting", "error": None}, (("timer", due) if due else None)
 
@@ -26,7 +29,9 @@ def _settle_failure(session, instance_id, instance):
     policy = policy_for(maestro_info(failed.task_spec))
     if not error.get("business") and attempts < policy.tries:
         retry_at = jobs.now() + timedelta(seconds=policy.delay(attempts))
-        return {"status": "running", "error": error}, ("retry", retry_at)
+        # Kept with the error in the row, so that lists say "try 2 of 3, next at ..." without a join.
+        pending = {**error, "retry": {"attempt": attempts + 1, "of": policy.tries, "next_at": retry_at.isoformat()}}
+        return {"status": "running", "error": pending}, ("retry", retry_at)
     incidents.add(session, instance_id, error)
     return {"status": "failed", "error": error}, None
 

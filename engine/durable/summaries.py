@@ -13,8 +13,29 @@ def definition_summary(definition):
 
 def instance_summary(row):
     return {"id": row.id, "key": row.key, "version": row.version, "status": row.status,
+            "outcome": row.outcome, "end_event": row.end_event,
             "business_key": row.business_key, "started_by": row.started_by, "created_at": iso(row.created_at),
-            "updated_at": iso(row.updated_at), "ended_at": iso(row.ended_at), **suspension(row)}
+            "updated_at": iso(row.updated_at), "ended_at": iso(row.ended_at), **suspension(row),
+            "failure": failure(row), "retry": pending_retry(row)}
+
+
+def failure(row):
+    """{element, name, message, at} of the task a failed instance (or one waiting to retry) failed at, else None.
+
+    `at` is when that failure was committed (the row's last write: nothing else is written to a failed
+    instance, nor to one waiting for its retry)."""
+    if row.status not in ("failed", "running") or not row.error:
+        return None
+    error = row.error
+    return {"element": error.get("bpmn_id"), "name": error.get("name") or error.get("bpmn_id"),
+            "message": error.get("message"), "at": iso(row.updated_at)}
+
+
+def pending_retry(row):
+    """{attempt, of, next_at} while a failed task waits for its next try (engine/durable/settling.py), else None."""
+    if row.status != "running" or not row.error:
+        return None
+    return row.error.get("retry")
 
 
 def suspension(row):

@@ -169,7 +169,8 @@ class Worker:
                     fields, next_job = settle(session, item.id, item.instance)
                     status = fields["status"]
                     if status == "completed":
-                        prepared[item.id] = item.writer.prepare_end(actor, fields["ended_at"])
+                        prepared[item.id] = item.writer.prepare_end(actor, fields["ended_at"], fields["outcome"],
+                                                                     fields["end_event"])
                         if tracing.of(item.instance) is not None:
                             completed.append((item.id, tracing.of(item.instance), fields["ended_at"]))
                     else:

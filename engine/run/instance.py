@@ -298,6 +298,7 @@ class Instance:
         self.error = {
             "task": str(task.id),
             "bpmn_id": _element_of(task),
+            "name": _name_of(task),  # what lists and pages call the element that failed
             "message": message,
             "type": type(original).__name__,
             "traceback": "".join(traceback.format_exception(error)),
@@ -468,12 +469,24 @@ def _declared_data_message(error: WorkflowDataException) -> str | None:
     return None
 
 
-def _element_of(task: Task | None) -> str | None:
-    """The diagram element a task stands for: an internal one (the split choosing an activity's
-    conditional flows) stands for the element before it."""
+def _element_task(task: Task | None) -> Task | None:
+    """The task of the diagram element a task stands for: an internal one (the split choosing an
+    activity's conditional flows) stands for the element before it."""
     while task is not None and getattr(task.task_spec, "bpmn_id", None) is None:
         task = task.parent
-    return task.task_spec.bpmn_id if task is not None else None
+    return task
+
+
+def _element_of(task: Task | None) -> str | None:
+    """The id of the diagram element a task stands for."""
+    found = _element_task(task)
+    return found.task_spec.bpmn_id if found is not None else None
+
+
+def _name_of(task: Task | None) -> str | None:
+    """The name of the diagram element a task stands for (its id when it has no name)."""
+    found = _element_task(task)
+    return (found.task_spec.bpmn_name or found.task_spec.bpmn_id) if found is not None else None
 
 
 def _is_visible(task: Task) -> bool:

@@ -10,9 +10,9 @@ import { textElement } from './dom.js';
 import { explicitTopic } from './handler-catalog-service.js';
 
 const OVERLAY_TYPE = 'maestro-try';
-const STATES = ['failed', 'active', 'waiting', 'compensation', 'compensated', 'completed', 'cancelled'];
+const STATES = ['failed', 'handled', 'active', 'waiting', 'compensation', 'compensated', 'completed', 'cancelled'];
 const STATE_WORDS = {
-  failed: 'failed', active: 'running', waiting: 'waiting', compensation: 'undo ran',
+  failed: 'failed', handled: 'business error (caught)', active: 'running', waiting: 'waiting', compensation: 'undo ran',
   compensated: 'undone', completed: 'completed', cancelled: 'cancelled'
 };
 const OTHER_CODE = 'error:*';  // the select's "a code of my own" entry; its text field holds the code

@@ -27,11 +27,39 @@
             html: '<span class="visits" title="ran ' + found.count + ' times">' + found.count + "</span>"
           });
         }
+        if (found.undo) {  // an undo activity: which undo it was, in the order the undos ran
+          overlays.add(id, "undo-order", {
+            position: { top: -10, left: -6 },
+            html: '<span class="undo-number" title="undo ' + found.undo.join(", ") + ' in the order the undos ran">'
+              + found.undo.join(", ") + "</span>"
+          });
+        }
       });
+      addZoomButtons(canvas);
       container.classList.add("ready");
     })
     .catch(function (error) {
       container.classList.add("broken");
       container.textContent = String(error.message || error);
     });
+
+  // Buttons to zoom (reachable by keyboard, and on a phone where the diagram is small).
+  function addZoomButtons(canvas) {
+    var bar = document.createElement("div");
+    bar.className = "zoom";
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", "Zoom the diagram");
+    [["+", "Zoom in", function () { canvas.zoom(canvas.zoom() * 1.25); }],
+     ["−", "Zoom out", function () { canvas.zoom(canvas.zoom() / 1.25); }],
+     ["Fit", "Fit the diagram", function () { canvas.zoom("fit-viewport", "auto"); }]].forEach(function (spec) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = spec[0];
+      button.title = spec[1];
+      button.setAttribute("aria-label", spec[1]);
+      button.addEventListener("click", spec[2]);
+      bar.appendChild(button);
+    });
+    container.appendChild(bar);
+  }
 })();

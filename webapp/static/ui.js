@@ -13,6 +13,28 @@ window.Maestro = window.Maestro || {};
     }
   });
 
+  // "3 min ago" for when something happened (the exact time on hover), and a time of day for what is due.
+  var relative = function (moment) {
+    var seconds = Math.round((Date.now() - moment.getTime()) / 1000);
+    var future = seconds < 0, size = Math.abs(seconds);
+    var text = size < 45 ? "moments" : size < 5400 ? Math.round(size / 60) + " min"
+      : size < 129600 ? Math.round(size / 3600) + " h" : Math.round(size / 86400) + " d";
+    if (text === "moments") return future ? "in moments" : "moments ago";
+    return future ? "in " + text : text + " ago";
+  };
+  document.querySelectorAll(".ago[data-time]").forEach(function (cell) {
+    var moment = new Date(cell.dataset.time);
+    if (!cell.dataset.time || isNaN(moment)) return;
+    cell.title = moment.toLocaleString();
+    cell.textContent = relative(moment);
+  });
+  document.querySelectorAll(".clock[data-time]").forEach(function (cell) {
+    var moment = new Date(cell.dataset.time);
+    if (!cell.dataset.time || isNaN(moment)) return;
+    cell.title = moment.toLocaleString();
+    cell.textContent = moment.toLocaleTimeString();
+  });
+
   // Dropping files on the zone puts them in its file input and submits the form.
   var zone = document.getElementById("dropzone");
   var input = document.getElementById("files");

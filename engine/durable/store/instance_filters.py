@@ -20,6 +20,7 @@ class InstanceFilter:
     error: str | None = None  # a part of its open incident's message, in any case
     business_key: str | None = None
     suspended: bool | None = None
+    outcome: str | None = None  # how a completed instance ended: "completed" or "rolled_back" (engine.run.outcomes)
 
     def criteria(self) -> dict:
         """The criteria given, by name (an empty dict: the filter matches every instance)."""
@@ -29,7 +30,7 @@ class InstanceFilter:
     def conditions(self) -> list:
         """WHERE conditions on InstanceRow for the criteria given."""
         given, conditions = self.criteria(), []
-        for name in ("key", "version", "status", "business_key"):
+        for name in ("key", "version", "status", "business_key", "outcome"):
             if name in given:
                 conditions.append(getattr(InstanceRow, name) == given[name])
         if "suspended" in given:

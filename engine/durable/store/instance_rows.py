@@ -84,12 +84,16 @@ def count_matching(session, filters: InstanceFilter) -> int:
 
 
 def counts(session):
-    """{process key: {status: number of instances}}."""
-    found = {}
-    by_status = select(InstanceRow.key, InstanceRow.status, func.count()).group_by(InstanceRow.key,
-                                                                                  InstanceRow.status)
-    for key, status, number in session.execute(by_status):
-        found.setdefault(key, {})[status] = number
+    """{process key: {status: number of instances}}, and "rolled_back": how many of the completed ones
+    rolled back (their outcome: engine.run.outcomes)."""
+    found: dict[str, dict[str, int]] = {}
+    by_status = select(InstanceRow.key, InstanceRow.status, InstanceRow.outcome, func.count()) \
+        .group_by(InstanceRow.key, InstanceRow.status, InstanceRow.outcome)
+    for key, status, outcome, number in session.execute(by_status):
+        numbers = found.setdefault(key, {})
+        numbers[status] = numbers.get(status, 0) + number
+        if outcome == "rolled_back":
+            numbers["rolled_back"] = numbers.get("rolled_back", 0) + number
     return found
 
 

@@ -32,7 +32,8 @@ STEPS, SUBSCRIPTIONS, MARKS = InstanceStep.__table__, Subscription.__table__, Ta
 
 # Built once: building SQLAlchemy statements costs more than running them on this path.
 _STATE_VALUES = dict(state=bindparam("state"), variables=bindparam("variables"), updated_at=bindparam("updated_at"),
-                     status=bindparam("status"), error=bindparam("error"), ended_at=bindparam("ended_at"))
+                     status=bindparam("status"), error=bindparam("error"), ended_at=bindparam("ended_at"),
+                     outcome=bindparam("outcome"), end_event=bindparam("end_event"))
 UPDATE_STATE = update(INSTANCES).where(INSTANCES.c.id == bindparam("instance")).values(**_STATE_VALUES)
 UPDATE_STATUS = update(INSTANCES).where(INSTANCES.c.id == bindparam("instance")) \
     .values(**{name: value for name, value in _STATE_VALUES.items() if name != "state"})
@@ -102,11 +103,11 @@ class InstanceWriter:
         self.outbox_settings = outbox_settings or OutboxSettings()
         state_changes.track(instance.workflow)
 
-    def write(self, connection, actor, status, error=None, ended_at=None):
+    def write(self, connection, actor, status, error=None, ended_at=None, outcome=None, end_event=None):
         """Writes a snapshot of the instance (the caller holds its lease, see jobs)."""
-        write_round(connection, [self.prepare(actor, status, error, ended_at)])
+        write_round(connection, [self.prepare(actor, status, error, ended_at, outcome=outcome, end_event=end_event)])
 
-    def prepare(self, actor, status, error=None, ended_at=None, changed=None):
+    def prepare(self, actor, status, error=None, ended_at=None, changed=None, outcome=None, end_event=None):
         """A snapshot: what changed since the last one, ready for `write_round`."""
         if changed is None:
             changed, _ = self._take_changes()
@@ -123,7 +124,7 @@ class InstanceWriter:
             values={"instance": self.instance.id,
                     "state": skeleton(self.instance.workflow, self.instance.task_ids),
                     "variables": self.instance.data, "updated_at": now(), "status": status, "error": error,
-                    "ended_at": ended_at},
+                    "ended_at": ended_at, "outcome": outcome, "end_event": end_event},
             upserts=[{"instance_id": self.instance.id, **row} for row in upserts],
             removed=removed,
             history=history,
@@ -141,7 +142,7 @@ class InstanceWriter:
             return self.prepare(actor, "running", changed=changed)
         return self._logged(actor, changed)
 
-    def prepare_end(self, actor, ended_at):
+    def prepare_end(self, actor, ended_at, outcome=None, end_event=None):
         """The last step of a completed instance: logged, and the row says completed.
 
         No snapshot is written: nothing will run the instance again, and reading
@@ -149,14 +150,16 @@ class InstanceWriter:
         """
         changed, _ = self._take_changes()
         if self._snapshot_due():
-            return self.prepare(actor, "completed", ended_at=ended_at, changed=changed)
+            return self.prepare(actor, "completed", ended_at=ended_at, changed=changed, outcome=outcome,
+                                end_event=end_event)
         prepared = self._logged(actor, changed)
         nothing_awaited = self._awaited_now([])
         if nothing_awaited is not None:  # else the rows say so already (maybe since this very step)
             prepared.awaited = nothing_awaited
         variables = self.instance.data if self.start_data is None else self.start_data
         prepared.status = {"instance": self.instance.id, "variables": variables, "updated_at": now(),
-                           "status": "completed", "error": None, "ended_at": ended_at}
+                           "status": "completed", "error": None, "ended_at": ended_at, "outcome": outcome,
+                           "end_event": end_event}
         prepared.ended = True
         return prepared
 

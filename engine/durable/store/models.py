@@ -35,6 +35,7 @@ class Instance(Base):
         Index("ix_instances_key_created", "key", "created_at"),
         Index("ix_instances_key_status", "key", "status"),  # counts per process and status
         Index("ix_instances_created", "created_at", "id"),  # the unfiltered list, newest first
+        Index("ix_instances_outcome_created", "outcome", "created_at"),  # e.g. the rolled-back ones
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -54,6 +55,10 @@ class Instance(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # How a completed instance ended (engine.run.outcomes): "completed" or "rolled_back" (its undo
+    # tasks ran); None until it completes. end_event: the name of the end event it reached.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    end_event: Mapped[str | None] = mapped_column(String(255))
     # W3C traceparent of the trace it belongs to (its starter's, or the message's that started it):
     # its tasks and the messages it sends are spans of that trace (engine/durable/tracing.py).
     trace: Mapped[str | None] = mapped_column(String(64))
