@@ -10,6 +10,7 @@ from engine.problems import DeployError
 from engine.run import instance_limits
 
 from .durable_commands import durable_commands
+from .user_commands import user_commands
 
 # A command imports what it needs when it runs, not before: each `maestro` process does one thing, and
 # importing the reading wing, the durable wing and the web app for every one of them cost seconds.
@@ -64,6 +65,7 @@ def _argument_parser(argv):
     lint.add_argument("--force-executable", action="store_true", help=FORCE_HELP)
     lint.set_defaults(command=lint_command)
     durable_commands(commands)
+    user_commands(commands)
     if not (argv and argv[0] in commands.choices):
         # Another package's command, the overview (--help) or a mistake: learn the commands of other
         # packages (e.g. `serve`, which webapp adds: engine never imports webapp). A command of ours

@@ -119,16 +119,19 @@ class Instances:
             return {**committed(session, session.connection(), row), "data": instance.data,
                     "tasks": instance.tasks(), "waiting": instance.waiting_tasks()}
 
-    def retry(self, instance_id):
-        """Resumes a failed instance from its failed task (a worker runs it)."""
+    def retry(self, instance_id, by=None):
+        """Resumes a failed instance from its failed task (a worker runs it). The history says who
+        asked: an entry RETRIED of the failed task, by `by` (else this engine's user)."""
         with self.context.Session() as session:
             row = self.context.row(session, instance_id)
             if row.status != "failed":
                 raise InstanceError(f"instance {instance_id} is {row.status}, not failed: nothing to retry")
             self.context.lock_for_user(session, row.id)
             incident = incidents.open_incident(session, instance_id)
+            actor = by or f"user@{self.context.actor}"
             if incident is not None:
-                incident.resolved_at = jobs.now()
+                incident.resolved_at, incident.resolved_by = jobs.now(), actor
+                instance_rows.add_action(session.connection(), instance_id, incident.task_id, "RETRIED", actor)
             row.status = "running"
             jobs.schedule(session, row.id, "manual_retry")
             # A message that came while it was failed was kept for its catches (buffered): due again now.
@@ -136,7 +139,7 @@ class Instances:
             session.commit()
             return instance_summary(row)
 
-    def cancel(self, instance_id):
+    def cancel(self, instance_id, by=None):
         from . import observer_events
         context = self.context
         with context.Session() as session:
@@ -146,7 +149,7 @@ class Instances:
             context.lock_for_user(session, row.id)
             instance, writer = context.load(session, row)
             instance.cancel()
-            writer.write(session.connection(), f"user@{context.actor}", status="cancelled",
+            writer.write(session.connection(), by or f"user@{context.actor}", status="cancelled",
                          error=instance.error, ended_at=jobs.now())
             jobs.unschedule(session, row.id)
             session.commit()
@@ -156,7 +159,7 @@ class Instances:
             context.notify(observer_events.ended(instance, "cancelled"))
             return context.summary(session, instance_id)
 
-    def complete_task(self, instance_id, task_ref, data=None):
+    def complete_task(self, instance_id, task_ref, data=None, by=None):
         """Completes a waiting user task; a worker carries the instance on from there."""
         from .settling import reschedule, settle
         data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
@@ -171,13 +174,14 @@ class Instances:
                 fields, next_job = {"status": "running"}, ("continue", None)
             else:
                 fields, next_job = settle(session, row.id, instance)
-            writer.write(session.connection(), f"user@{context.actor}", **fields)
+            actor = by or f"user@{context.actor}"
+            writer.write(session.connection(), actor, **fields)
             reschedule(session, row.id, next_job)
             session.commit()
             traced = tracing.of(instance)
             if traced is not None:
                 traced.completed_by_user(task.task_spec.bpmn_name or task.task_spec.bpmn_id, task.task_spec.bpmn_id,
-                                         f"user@{context.actor}")
+                                         actor)
                 if fields["status"] == "completed":  # its last task was this one
                     traced.ended("completed", fields["ended_at"])
             return context.summary(session, instance_id)

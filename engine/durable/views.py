@@ -20,6 +20,8 @@ from .summaries import history_entry, incident_summary, instance_summary
 WAITING_STATES = ("READY", "WAITING")
 # A task in one of these may show a form (its element's form, if the diagram gives one).
 OPEN_STATES = ("READY", "WAITING", "STARTED")
+# History entries of what a person did to a task (instance_rows.add_action): not a state of the task.
+ACTIONS = ("RETRIED",)
 # Marks an instance that existed before the read model (migration 0009): it wrote none of it.
 REBUILD = "rebuild"
 
@@ -78,7 +80,7 @@ def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str
     """
     tasks: dict[str, dict] = {}
     for entry in history:
-        if entry["task_id"] in gone:
+        if entry["task_id"] in gone or entry["state"] in ACTIONS:
             continue
         task = tasks.get(entry["task_id"])
         if task is None:
