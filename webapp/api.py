@@ -8,7 +8,8 @@ from engine.problems import DeployError
 from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
-from . import browser_safety, progress, request_input, uploads
+from . import access, browser_safety, progress, request_input, uploads
+from .access import needs, public
 from .openapi import STATUSES, document
 from .request_input import BadRequest
 
@@ -58,10 +59,11 @@ def json_error(status, error, message):
 # -- definitions ---------------------------------------------------------------
 
 @blueprint.post("/definitions")
+@needs("modeler")
 def upload_definitions():
     """One or several .bpmn files as multipart "file" fields, or one file as the raw request body."""
     force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
-    deployed = uploads.deploy(maestro(), uploaded_files(), force_executable=force)
+    deployed = uploads.deploy(maestro(), uploaded_files(), force_executable=force, by=access.person())
     first = deployed[0] if deployed else {}
     return jsonify({**first, "deployed": deployed}), 201
 
@@ -104,13 +106,14 @@ def definition_xml(key):
 
 
 @blueprint.post("/definitions/<key>/instances")
+@needs("worker")
 def start_instance(key):
     body = _json_body()
     data = body.get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
     return jsonify(maestro().start(key, data, request_input.business_key(body.get("business_key")),
-                                   trace=request.headers.get("traceparent"))), 201
+                                   trace=request.headers.get("traceparent"), by=access.person())), 201
 
 
 # -- instances -----------------------------------------------------------------
@@ -137,26 +140,30 @@ def show_instance(instance_id):
 
 
 @blueprint.post("/instances/<instance_id>/retry")
+@needs("operator")
 def retry_instance(instance_id):
-    return jsonify(maestro().retry(instance_id))
+    return jsonify(maestro().retry(instance_id, by=access.person()))
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
+@needs("operator")
 def cancel_instance(instance_id):
-    return jsonify(maestro().cancel(instance_id))
+    return jsonify(maestro().cancel(instance_id, by=access.person()))
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_ref>/complete")
+@needs("worker")
 def complete_task(instance_id, task_ref):
     data = _json_body().get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    return jsonify(maestro().complete_task(instance_id, task_ref, data))
+    return jsonify(maestro().complete_task(instance_id, task_ref, data, by=access.person()))
 
 
 # -- messages ----------------------------------------------------------------------
 
 @blueprint.post("/messages")
+@needs("operator")
 def publish_message():
     """{name, correlation, data, ttl} -> 202 {id, status}: stored, and delivered by the workers."""
     body = _json_body()
@@ -166,7 +173,8 @@ def publish_message():
         raise BadRequest('"correlation" is a key (a string) or a JSON object of the values to match')
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float, str))):
         raise BadRequest('"ttl" is seconds or an ISO 8601 duration such as "PT1H"')
-    return _stored(lambda: maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent")))
+    return _stored(lambda: maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent"),
+                                             by=access.person()))
 
 
 @blueprint.get("/messages/<message_id>")
@@ -184,10 +192,11 @@ def event_path():
 
 
 @blueprint.post("/signals")
+@needs("operator")
 def broadcast_signal():
     """{name, data} -> 202 {id, status}: broadcast by the workers to every catch waiting for it now."""
     name, data = _name_and_data(_json_body(), "signal")
-    return _stored(lambda: maestro().signal(name, data, trace=request.headers.get("traceparent")))
+    return _stored(lambda: maestro().signal(name, data, trace=request.headers.get("traceparent"), by=access.person()))
 
 
 def _name_and_data(body, kind):
@@ -211,6 +220,7 @@ def _stored(publish):
 # -- service ---------------------------------------------------------------------
 
 @blueprint.get("/health")
+@public
 def health():
     """200 when the database answers and this server's worker (if it runs one) is working;
     503 with the reason otherwise, so that a load balancer or supervisor can act on it."""
@@ -237,6 +247,7 @@ def health():
 
 
 @blueprint.get("/openapi.json")
+@public
 def openapi():
     return jsonify(document())
 

@@ -11,7 +11,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.durable.startup import UserError
 
-from . import api, assets, browser_safety, drafts_api, event_pages, hosts, metrics, modeling_api, pages
+from . import (
+    access,
+    account_pages,
+    api,
+    assets,
+    browser_safety,
+    drafts_api,
+    event_pages,
+    hosts,
+    metrics,
+    modeling_api,
+    pages,
+    people_api,
+    people_pages,
+    sign_in,
+)
 from .api import json_error
 from .request_input import BadRequest, check_text
 
@@ -43,15 +58,21 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.before_request(_known_host_only)
     browser_safety.install(app)
+    access.install(app)  # credentials and roles, before CSRF: a stranger is sent to sign in
     csrf = CSRFProtect(app)
     csrf.exempt(api.blueprint)  # API clients send no form token; see _same_origin_only
     csrf.exempt(drafts_api.blueprint)
     csrf.exempt(modeling_api.blueprint)
+    csrf.exempt(people_api.blueprint)  # a session's writes to /api are checked by access (X-CSRFToken)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
     app.register_blueprint(api.blueprint, url_prefix="/api")
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
+    app.register_blueprint(people_api.blueprint, url_prefix="/api")
+    app.register_blueprint(sign_in.blueprint)
+    app.register_blueprint(account_pages.blueprint)
+    app.register_blueprint(people_pages.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(event_pages.blueprint)
     app.register_blueprint(assets.blueprint)
