@@ -118,8 +118,8 @@ def test_serve_warns_when_it_listens_beyond_this_machine(tmp_path):
     with running_serve(tmp_path, "--no-worker", host="0.0.0.0") as running:
         status, _, _ = _with_host(running, "/api/instances", f"127.0.0.1:{running['port']}")
     assert status == 200
-    assert "warning: listening on 0.0.0.0 lets other machines reach Maestro, which has no sign-in yet" \
-        in running["log"].read_text()
+    assert "warning: listening on 0.0.0.0 lets other machines reach Maestro's sign-in: passwords, tokens and " \
+        "session cookies cross the network in clear text" in running["log"].read_text()
 
 
 def test_serve_on_loopback_prints_no_warning(server):
