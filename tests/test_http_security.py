@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 from serve_helpers import running_serve
-from web_helpers import ROOT, SAGA, web_app
+from web_helpers import ROOT, SAGA, signed_in, web_app
 
 BIG_DOCUMENTATION = "x" * (8 * 1024 * 1024)  # the response must outgrow every socket buffer
 
@@ -107,7 +107,7 @@ def test_a_foreign_host_name_is_refused(server, path, json_answer):
 def test_allowed_host_names_are_configurable(tmp_path, monkeypatch):
     monkeypatch.setenv("MAESTRO_ALLOWED_HOSTS", "maestro.example.com, .corp.example")
     app, _ = web_app(tmp_path)
-    client = app.test_client()
+    client = signed_in(app.test_client())
     answers = {host: client.get("/api/instances", headers={"Host": host}).status_code
                for host in ["maestro.example.com", "ci.corp.example:8080", "localhost", "corp.example.evil"]}
     assert answers == {"maestro.example.com": 200, "ci.corp.example:8080": 200, "localhost": 421,
@@ -163,7 +163,7 @@ def _cookie_attributes(tmp_path, headers):
     """The attributes of the session cookie a fresh app sets on the first page (its form token lives there)."""
     folder = tmp_path / str(len(list(tmp_path.iterdir())))
     folder.mkdir()
-    response = web_app(folder)[0].test_client().get("/processes", headers=headers)
+    response = signed_in(web_app(folder)[0].test_client()).get("/processes", headers=headers)
     cookie, = [value for name, value in response.headers.items() if name == "Set-Cookie"]
     return {part.strip() for part in cookie.split(";")[1:]}
 
