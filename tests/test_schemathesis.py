@@ -40,4 +40,4 @@ schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_its_openapi_document(case, server):
-    case.call_and_validate(base_url=server["base"])
+    case.call_and_validate(base_url=server["base"], headers=server["headers"])

@@ -32,12 +32,18 @@ def web_app(tmp_path):
 def signed_in(client, role: str = "admin", name: str | None = None, groups: list[str] | None = None):
     """`client` (a Flask test client) making every request as an account with `role` (made, named `name`
     or after the role, unless it exists), by a personal API token; returns the client."""
-    people = client.application.extensions["maestro"].people
+    token = api_token(client.application.extensions["maestro"], role, name, groups)
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def api_token(maestro, role: str = "admin", name: str | None = None, groups: list[str] | None = None) -> str:
+    """A new API token of an account with `role` (made, named `name` or after the role, unless it exists)."""
+    people = maestro.people
     name = name or f"{role}-tester"
     if not any(person["name"] == name for person in people.every()):
         people.add(name, [role], groups or [], password=TEST_PASSWORD)
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {people.new_token(name, 'tests')['token']}"
-    return client
+    return people.new_token(name, "tests")["token"]
 
 
 TEST_PASSWORD = "password-of-tests"
