@@ -106,8 +106,8 @@ def change_person(name):
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
         raise BadRequest('"disabled" must be true or false')
-    if disabled and name == _me():
-        raise BadRequest("you cannot disable your own account (another admin can)")
+    if name == _me() and (disabled or (body.get("roles") is not None and "admin" not in body.get("roles"))):
+        raise BadRequest("you cannot disable your own account nor take its admin role (another admin can)")
     return jsonify(people().update(name, body.get("roles"), body.get("groups"), _optional_text(body, "display_name"),
                                    disabled))
 
