@@ -237,7 +237,7 @@ def test_admins_add_change_disable_and_reset_people_through_the_api(tmp_path):
     added = admin.post("/api/people", json={"name": "otto", "roles": ["operator"], "groups": ["ops"]})
     assert added.status_code == 201 and len(added.json["password"]) >= 16
     assert maestro.people.authenticate("otto", added.json["password"])["roles"] == ["operator"]
-    assert admin.post("/api/people", json={"name": "otto", "roles": ["viewer"]}).status_code == 400
+    assert admin.post("/api/people", json={"name": "otto", "roles": ["viewer"]}).status_code == 409
     assert admin.post("/api/people", json={"name": "x", "roles": ["boss"]}).json["message"].startswith("no role")
     changed = admin.patch("/api/people/otto", json={"roles": ["operator", "worker"], "groups": []})
     assert changed.status_code == 200 and changed.json["roles"] == ["worker", "operator"]

@@ -103,6 +103,8 @@ def is_public(endpoint: str | None, view: Any) -> bool:
 
 
 def _enforce():
+    if request.endpoint == "static":
+        return None  # the style sheet and scripts: public, and not worth a lookup of the person
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     refusal = _identify()
     if view is None or is_public(request.endpoint, view):

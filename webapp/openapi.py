@@ -114,7 +114,7 @@ def _with_security(document):
         for method, operation in operations.items():
             if (path, method) in _PUBLIC:
                 operation["security"] = []
-            elif path != "/metrics":
+            else:
                 operation["responses"] = {"401": _UNAUTHORIZED, "403": _FORBIDDEN, **operation["responses"]}
     return document
 
@@ -124,8 +124,9 @@ def _people_paths():
     name = _path_parameter("name")
     token_id = {"name": "token_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 0, "maximum": 2 ** 31 - 1}}
-    roles = {"type": "array", "items": {"enum": ["viewer", "worker", "operator", "modeler", "admin"]}}
-    groups = {"type": "array", "items": {"type": "string", "maxLength": 255}}
+    roles = {"type": "array", "minItems": 1, "items": {"enum": ["viewer", "worker", "operator", "modeler", "admin"]}}
+    groups = {"type": ["array", "null"], "items": {"type": "string", "maxLength": 255}}
+    person_name = {"type": "string", "maxLength": 255, "pattern": "^[A-Za-z0-9][A-Za-z0-9._@+-]*$"}
     return {
         "/api/me": {"get": _operation("The signed-in person: name, display name, roles, groups",
                                       {"200": _json(_ref("Person"))})},
@@ -136,7 +137,7 @@ def _people_paths():
                 "201": _json({"allOf": [_ref("Token"), {"type": "object", "properties": {
                     "token": {"type": "string"}}}]}, "created")},
                 body={"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-                    "name": {"type": "string", "maxLength": 255},
+                    "name": {"type": ["string", "null"], "maxLength": 255},
                     "expires_in_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650}}}}}}),
         },
         "/api/tokens/{token_id}": {"delete": _operation("Revokes one of the caller's tokens",
@@ -150,7 +151,7 @@ def _people_paths():
                              "created")},
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name", "roles"], "properties": {
-                        "name": {"type": "string", "maxLength": 255}, "roles": roles, "groups": groups,
+                        "name": person_name, "roles": roles, "groups": groups,
                         "display_name": {"type": ["string", "null"], "maxLength": 255},
                         "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024}}}}}}),
         },
@@ -160,7 +161,8 @@ def _people_paths():
                                 {"200": _json(_ref("Person"))}, [name],
                                 {"required": False, "content": {"application/json": {"schema": {
                                     "type": "object", "properties": {
-                                        "roles": roles, "groups": groups, "disabled": {"type": ["boolean", "null"]},
+                                        "roles": {**roles, "type": ["array", "null"]}, "groups": groups,
+                                        "disabled": {"type": ["boolean", "null"]},
                                         "display_name": {"type": ["string", "null"], "maxLength": 255}}}}}}),
         },
         "/api/people/{name}/password": {"post": _operation(

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 
-from engine.durable.people import AccountRefused
+from engine.durable.people import AccountExists, AccountRefused
 from engine.durable.store.models import utcnow
 
 from . import access, request_input
@@ -15,6 +15,7 @@ from .request_input import BadRequest
 blueprint = Blueprint("people_api", __name__)
 install_refusals(blueprint)
 blueprint.register_error_handler(AccountRefused, lambda error: json_error(400, "bad_request", str(error)))
+blueprint.register_error_handler(AccountExists, lambda error: json_error(409, "conflict", str(error)))
 
 MAX_TOKEN_DAYS = 3650
 

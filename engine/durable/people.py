@@ -42,6 +42,10 @@ class AccountRefused(Exception):
     """A change to an account the engine will not make: a bad name, role, password, or a name taken."""
 
 
+class AccountExists(AccountRefused):
+    """An account of that name exists already."""
+
+
 class People:
     """Maestro's account and token methods, over its Context."""
 
@@ -70,14 +74,14 @@ class People:
         password = _password(password) if password is not None else generated_password()
         with self.context.Session() as session:
             if stored.by_name(session, name) is not None:
-                raise AccountRefused(f"there is already an account named {name!r}")
+                raise AccountExists(f"there is already an account named {name!r}")
             row = Person(name=name, display_name=_display_name(display_name), roles=roles, groups=groups,
                          source="local", password_hash=generate_password_hash(password), created_at=utcnow())
             session.add(row)
             try:
                 session.commit()
             except IntegrityError as error:  # added meanwhile by another process
-                raise AccountRefused(f"there is already an account named {name!r}") from error
+                raise AccountExists(f"there is already an account named {name!r}") from error
             return person_summary(row), password
 
     def first_admin(self, password: str | None = None) -> str | None:
