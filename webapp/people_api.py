@@ -50,6 +50,8 @@ def new_token():
     name, days = body.get("name"), body.get("expires_in_days")
     if name is not None and not isinstance(name, str):
         raise BadRequest('"name" must be a string (what the token is for)')
+    if isinstance(days, float) and days.is_integer():  # 30.0 is a whole number too (JSON has one number type)
+        days = int(days)
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS):
         raise BadRequest(f'"expires_in_days" must be a whole number of days from 1 to {MAX_TOKEN_DAYS}, or null')
     expires = utcnow() + timedelta(days=days) if days else None
@@ -88,7 +90,8 @@ def add_person():
     password = body.get("password")
     if password is not None and not isinstance(password, str):
         raise BadRequest('"password" must be a string, or left out to have one generated')
-    person, made = people().add(body.get("name"), body.get("roles"), body.get("groups") or [], password,
+    groups = body.get("groups")
+    person, made = people().add(body.get("name"), body.get("roles"), [] if groups is None else groups, password,
                                 _optional_text(body, "display_name"))
     return jsonify({"person": person, "password": made if password is None else None}), 201
 

@@ -70,7 +70,7 @@ class People:
             display_name: str | None = None) -> tuple[dict, str]:
         """A local account; (its summary, its password): `password`, or a generated one when None."""
         _check_name(name)
-        roles, groups = _roles(roles), _groups(groups or [])
+        roles, groups = _roles(roles), _groups([] if groups is None else groups)
         password = _password(password) if password is not None else generated_password()
         with self.context.Session() as session:
             if stored.by_name(session, name) is not None:
