@@ -108,6 +108,8 @@ def test_without_credentials_the_api_says_401_and_pages_send_to_sign_in(tmp_path
     assert client.get("/metrics").status_code == 401
     page = client.get("/instances?status=failed")
     assert page.status_code == 302 and page.headers["Location"] == "/sign-in?next=/instances%3Fstatus%3Dfailed"
+    form = client.post("/instances/x/cancel", headers={"Referer": "http://localhost/instances/x"})
+    assert form.status_code == 302 and form.headers["Location"] == "/sign-in?next=/instances/x"
     assert client.get("/api/health").status_code == 200 and client.get("/api/openapi.json").status_code == 200
     assert client.get("/static/style.css").status_code == 200
     assert maestro.instances() == []

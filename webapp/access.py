@@ -15,7 +15,7 @@ none (a browser never adds that header by itself).
 """
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import validate_csrf
@@ -172,8 +172,18 @@ def _json(status, error, message, headers=None):
 def _unauthorized(message):
     if _is_api():
         return _json(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="maestro"'})
-    target = request.full_path.rstrip("?") if request.method in READS else request.path
-    return redirect(url_for("sign_in.sign_in_page") + "?next=" + quote(target, safe="/"))
+    return redirect(url_for("sign_in.sign_in_page") + "?next=" + quote(_back_to(), safe="/"))
+
+
+def _back_to() -> str:
+    """Where a sign-in should lead: the page asked for, or, for a form sent after the session ended
+    (its address answers no GET), the page the form was on."""
+    if request.method in READS:
+        return request.full_path.rstrip("?")
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc == request.host and came_from.path.startswith("/"):
+        return came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    return "/"
 
 
 def _forbidden(message):
