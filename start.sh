@@ -15,7 +15,8 @@ if [ -z "$(maestro instances --process order_fulfillment --limit 1)" ]; then  # 
     maestro start order_fulfillment --data '{"items": ["book"]}' --business-key demo-happy >/dev/null
     maestro start order_fulfillment --data '{"items": ["book"], "fail_at": "shipping"}' \
         --business-key demo-rollback >/dev/null
-    echo "Started two demo orders; open http://127.0.0.1:${MAESTRO_PORT:-5000}/instances to follow them."
+    echo "Started two demo orders; open http://127.0.0.1:${MAESTRO_PORT:-5000}/instances to follow them"
+    echo "(sign in as the administrator Maestro prints below, the first time it serves)."
 fi
 if [ -z "$(maestro instances --process order_placement --limit 1)" ]; then  # the first run with the choreography
     maestro deploy bpmn/order_choreography/*.bpmn

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from serve_helpers import ADMIN_PASSWORD
 from web_helpers import ROOT, processes_folder
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,18 +46,31 @@ def page_fixture(viewport: dict):
 
 
 @contextlib.contextmanager
-def page_for(browser: Browser, base: str, viewport: dict):
-    """Yields a page in a fresh context on `base`; on leaving, the context closes and any uncaught
+def page_for(browser: Browser, base: str, viewport: dict,
+             signed_in_as: tuple[str, str] | None = ("admin", ADMIN_PASSWORD)):
+    """Yields a page in a fresh context on `base`, signed in as `signed_in_as` (name, password; the
+    first admin of running_serve unless None); on leaving, the context closes and any uncaught
     JavaScript error the page raised fails the test (a broken script is a bug even if the test passed)."""
     context = browser.new_context(base_url=base, viewport=viewport)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
+        if signed_in_as is not None:
+            sign_in(page, base, *signed_in_as)
         yield page
     finally:
         context.close()
         assert errors == [], f"JavaScript errors: {errors}"
+
+
+def sign_in(page: Page, base: str, name: str, password: str) -> None:
+    """Signs in through the /sign-in page; fails when the page does not let the person in."""
+    page.goto(f"{base}/sign-in")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#signed-in")
 
 
 def screenshot(page: Page, folder: str, name: str) -> None:

@@ -9,6 +9,9 @@ import urllib.request
 
 from web_helpers import ROOT, processes_folder
 
+# The first admin's password of every `maestro serve` the tests run (MAESTRO_ADMIN_PASSWORD).
+ADMIN_PASSWORD = "admin-password-of-tests"
+
 
 def free_port():
     with socket.socket() as probe:
@@ -18,15 +21,18 @@ def free_port():
 
 @contextlib.contextmanager
 def running_serve(folder, *arguments, env=None, host="127.0.0.1", processes=None):
-    """Yields {"base", "process", "log"} for `maestro serve` over the SQLite file maestro.db in `folder`
-    (fresh the first time: running it again on the same folder is a restart).
+    """Yields {"base", "process", "log", "admin", "token", "headers"} for `maestro serve` over the SQLite
+    file maestro.db in `folder` (fresh the first time: running it again on the same folder is a restart).
+    "admin" is (name, password) of its first admin; "token" an API token of that admin, "headers" the
+    Authorization header that sends it.
 
     The saga and the web fixtures are deployed at start, unless `processes` names another processes
     folder; `arguments` are added to the command line (e.g. "--no-worker"); `env` adds environment variables.
     """
     port, log_path = free_port(), folder / "serve.log"
     processes = processes if processes is not None else processes_folder(folder)
-    environment = {**os.environ, "MAESTRO_DATABASE_URL": f"sqlite:///{folder / 'maestro.db'}", **(env or {})}
+    environment = {**os.environ, "MAESTRO_DATABASE_URL": f"sqlite:///{folder / 'maestro.db'}",
+                   "MAESTRO_ADMIN_PASSWORD": ADMIN_PASSWORD, **(env or {})}
     command = [sys.executable, "-m", "engine.cli", "serve", "--processes", str(processes),
                "--host", host, "--port", str(port), *arguments]
     with open(log_path, "a") as log:
@@ -34,7 +40,10 @@ def running_serve(folder, *arguments, env=None, host="127.0.0.1", processes=None
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_it_answers(base, process, log_path)
-        yield {"base": base, "port": port, "process": process, "log": log_path}
+        token = admin_token(environment)
+        yield {"base": base, "port": port, "process": process, "log": log_path,
+               "admin": ("admin", environment["MAESTRO_ADMIN_PASSWORD"]), "token": token,
+               "headers": {"Authorization": f"Bearer {token}"}}
     finally:
         process.terminate()
         try:
@@ -42,6 +51,13 @@ def running_serve(folder, *arguments, env=None, host="127.0.0.1", processes=None
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def admin_token(environment) -> str:
+    """A new API token of the first admin, made by `maestro user token` on the server's database."""
+    made = subprocess.run([sys.executable, "-m", "engine.cli", "user", "token", "admin", "--name", "tests"],
+                          cwd=ROOT, env=environment, capture_output=True, text=True, check=True)
+    return made.stdout.strip()
 
 
 def wait_until_it_answers(base, process, log_path, seconds=30):

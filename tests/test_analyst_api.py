@@ -4,7 +4,7 @@ import io
 import re
 
 import pytest
-from web_helpers import SAGA, web_app
+from web_helpers import SAGA, signed_in, web_app
 
 from webapp.app import create_app
 
@@ -56,7 +56,7 @@ NOT_WELL_FORMED = "<bpmn:definitions"
 def web(tmp_path):
     """A client of the app whose server loaded the seed saga's and the web fixtures' handlers."""
     app, maestro = web_app(tmp_path)
-    return app.test_client(), maestro
+    return signed_in(app.test_client()), maestro
 
 
 def lint(client, xml, name="diagram.bpmn"):
@@ -168,7 +168,7 @@ def test_the_upload_page_refuses_to_deploy_a_service_task_no_handler_binds(web):
 def test_a_server_without_a_worker_deploys_what_other_workers_bind_and_only_warns_of_it(tmp_path):
     """`maestro serve --no-worker`: workers elsewhere run what it deploys, with handlers it may not have."""
     _, maestro = web_app(tmp_path)
-    client = create_app(maestro, secret_key="test", runs_handlers=False).test_client()
+    client = signed_in(create_app(maestro, secret_key="test", runs_handlers=False).test_client())
     assert lint(client, UNBOUND, "billing.bpmn") == [
         {"file": "billing.bpmn", "line": 6, "element": "charge", "severity": "warning",
          "message": "no handler is bound to topic 'charge_card' here; the workers that run it must bind it"}]

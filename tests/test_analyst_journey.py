@@ -304,7 +304,7 @@ def deploy_start_and_follow(analyst):
     page = analyst.page
     page.click("#save-draft")
     expect(page.locator("#editor-status")).to_contain_text("Draft of trip_booking saved")
-    expect(page.locator("#draft-info")).to_contain_text("Draft saved by web")
+    expect(page.locator("#draft-info")).to_contain_text("Draft saved by admin")
     expect(page).to_have_url(re.compile(r"/processes/trip_booking/edit$"))
     analyst.screenshot("08-draft-saved")
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from postgres_server import PostgresServer
-from web_helpers import SAGA, processes_folder
+from web_helpers import SAGA, processes_folder, signed_in
 
 from engine.durable import Maestro
 from engine.durable.startup import load_processes
@@ -28,7 +28,7 @@ def client(request, tmp_path_factory):
     handlers, _ = load_processes(processes_folder(folder))
     maestro = Maestro(url, handlers=handlers)
     try:
-        client = create_app(maestro, secret_key="test").test_client()
+        client = signed_in(create_app(maestro, secret_key="test").test_client())
         assert client.post("/api/definitions?name=saga.bpmn", data=SAGA.read_bytes()).status_code == 201
         yield client
     finally:

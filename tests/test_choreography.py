@@ -506,9 +506,11 @@ def test_a_key_longer_than_a_column_holds_still_finds_its_catch(tmp_path):
 
 
 def test_a_publish_with_a_business_key_longer_than_kept_is_refused(tmp_path):
+    from web_helpers import signed_in
+
     from webapp import create_app
 
-    client = create_app(fresh_maestro(tmp_path), secret_key="test").test_client()
+    client = signed_in(create_app(fresh_maestro(tmp_path), secret_key="test").test_client())
     refused = client.post("/api/messages", json={"name": "ping", "correlation": {"business_key": "k" * 256}})
     assert refused.status_code == 400 and "at most 255" in refused.json["message"]
     assert client.post("/api/messages", json={"name": "ping", "correlation": "k" * 256}).status_code == 400

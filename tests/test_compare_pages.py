@@ -3,7 +3,7 @@ import html
 import re
 
 import pytest
-from web_helpers import WEB, web_app
+from web_helpers import WEB, signed_in, web_app
 
 from webapp import pages
 
@@ -20,7 +20,7 @@ def client(tmp_path, monkeypatch):
     maestro.deploy_paths([COMPARE / "shipment_v1.bpmn"])
     maestro.deploy_paths([COMPARE / "shipment_v2.bpmn"])
     maestro.deploy_paths([WEB / "approval.bpmn"])
-    return app.test_client()
+    return signed_in(app.test_client())
 
 
 def compared(page):

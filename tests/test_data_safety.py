@@ -4,6 +4,7 @@ history holds only what happened (no predicted FUTURE/LIKELY/MAYBE rows).
 Each diagram runs in memory and through the durable worker (both_ways).
 """
 from both_ways import both_ways
+from web_helpers import signed_in
 
 import engine
 from engine import BpmnError, Handlers
@@ -117,7 +118,7 @@ def test_a_failed_saga_cancelled_by_the_operator_keeps_its_variables(tmp_path):
 
 def test_the_api_and_the_instance_page_show_a_cancelled_instances_variables(tmp_path):
     outcome = both_ways(tmp_path, SAGA, data={"order": 7}, steps=[("cancel",)], make_handlers=saga_handlers)
-    client = create_app(outcome.maestro, secret_key="test").test_client()
+    client = signed_in(create_app(outcome.maestro, secret_key="test").test_client())
     shown = client.get(f"/api/instances/{outcome.durable_id}").json
     assert (shown["status"], shown["data"]) == ("cancelled", {"order": 7, "payment_id": "p-1"})
     page = client.get(f"/instances/{outcome.durable_id}").get_data(as_text=True)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import test_webapp_api
-from web_helpers import SAGA, web_app
+from web_helpers import SAGA, signed_in, web_app
 
 SAGA_XML = SAGA.read_text(encoding="utf-8")
 RENAMED = SAGA_XML.replace('name="Charge payment"', 'name="Charge the card"')
@@ -23,7 +23,7 @@ ENTITY = """<?xml version="1.0"?>
 @pytest.fixture
 def web(tmp_path):
     app, maestro = web_app(tmp_path)
-    client = app.test_client()
+    client = signed_in(app.test_client())
     assert client.post("/api/definitions?name=saga.bpmn", data=SAGA.read_bytes()).status_code == 201  # version 1
     return client, maestro
 
@@ -33,19 +33,19 @@ def test_a_draft_is_saved_with_who_and_when_and_read_back(web):
     saved = client.put("/api/drafts/order_fulfillment", json={"xml": RENAMED, "based_on_version": 1})
     assert saved.status_code == 200, saved.json
     assert {name: saved.json[name] for name in ("key", "xml", "saved_by", "based_on_version")} == {
-        "key": "order_fulfillment", "xml": RENAMED, "saved_by": "web", "based_on_version": 1}
+        "key": "order_fulfillment", "xml": RENAMED, "saved_by": "admin-tester", "based_on_version": 1}
     saved_at = datetime.fromisoformat(saved.json["saved_at"])
     assert abs(saved_at - datetime.now(timezone.utc)) < timedelta(seconds=30)
     assert client.get("/api/drafts/order_fulfillment").json == saved.json
     assert client.get("/api/drafts").json == {"drafts": [
-        {"key": "order_fulfillment", "saved_by": "web", "saved_at": saved.json["saved_at"], "based_on_version": 1}]}
+        {"key": "order_fulfillment", "saved_by": "admin-tester", "saved_at": saved.json["saved_at"], "based_on_version": 1}]}
 
 
 def test_saving_again_replaces_the_draft_and_names_the_signed_in_user(web):
     client, _ = web
     client.put("/api/drafts/order_fulfillment", json={"xml": SAGA_XML, "based_on_version": 1})
-    again = client.put("/api/drafts/order_fulfillment", json={"xml": RENAMED},
-                       environ_base={"REMOTE_USER": "ana"})
+    signed_in(client, "modeler", name="ana")
+    again = client.put("/api/drafts/order_fulfillment", json={"xml": RENAMED})
     assert again.status_code == 200
     assert (again.json["xml"], again.json["saved_by"], again.json["based_on_version"]) == (RENAMED, "ana", None)
     assert [draft["key"] for draft in client.get("/api/drafts").json["drafts"]] == ["order_fulfillment"]

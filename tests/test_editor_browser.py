@@ -87,7 +87,7 @@ def test_an_analyst_draws_binds_saves_deploys_and_runs_a_new_process(page):
     page.press("#process-id", "Enter")
     page.click("#save-draft")
     expect(page.locator("#editor-status")).to_contain_text("Draft of room_booking saved")
-    expect(page.locator("#draft-info")).to_contain_text("Draft saved by web")
+    expect(page.locator("#draft-info")).to_contain_text("Draft saved by admin")
     expect(page).to_have_url(re.compile(r"/processes/room_booking/edit$"))
     screenshot(page, SCREENSHOTS, "05-draft-saved")
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import SAGA, WEB, web_app
+from web_helpers import SAGA, WEB, signed_in, web_app
 
 from webapp import pages
 
@@ -18,7 +18,7 @@ def client(tmp_path, monkeypatch):
     monkeypatch.setattr(pages, "EDITOR_BUNDLE", bundle)
     app, maestro = web_app(tmp_path)
     maestro.deploy_paths([SAGA, WEB / "approval.bpmn"])
-    return app.test_client()
+    return signed_in(app.test_client())
 
 
 def editor_data(page):

@@ -7,6 +7,7 @@ from itertools import pairwise
 import pytest
 from conftest import make_recorder
 from durable_helpers import DURABLE, deliver_published, drain, fresh_maestro
+from web_helpers import signed_in
 
 from engine import BpmnError
 from engine.durable import NotFound
@@ -199,7 +200,7 @@ def test_what_a_path_starts_from(maestro):
 @pytest.fixture
 def client(maestro):
     from webapp import create_app
-    return create_app(maestro, secret_key="test").test_client()
+    return signed_in(create_app(maestro, secret_key="test").test_client())
 
 
 def test_the_api_gives_the_path_of_a_key_or_an_instance_and_refuses_anything_else(maestro, client):

@@ -30,9 +30,10 @@ def charge_card(ctx):
 '''
 
 
-def call(base, method, path, body=None):
-    request = urllib.request.Request(f"{base}{path}", method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Content-Type": "application/json"})
+def call(serve, method, path, body=None):
+    request = urllib.request.Request(f"{serve['base']}{path}", method=method,
+                                     data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json", **serve["headers"]})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
@@ -48,13 +49,12 @@ def server(tmp_path_factory):
         shutil.copy(DURABLE / diagram, processes / diagram)
     (processes / "handlers.py").write_text(HANDLERS)
     with running_serve(folder, processes=processes) as serve:
-        base = serve["base"]
         for key in ("shop", "booking"):
-            call(base, "POST", f"/api/definitions/{key}/instances", {"business_key": BUSINESS_KEY})
-        call(base, "POST", "/api/messages", {"name": "order_cancelled", "correlation": BUSINESS_KEY})
+            call(serve, "POST", f"/api/definitions/{key}/instances", {"business_key": BUSINESS_KEY})
+        call(serve, "POST", "/api/messages", {"name": "order_cancelled", "correlation": BUSINESS_KEY})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            path = call(base, "GET", f"/api/event-paths?key={BUSINESS_KEY}")
+            path = call(serve, "GET", f"/api/event-paths?key={BUSINESS_KEY}")
             if len(path["instances"]) == 5 and {i["status"] for i in path["instances"]} == {"completed"} \
                     and {m["status"] for m in path["messages"]} == {"delivered", "buffered"}:
                 break

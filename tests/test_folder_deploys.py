@@ -157,7 +157,7 @@ def test_restarting_maestro_serve_keeps_the_version_deployed_through_the_api(tmp
         saga = _get(server, "/api/definitions/order_fulfillment/xml")
         request = urllib.request.Request(f"{server['base']}/api/definitions?name=edited.bpmn", method="POST",
                                          data=saga.replace(b"Charge payment", b"Charge the card"),
-                                         headers={"Content-Type": "application/xml"})
+                                         headers={"Content-Type": "application/xml", **server["headers"]})
         assert json.load(urllib.request.urlopen(request))["version"] == 2
     with running_serve(second, "--no-worker", env=database) as server:
         newest_saga = [d for d in json.loads(_get(server, "/api/definitions")) if d["key"] == "order_fulfillment"]
@@ -168,5 +168,6 @@ def test_restarting_maestro_serve_keeps_the_version_deployed_through_the_api(tmp
 
 
 def _get(server, path):
-    with urllib.request.urlopen(f"{server['base']}{path}") as response:
+    request = urllib.request.Request(f"{server['base']}{path}", headers=server["headers"])
+    with urllib.request.urlopen(request) as response:
         return response.read()

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 from serve_helpers import running_serve
-from web_helpers import ROOT, SAGA, web_app
+from web_helpers import ROOT, SAGA, signed_in, web_app
 
 BIG_DOCUMENTATION = "x" * (8 * 1024 * 1024)  # the response must outgrow every socket buffer
 
@@ -26,9 +26,10 @@ def _big_diagram():
                                           "</bpmn:process>", 1).encode("utf-8")
 
 
-def _request(base, method, path, body=None, headers=None):
-    """(status, headers, body bytes) of one request; HTTP errors are answers too."""
-    request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
+def _request(server, method, path, body=None, headers=None):
+    """(status, headers, body bytes) of one request as the server's admin; HTTP errors are answers too."""
+    request = urllib.request.Request(server["base"] + path, data=body, method=method,
+                                     headers={**server["headers"], **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.headers, response.read()
@@ -36,10 +37,12 @@ def _request(base, method, path, body=None, headers=None):
         return error.code, error.headers, error.read()
 
 
-def _abort_while_it_answers(port, path):
+def _abort_while_it_answers(server, path):
     """Sends a GET, reads the first bytes of the answer, and closes the socket while the server still writes."""
+    port = server["port"]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
-        client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                       f"Authorization: Bearer {server['token']}\r\n\r\n".encode())
         assert client.recv(1024).startswith(b"HTTP/1.1 200")
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
@@ -51,12 +54,12 @@ def server(tmp_path_factory):
 
 
 def test_a_client_that_hangs_up_mid_answer_does_not_end_the_server(server):
-    status, _, body = _request(server["base"], "POST", "/api/definitions?name=big.bpmn", _big_diagram(),
+    status, _, body = _request(server, "POST", "/api/definitions?name=big.bpmn", _big_diagram(),
                                {"Content-Type": "application/xml"})
     assert status == 201, body
     for _ in range(3):
-        _abort_while_it_answers(server["port"], "/api/definitions/big/xml")
-    status, _, body = _request(server["base"], "GET", "/api/definitions/big/xml")
+        _abort_while_it_answers(server, "/api/definitions/big/xml")
+    status, _, body = _request(server, "GET", "/api/definitions/big/xml")
     assert server["process"].poll() is None
     assert status == 200 and BIG_DOCUMENTATION.encode() in body
 
@@ -79,7 +82,7 @@ def _with_host(server, path, host):
     """(status, headers, body) of a GET sent to the server with the given Host header."""
     connection = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=30)
     try:
-        connection.request("GET", path, headers={"Host": host})
+        connection.request("GET", path, headers={"Host": host, **server["headers"]})
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -107,7 +110,7 @@ def test_a_foreign_host_name_is_refused(server, path, json_answer):
 def test_allowed_host_names_are_configurable(tmp_path, monkeypatch):
     monkeypatch.setenv("MAESTRO_ALLOWED_HOSTS", "maestro.example.com, .corp.example")
     app, _ = web_app(tmp_path)
-    client = app.test_client()
+    client = signed_in(app.test_client())
     answers = {host: client.get("/api/instances", headers={"Host": host}).status_code
                for host in ["maestro.example.com", "ci.corp.example:8080", "localhost", "corp.example.evil"]}
     assert answers == {"maestro.example.com": 200, "ci.corp.example:8080": 200, "localhost": 421,
@@ -118,8 +121,8 @@ def test_serve_warns_when_it_listens_beyond_this_machine(tmp_path):
     with running_serve(tmp_path, "--no-worker", host="0.0.0.0") as running:
         status, _, _ = _with_host(running, "/api/instances", f"127.0.0.1:{running['port']}")
     assert status == 200
-    assert "warning: listening on 0.0.0.0 lets other machines reach Maestro, which has no sign-in yet" \
-        in running["log"].read_text()
+    assert "warning: listening on 0.0.0.0 lets other machines reach Maestro's sign-in: passwords, tokens and " \
+        "session cookies cross the network in clear text" in running["log"].read_text()
 
 
 def test_serve_on_loopback_prints_no_warning(server):
@@ -133,7 +136,7 @@ SAFETY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"
 
 def _page_paths(server):
     """The cockpit's pages, with an instance waiting for a user task: its page follows it and offers to cancel."""
-    status, _, body = _request(server["base"], "POST", "/api/definitions/order_approval/instances",
+    status, _, body = _request(server, "POST", "/api/definitions/order_approval/instances",
                                b'{"data": {"customer": "ACME"}}', {"Content-Type": "application/json"})
     assert status == 201
     instance = json.loads(body)["id"]
@@ -142,7 +145,7 @@ def _page_paths(server):
 
 def test_every_page_forbids_inline_script_framing_and_sniffing(server):
     for path in _page_paths(server):
-        _, headers, body = _request(server["base"], "GET", path)
+        _, headers, body = _request(server, "GET", path)
         policy = headers["Content-Security-Policy"]
         assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
         assert {name: headers[name] for name in SAFETY_HEADERS} == SAFETY_HEADERS
@@ -152,7 +155,7 @@ def test_every_page_forbids_inline_script_framing_and_sniffing(server):
 
 
 def test_the_definition_xml_is_a_download_a_browser_never_renders(server):
-    status, headers, body = _request(server["base"], "GET", "/api/definitions/order_fulfillment/xml?version=1")
+    status, headers, body = _request(server, "GET", "/api/definitions/order_fulfillment/xml?version=1")
     assert status == 200 and body.startswith(b"<?xml")
     assert headers["Content-Disposition"] == 'attachment; filename=order_fulfillment-v1.bpmn'
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -163,7 +166,7 @@ def _cookie_attributes(tmp_path, headers):
     """The attributes of the session cookie a fresh app sets on the first page (its form token lives there)."""
     folder = tmp_path / str(len(list(tmp_path.iterdir())))
     folder.mkdir()
-    response = web_app(folder)[0].test_client().get("/processes", headers=headers)
+    response = signed_in(web_app(folder)[0].test_client()).get("/processes", headers=headers)
     cookie, = [value for name, value in response.headers.items() if name == "Set-Cookie"]
     return {part.strip() for part in cookie.split(";")[1:]}
 

@@ -2,6 +2,7 @@
 instances by correlation, and starting the processes that begin with a message."""
 from conftest import make_recorder
 from durable_helpers import DURABLE, delivered, drain, fresh_maestro
+from web_helpers import signed_in
 
 
 def test_a_message_reaches_the_waiting_instance_it_correlates_with_and_only_that_one(tmp_path):
@@ -65,7 +66,7 @@ def test_publish_through_the_api_and_the_command_line(tmp_path, monkeypatch):
     handlers, _ = make_recorder("reserve", "ship", "record")
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy_paths([DURABLE / "messages.bpmn"])
-    client = create_app(maestro, secret_key="test").test_client()
+    client = signed_in(create_app(maestro, secret_key="test").test_client())
     waiting = maestro.start("order", {"order_id": "o-1"})["id"]
     drain(maestro)
 

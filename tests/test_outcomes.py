@@ -92,7 +92,7 @@ def test_a_task_waiting_to_retry_says_which_try_comes_next_and_when(tmp_path, mo
 
 
 def test_the_migration_fills_in_the_outcomes_of_instances_that_completed_before_it(tmp_path):
-    """0019 adds the outcome: a database from before it gets those of its completed instances from history."""
+    """0016 adds the outcome: a database from before it gets those of its completed instances from history."""
     from alembic import command
     from sqlalchemy import create_engine
 
@@ -105,10 +105,10 @@ def test_the_migration_fills_in_the_outcomes_of_instances_that_completed_before_
     failed = run(maestro, {"items": ["book"], "crash_at": "invoice"})
     url = f"sqlite:///{tmp_path / 'maestro.db'}"
     old = create_engine(url)
-    command.downgrade(alembic_config(old), "0012")  # as it was before outcomes were kept
+    command.downgrade(alembic_config(old), "0015")  # as it was before outcomes were kept
     old.dispose()
 
-    upgraded = Maestro(url)  # connecting migrates 0012 -> head
+    upgraded = Maestro(url)  # connecting migrates 0015 -> head
     outcomes = {shown["id"]: (shown["outcome"], shown["end_event"]) for shown in upgraded.instances()}
     assert outcomes == {happy: ("completed", "Order fulfilled"), rolled_back: ("rolled_back", "Order cancelled"),
                         failed: (None, None)}

@@ -4,6 +4,7 @@ throwing no error code, and execution or task listeners (which Maestro does not 
 import pytest
 from cli_helpers import maestro as maestro_cli
 from conftest import FIXTURES
+from web_helpers import signed_in
 
 import engine
 from engine.durable import Maestro
@@ -180,7 +181,7 @@ def test_lint_deploy_and_the_api_refuse_them_alike(tmp_path, xml, element):
     with pytest.raises(engine.DeployError) as raised:
         maestro.deploy([(FILE, xml.encode())])
     assert located(raised.value.problems)[0] == (FILE, line, element)
-    response = create_app(maestro, secret_key="test").test_client().post(
+    response = signed_in(create_app(maestro, secret_key="test").test_client()).post(
         "/api/definitions", data=xml.encode(), headers={"Content-Type": "application/xml"})
     assert response.status_code == 422
     assert (response.json["errors"][0]["line"], response.json["errors"][0]["element"]) == (line, element)

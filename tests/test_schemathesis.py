@@ -29,7 +29,9 @@ ANSWERS_BEYOND_THE_SCHEMA = {"POST /api/definitions": "422", "GET /api/instances
                              "PUT /api/drafts/{key}": "400", "POST /api/try": "422", "GET /api/event-paths": "400",
                              "POST /api/definitions/{key}/instances": "422",
                              "POST /api/instances/{instance_id}/tasks/{task}/complete": "422",
-                                                          "GET /api/tasks": "400"}
+                             "GET /api/tasks": "400",
+                             # an admin may not disable themselves nor drop their own admin role
+                             "PATCH /api/people/{name}": "400"}
 ACCEPTED = ["2XX", "404", "409"]
 # NUL characters are refused in every text the API takes (tests/test_api_hardening.py shows how);
 # the document says so in words, which generators cannot read.
@@ -37,11 +39,13 @@ CONFIG = SchemathesisConfig.from_dict({"generation": {"allow-x00": False}, "oper
     {"include-name": name, "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, status]}}}
     for name, status in ANSWERS_BEYOND_THE_SCHEMA.items()]})
 
-schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
+# Revoking tokens by number would, sooner or later, revoke the one the fuzzer sends (tests/test_access.py
+# tests revoking).
+schema = schemathesis.openapi.from_dict(document(), config=CONFIG).exclude(method="DELETE", path="/api/tokens/{token_id}")
 
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_its_openapi_document(case, server):
-    case.call_and_validate(base_url=server["base"])
+    case.call_and_validate(base_url=server["base"], headers=server["headers"])

@@ -9,6 +9,7 @@ from cli_helpers import SAGA
 from durable_helpers import drain, fresh_maestro
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from web_helpers import signed_in
 
 from engine import Handlers, load_handler_module
 from engine.durable import tracing
@@ -178,7 +179,7 @@ def test_a_message_hop_there_and_back_is_one_trace(tmp_path, spans):
 def test_a_publish_from_outside_takes_the_callers_trace(tmp_path, spans):
     from webapp import create_app
     maestro = hop_maestro(tmp_path)
-    client = create_app(maestro, secret_key="test").test_client()
+    client = signed_in(create_app(maestro, secret_key="test").test_client())
     published = client.post("/api/messages", json={"name": "order_placed", "correlation": {"business_key": "o-2"}},
                             headers={"traceparent": CALLER})
     assert published.status_code == 202
@@ -250,7 +251,7 @@ EXPECTED = ['maestro_messages_published_total{kind="message"} 3.0',  # two from 
 def test_metrics_count_messages_published_delivered_buffered_and_expired(tmp_path):
     from webapp import create_app
     maestro = hop_maestro(tmp_path)
-    client = create_app(maestro, secret_key="test").test_client()
+    client = signed_in(create_app(maestro, secret_key="test").test_client())
     message_traffic(maestro, client)
     metrics = client.get("/metrics").get_data(as_text=True)
     for line in EXPECTED:
@@ -263,6 +264,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 import test_tracing
+from web_helpers import signed_in
 from webapp import create_app
 from webapp.metrics import count_worker_events, share_between_processes
 share_between_processes({folder!r})
@@ -271,7 +273,7 @@ if sys.argv[1] == "worker":  # a worker process of `maestro serve`: it delivers,
     count_worker_events(maestro)
     test_tracing.run_all(maestro)
 else:
-    client = create_app(maestro, secret_key="test").test_client()
+    client = signed_in(create_app(maestro, secret_key="test").test_client())
     if sys.argv[1] == "publish":
         assert client.post("/api/messages", json={{"name": "order_placed", "correlation": {{"business_key": "o-2"}}}}).status_code == 202
         assert client.post("/api/messages", json={{"name": "nobody_listens", "ttl": 0}}).status_code == 202

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import ROOT
+from web_helpers import signed_in
 
 from engine.durable import Maestro
 from engine.durable.startup import load_processes
@@ -30,7 +31,7 @@ def setup(tmp_path, monkeypatch):
     maestro = Maestro(url, handlers=load_processes(FIXTURES)[0])
     maestro.deploy_paths([FIXTURES / "values.bpmn"])
     env = {**os.environ, "MAESTRO_DATABASE_URL": url, "MAESTRO_RETRY_BASE_SECONDS": "0", "PYTHONPATH": str(ROOT)}
-    return maestro, create_app(maestro, secret_key="test").test_client(), env
+    return maestro, signed_in(create_app(maestro, secret_key="test").test_client()), env
 
 
 def cli(env, *args):

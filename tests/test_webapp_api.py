@@ -4,7 +4,7 @@ import io
 import pytest
 from corpus_outcomes import CORPUS
 from durable_helpers import drain
-from web_helpers import SAGA, WEB, web_app
+from web_helpers import SAGA, WEB, signed_in, web_app
 
 NOT_EXECUTABLE = b"""<?xml version="1.0"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
@@ -24,7 +24,7 @@ GROOVY = b"""<?xml version="1.0"?>
 @pytest.fixture
 def web(tmp_path):
     app, maestro = web_app(tmp_path)
-    return app.test_client(), maestro
+    return signed_in(app.test_client()), maestro
 
 
 def upload(client, *files, **query):

@@ -3,7 +3,7 @@ import re
 
 import pytest
 from durable_helpers import drain
-from web_helpers import SAGA, WEB, web_app
+from web_helpers import SAGA, WEB, signed_in, web_app
 
 from webapp.progress import element_states
 
@@ -12,7 +12,7 @@ from webapp.progress import element_states
 def web(tmp_path):
     app, maestro = web_app(tmp_path)
     maestro.deploy_paths([SAGA, WEB / "approval.bpmn"])
-    return app.test_client(), maestro
+    return signed_in(app.test_client()), maestro
 
 
 def csrf_token(client, path):

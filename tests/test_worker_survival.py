@@ -21,6 +21,7 @@ from cli_helpers import ROOT
 from postgres_server import PostgresServer
 from postgres_server import _free_port as free_port
 from sqlalchemy import select
+from web_helpers import api_token
 
 from engine.durable import Maestro
 from engine.durable.store.models import Job
@@ -286,9 +287,9 @@ def health(base):
         return error.code, json.load(error)
 
 
-def start_over_api(base, key):
+def start_over_api(base, key, token):
     request = urllib.request.Request(f"{base}/api/definitions/{key}/instances", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)["id"]
 
@@ -296,6 +297,7 @@ def start_over_api(base, key):
 def test_serve_reports_its_database_and_worker_at_api_health_and_stops_on_sigterm(tmp_path, postgres):
     url, port, gate = postgres.fresh_database("served"), free_port(), tmp_path / "gate"
     maestro = deployed(url)
+    token = api_token(maestro, "worker")
     # An idle loop beats about every second: a stall of 3 s is a held step, not an idle wait.
     env = environment(tmp_path, url, MAESTRO_TEST_GATE=str(gate), MAESTRO_WORKER_STALL_SECONDS="3")
     server = Running(env, "serve", "--processes", FIXTURES, "--port", port)
@@ -304,7 +306,7 @@ def test_serve_reports_its_database_and_worker_at_api_health_and_stops_on_sigter
     # The worker process says "starting" until its loop runs.
     await_true(lambda: health(base) == (200, {"status": "ok", "database": "ok", "worker": "ok"}), "the worker runs")
 
-    held = start_over_api(base, "steps")  # its slow step waits for the gate: the worker's loop stalls
+    held = start_over_api(base, "steps", token)  # its slow step waits for the gate: the worker's loop stalls
     await_true(lambda: health(base)[0] == 503, "health says the worker is stuck")
     status, body = health(base)
     assert body["status"] == "unavailable" and body["database"] == "ok"
@@ -318,11 +320,11 @@ def test_serve_reports_its_database_and_worker_at_api_health_and_stops_on_sigter
     assert health(base)[1]["reason"].startswith("the database is unreachable (OperationalError: ")
     postgres.resume()
     await_true(lambda: health(base)[0] == 200, "health is back to ok after the restart")
-    after = start_over_api(base, "steps")
+    after = start_over_api(base, "steps", token)
     await_true(lambda: maestro.show(after)["status"] == "completed", "the worker ran on after the restart")
 
     gate.unlink()
-    stuck = start_over_api(base, "steps")
+    stuck = start_over_api(base, "steps", token)
     await_true(lambda: (stuck, "slow") in [(i, topic) for i, topic, *_ in calls(tmp_path)], "a step is held")
     code, seconds = server.terminate()
     assert code == 0, server.text

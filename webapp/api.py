@@ -10,6 +10,7 @@ from engine.run.instance import InstanceError
 from engine.run.variable_limits import VariablesRefused
 
 from . import access, browser_safety, progress, repair_input, request_input, task_rules, uploads
+from .access import needs, public
 from .openapi import OUTCOMES, STATUSES, document
 from .request_input import BadRequest
 
@@ -68,11 +69,12 @@ def json_error(status, error, message):
 # -- definitions ---------------------------------------------------------------
 
 @blueprint.post("/definitions")
+@needs("modeler")
 def upload_definitions():
     """One or several .bpmn files (and the .form / .json forms they name) as multipart "file" fields, or
     one file as the raw request body."""
     force = request.args.get("force_executable", "").lower() in ("1", "true", "yes")
-    deployed = uploads.deploy(maestro(), uploaded_files(), force_executable=force)
+    deployed = uploads.deploy(maestro(), uploaded_files(), force_executable=force, by=access.person())
     first = deployed[0] if deployed else {}
     return jsonify({**first, "deployed": deployed}), 201
 
@@ -115,13 +117,14 @@ def definition_xml(key):
 
 
 @blueprint.post("/definitions/<key>/instances")
+@needs("worker")
 def start_instance(key):
     body = _json_body()
     data = body.get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
     return jsonify(maestro().start(key, data, request_input.business_key(body.get("business_key")),
-                                   trace=request.headers.get("traceparent"), check_form=True)), 201
+                                   trace=request.headers.get("traceparent"), check_form=True, by=access.person())), 201
 
 
 # -- instances -----------------------------------------------------------------
@@ -167,6 +170,7 @@ def cancel_instance(instance_id):
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_ref>/complete")
+@needs("worker")
 def complete_task(instance_id, task_ref):
     data = _json_body().get("data") or {}
     if not isinstance(data, dict):
@@ -182,6 +186,7 @@ def complete_task(instance_id, task_ref):
 # -- messages ----------------------------------------------------------------------
 
 @blueprint.post("/messages")
+@needs("operator")
 def publish_message():
     """{name, correlation, data, ttl} -> 202 {id, status}: stored, and delivered by the workers."""
     body = _json_body()
@@ -191,7 +196,8 @@ def publish_message():
         raise BadRequest('"correlation" is a key (a string) or a JSON object of the values to match')
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float, str))):
         raise BadRequest('"ttl" is seconds or an ISO 8601 duration such as "PT1H"')
-    return _stored(lambda: maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent")))
+    return _stored(lambda: maestro().publish(name, correlation, data, ttl, trace=request.headers.get("traceparent"),
+                                             by=access.person()))
 
 
 @blueprint.get("/messages/<message_id>")
@@ -209,10 +215,11 @@ def event_path():
 
 
 @blueprint.post("/signals")
+@needs("operator")
 def broadcast_signal():
     """{name, data} -> 202 {id, status}: broadcast by the workers to every catch waiting for it now."""
     name, data = _name_and_data(_json_body(), "signal")
-    return _stored(lambda: maestro().signal(name, data, trace=request.headers.get("traceparent")))
+    return _stored(lambda: maestro().signal(name, data, trace=request.headers.get("traceparent"), by=access.person()))
 
 
 def _name_and_data(body, kind):
@@ -236,6 +243,7 @@ def _stored(publish):
 # -- service ---------------------------------------------------------------------
 
 @blueprint.get("/health")
+@public
 def health():
     """200 when the database answers and this server's worker (if it runs one) is working;
     503 with the reason otherwise, so that a load balancer or supervisor can act on it."""
@@ -262,6 +270,7 @@ def health():
 
 
 @blueprint.get("/openapi.json")
+@public
 def openapi():
     return jsonify(document())
 

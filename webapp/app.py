@@ -12,6 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.durable.startup import UserError
 
 from . import (
+    access,
+    account_pages,
     api,
     assets,
     browser_safety,
@@ -21,6 +23,9 @@ from . import (
     metrics,
     modeling_api,
     pages,
+    people_api,
+    people_pages,
+    sign_in,
     surgery_api,
     surgery_pages,
 )
@@ -60,6 +65,7 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.before_request(_known_host_only)
     browser_safety.install(app)
+    access.install(app)  # credentials and roles, before CSRF: a stranger is sent to sign in
     csrf = CSRFProtect(app)
     csrf.exempt(api.blueprint)  # API clients send no form token; see _same_origin_only
     csrf.exempt(drafts_api.blueprint)
@@ -67,6 +73,7 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     csrf.exempt(surgery_api.blueprint)
     csrf.exempt(repair_api_blueprint)
     csrf.exempt(tasks_api_blueprint)
+    csrf.exempt(people_api.blueprint)  # a session's writes to /api are checked by access (X-CSRFToken)
     app.before_request(_same_origin_only)
     app.before_request(_text_parameters_only)
     app.url_map.converters["instance_id"] = InstanceIdConverter
@@ -74,6 +81,10 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     app.register_blueprint(drafts_api.blueprint, url_prefix="/api")
     app.register_blueprint(modeling_api.blueprint, url_prefix="/api")
     app.register_blueprint(surgery_api.blueprint, url_prefix="/api")
+    app.register_blueprint(people_api.blueprint, url_prefix="/api")
+    app.register_blueprint(sign_in.blueprint)
+    app.register_blueprint(account_pages.blueprint)
+    app.register_blueprint(people_pages.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(event_pages.blueprint)
     app.register_blueprint(surgery_pages.blueprint)

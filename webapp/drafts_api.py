@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from engine.durable import InvalidDraft, NotFound
 
-from . import request_input, uploads
+from . import access, request_input, uploads
+from .access import needs
 from .api import install_refusals, json_error
 from .request_input import MAX_DATABASE_INTEGER, BadRequest
 
@@ -37,8 +38,8 @@ def _newer_than_draft(key: str, based_on: int | None) -> str | None:
 
 
 def who() -> str:
-    """Who saves a draft: the request's user when something in front of Maestro signed them in, else "web"."""
-    return request.remote_user or "web"
+    """Who saves a draft: the signed-in person (else the user something in front of Maestro signed in, else "web")."""
+    return access.person() or request.remote_user or "web"
 
 
 @blueprint.get("/drafts")
@@ -52,6 +53,7 @@ def show_draft(key):
 
 
 @blueprint.put("/drafts/<key>")
+@needs("modeler")
 def save_draft(key):
     """{xml, based_on_version?}: replaces the draft of `key` (the id of the diagram's process)."""
     body = request_input.json_object(request.get_data(cache=False))
@@ -65,12 +67,14 @@ def save_draft(key):
 
 
 @blueprint.delete("/drafts/<key>")
+@needs("modeler")
 def delete_draft(key):
     maestro().delete_draft(key)
     return "", 204
 
 
 @blueprint.post("/drafts/<key>/deploy")
+@needs("modeler")
 def deploy_draft(key):
     """Deploys the draft as an upload named KEY.bpmn would be, then deletes it; 422 (draft kept) if refused,
     409 when a version newer than the one the draft was edited from is deployed (unless `over_newer`)."""
@@ -79,7 +83,7 @@ def deploy_draft(key):
         conflict = _newer_than_draft(key, draft["based_on_version"])
         if conflict:
             return json_error(409, "newer_version", conflict)
-    deployed = uploads.deploy(maestro(), [(f"{key}.bpmn", draft["xml"].encode("utf-8"))])
+    deployed = uploads.deploy(maestro(), [(f"{key}.bpmn", draft["xml"].encode("utf-8"))], by=access.person())
     try:
         maestro().delete_draft(key, if_xml=draft["xml"])  # a draft saved again meanwhile is newer work: kept
     except NotFound:

@@ -9,6 +9,7 @@ from engine.problems import DeployError
 from engine.read.untrusted_xml import utf8_document
 
 from . import catalog, request_input, tries, uploads
+from .access import needs
 from .api import install_refusals, json_error
 from .request_input import BadRequest
 
@@ -25,6 +26,7 @@ def maestro():
 
 
 @blueprint.post("/lint")
+@needs("modeler")
 def lint():
     """{xml, name?, force_executable?} -> {"problems": [{file, line, element, message, severity}]}:
     what deploy refuses (errors) and what scripts and conditions read that nothing sets (warnings)."""
@@ -49,6 +51,7 @@ def element_templates():
 
 
 @blueprint.post("/try")
+@needs("modeler")
 def try_diagram():
     """{xml, name?, variables?, tasks?: {service task id: "handler"|"nothing"|"fail"|"error:CODE"}} ->
     the run's status, variables, path, element states and error (webapp/tries.py)."""

@@ -248,6 +248,109 @@ def _task_schemas():
 
 
 def document():
+    return _with_security(_document())
+
+
+# Who may call the API (webapp/access.py): a personal API token, or the session cookie of a sign-in
+# (whose state-changing requests also send the page's CSRF token as X-CSRFToken).
+_SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "a personal API token (the Account page, or `maestro user token NAME`)"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                "description": "the web app's sign-in; writes also send the X-CSRFToken header"},
+}
+_PUBLIC = {("/api/health", "get")}  # needs no credentials
+_UNAUTHORIZED = {"description": "no credentials, or a token that is unknown, revoked or expired "
+                                "(WWW-Authenticate: Bearer)",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_FORBIDDEN = {"description": "the person lacks the role this needs (the message names it)",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _with_security(document):
+    """The document with its security schemes, the requirement of every operation but the public ones,
+    and the 401/403 answers of those."""
+    document["security"] = [{"bearer": []}, {"session": []}]
+    document["components"]["securitySchemes"] = _SECURITY_SCHEMES
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if (path, method) in _PUBLIC:
+                operation["security"] = []
+            else:
+                operation["responses"] = {"401": _UNAUTHORIZED, "403": _FORBIDDEN, **operation["responses"]}
+    return document
+
+
+def _people_paths():
+    """/api/me, /api/tokens (the caller's own) and /api/people (admins): webapp/people_api.py."""
+    name = _path_parameter("name")
+    token_id = {"name": "token_id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 0, "maximum": 2 ** 31 - 1}}
+    roles = {"type": "array", "minItems": 1, "items": {"enum": ["viewer", "worker", "operator", "modeler", "admin"]}}
+    groups = {"type": ["array", "null"], "items": {"type": "string", "maxLength": 255}}
+    person_name = {"type": "string", "maxLength": 255, "pattern": "^[A-Za-z0-9][A-Za-z0-9._@+-]*$"}
+    return {
+        "/api/me": {"get": _operation("The signed-in person: name, display name, roles, groups",
+                                      {"200": _json(_ref("Person"))})},
+        "/api/tokens": {
+            "get": _operation("The caller's API tokens (never their secrets)", {"200": _json({
+                "type": "object", "properties": {"tokens": {"type": "array", "items": _ref("Token")}}})}),
+            "post": _operation("A new API token of the caller: its secret is in this answer only", {
+                "201": _json({"allOf": [_ref("Token"), {"type": "object", "properties": {
+                    "token": {"type": "string"}}}]}, "created")},
+                body={"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "name": {"type": ["string", "null"], "maxLength": 255},
+                    "expires_in_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650}}}}}}),
+        },
+        "/api/tokens/{token_id}": {"delete": _operation("Revokes one of the caller's tokens",
+                                                        {"200": _json(_ref("Token"))}, [token_id])},
+        "/api/people": {
+            "get": _operation("Every account (admin)", {"200": _json({"type": "object", "properties": {
+                "people": {"type": "array", "items": _ref("Person")}}})}),
+            "post": _operation("Adds a local account (admin); a generated password is in this answer only", {
+                "201": _json({"type": "object", "properties": {"person": _ref("Person"),
+                                                               "password": {"type": ["string", "null"]}}},
+                             "created")},
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name", "roles"], "properties": {
+                        "name": person_name, "roles": roles, "groups": groups,
+                        "display_name": {"type": ["string", "null"], "maxLength": 255},
+                        "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024}}}}}}),
+        },
+        "/api/people/{name}": {
+            "get": _operation("One account (admin)", {"200": _json(_ref("Person"))}, [name]),
+            "patch": _operation("Changes an account's roles, groups, display name or disabled (admin)",
+                                {"200": _json(_ref("Person"))}, [name],
+                                {"required": False, "content": {"application/json": {"schema": {
+                                    "type": "object", "properties": {
+                                        "roles": {**roles, "type": ["array", "null"]}, "groups": groups,
+                                        "disabled": {"type": ["boolean", "null"]},
+                                        "display_name": {"type": ["string", "null"], "maxLength": 255}}}}}}),
+        },
+        "/api/people/{name}/password": {"post": _operation(
+            "Sets a local account's password, given or generated (admin); it is in this answer only",
+            {"200": _json({"type": "object", "properties": {"name": {"type": "string"},
+                                                            "password": {"type": "string"}}})}, [name],
+            {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024}}}}}})},
+    }
+
+
+_PEOPLE_SCHEMAS = {
+    "Person": {"type": "object", "properties": {
+        "name": {"type": "string"}, "display_name": {"type": ["string", "null"]},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "groups": {"type": "array", "items": {"type": "string"}}, "source": {"enum": ["local", "oidc"]},
+        "created_at": {"type": ["string", "null"]}, "disabled": {"type": "boolean"}}},
+    "Token": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "owner": {"type": "string"}, "name": {"type": "string"},
+        "prefix": {"type": "string", "description": "its first characters, to recognise it by"},
+        "created_at": {"type": ["string", "null"]}, "last_used_at": {"type": ["string", "null"]},
+        "expires_at": {"type": ["string", "null"]}, "revoked": {"type": "boolean"}}},
+}
+
+
+def _document():
     key, instance = _path_parameter("key"), _path_parameter("instance_id")
     json_body = {"required": False, "content": {"application/json": {"schema": _JSON_OBJECT}}}
     return {
@@ -416,8 +519,9 @@ def document():
             **_task_paths(),
             "/api/health": {"get": _operation("Whether the database answers and this server's worker works", {
                 "200": _json(_JSON_OBJECT), "503": _json(_JSON_OBJECT, "not healthy: `reason` says why")})},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
+            "/metrics": {"get": {"summary": "Prometheus metrics (a viewer's token: see README)", "responses": {"200": {
                 "description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            **_people_paths(),
         },
         "components": {"schemas": {
             "Published": {"type": "object", "required": ["id", "status"], "properties": {
@@ -439,6 +543,7 @@ def document():
                     "delivered_at": {"type": "string"}}}}}},
             **_event_path_schemas(),
             **_task_schemas(),
+            **_PEOPLE_SCHEMAS,
             "Error": {"type": "object", "required": ["error", "message"],
                       "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
             "Invalid": {"type": "object", "properties": {
@@ -458,6 +563,7 @@ def document():
             "Definition": {"type": "object", "properties": {
                 "key": {"type": "string"}, "version": {"type": "integer"}, "name": {"type": ["string", "null"]},
                 "file_name": {"type": "string"}, "deployed_at": {"type": "string"},
+                "deployed_by": {"type": ["string", "null"], "description": "the person who deployed it"},
                 "instances": {"type": "object", "additionalProperties": {"type": "integer"}}}},
             "DraftSummary": {"type": "object", "properties": {
                 "key": {"type": "string"}, "saved_by": {"type": "string"}, "saved_at": {"type": "string"},

@@ -12,6 +12,7 @@ from engine.problems import DeployError
 from engine.run.instance import InstanceError
 
 from . import access, editor_templates, progress, repair_input, request_input, task_rules, uploads
+from .access import needs
 from .api import definitions_with_counts
 from .forms import FormError, values_from
 from .openapi import OUTCOMES, STATUSES
@@ -49,6 +50,7 @@ def processes(problems=None, status=200):
 
 
 @blueprint.post("/processes")
+@needs("modeler")
 def upload():
     files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("files") if f.filename]
     if not files:
@@ -56,7 +58,7 @@ def upload():
         return redirect(url_for("pages.processes"))
     try:
         force = bool(request.form.get("force_executable"))
-        deployed = uploads.deploy(maestro(), files, force_executable=force)
+        deployed = uploads.deploy(maestro(), files, force_executable=force, by=access.person())
     except DeployError as error:
         return processes(problems=[problem.as_dict() for problem in error.problems], status=422)
     for item in deployed:
@@ -82,11 +84,12 @@ def process(key, form_error=None, status=200, migration=None, field_errors=None)
 
 
 @blueprint.post("/processes/<key>/start")
+@needs("worker")
 def start(key):
     try:
         data = values_from(maestro().start_form(key), request.form)
         business_key = request_input.business_key(request.form.get("business_key", "").strip())
-        started = maestro().start(key, data, business_key, check_form=True)
+        started = maestro().start(key, data, business_key, check_form=True, by=access.person())
     except (FormError, request_input.BadRequest) as error:
         return process(key, form_error=str(error), status=400)
     except InvalidForm as error:
@@ -101,6 +104,7 @@ EDITOR_BUNDLE = Path(__file__).resolve().parent / "static" / "dist" / "editor.js
 
 
 @blueprint.get("/processes/new")
+@needs("modeler")
 def new_process():
     """The editor on a template; the page saves and deploys through the JSON API."""
     name = request.args.get("template") or "blank"
@@ -112,6 +116,7 @@ def new_process():
 
 
 @blueprint.get("/processes/<key>/edit")
+@needs("modeler")
 def edit_process(key):
     """The editor on the process's draft when it has one, else on a version (the newest unless ?version=N)."""
     try:
@@ -219,16 +224,19 @@ def _process_name(key, version):
 
 
 @blueprint.post("/instances/<instance_id>/retry")
+@needs("operator")
 def retry(instance_id):
     return _act(instance_id, lambda: maestro().retry(instance_id, by=access.person()), "Retry scheduled.")
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
+@needs("operator")
 def cancel(instance_id):
     return _act(instance_id, lambda: maestro().cancel(instance_id, by=access.person()), "Instance cancelled.")
 
 
 @blueprint.post("/instances/<instance_id>/tasks/<task_id>/complete")
+@needs("worker")
 def complete(instance_id, task_id):
     waiting = {task["id"]: task for task in maestro().show(instance_id)["waiting"]}
     if task_id not in waiting:

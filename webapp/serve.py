@@ -12,6 +12,8 @@ import threading
 from engine.durable.startup import UserError, deploy_folder, load_processes, open_engine
 from engine.durable.worker_stop import StopSignals, stop_signals_ignored
 
+ADMIN_PASSWORD_SETTING = "MAESTRO_ADMIN_PASSWORD"
+
 
 def add_command(commands):
     serve = commands.add_parser("serve", help="web UI + JSON API + workers")
@@ -43,14 +45,15 @@ def serve_command(args):
     maestro = open_engine(handlers)
     if not deploy_folder(maestro, folder, diagrams):
         return 1
+    _first_admin(maestro)
     with tempfile.TemporaryDirectory(prefix="maestro-metrics-") as metrics_folder:
         if workers:
             share_between_processes(metrics_folder)
         app = create_app(maestro, listen_host=args.host, runs_handlers=workers > 0)
         if not is_loopback(args.host):
-            print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro, which has no "
-                  "sign-in yet: anyone who can connect can deploy, start, complete and cancel", file=sys.stderr,
-                  flush=True)
+            print(f"maestro: warning: listening on {args.host} lets other machines reach Maestro's sign-in: "
+                  "passwords, tokens and session cookies cross the network in clear text unless a TLS proxy is "
+                  "in front (see MAESTRO_TRUSTED_PROXIES)", file=sys.stderr, flush=True)
         processes = WorkerProcesses(workers, folder) if workers else None
         app.extensions["maestro_worker"] = processes
         try:
@@ -76,3 +79,26 @@ def serve_command(args):
         server.close()  # in-flight requests are cut: the process ends now
     print("Maestro stopped", flush=True)
     return 0
+
+
+def _first_admin(maestro):
+    """On a database without accounts, adds "admin" and prints its password once: with
+    MAESTRO_ADMIN_PASSWORD, that one (for automation), else a generated one."""
+    from engine.durable.people import AccountRefused
+
+    given = os.environ.get(ADMIN_PASSWORD_SETTING) or None
+    try:
+        password = maestro.people.first_admin(given)
+    except AccountRefused as error:
+        raise UserError(f"{ADMIN_PASSWORD_SETTING}: {error}") from error
+    if password is None:
+        return
+    shown = "(the one MAESTRO_ADMIN_PASSWORD gives)" if given else password
+    print("\n".join([
+        "", "=" * 72,
+        "  Maestro has no accounts yet: it made an administrator. Sign in with",
+        "    name:     admin",
+        f"    password: {shown}",
+        "  This is shown once. Change it with `maestro user password admin`;",
+        "  add people with `maestro user add NAME --role ROLE` or on the People page.",
+        "=" * 72, ""]), flush=True)

@@ -84,7 +84,7 @@ def check_completion_by_reference(maestro, instance_id: str, task_ref: str) -> N
     try:
         check_complete(maestro.user_task(instance_id, waiting[0]["id"]))
     except NotFound:
-        return  # waiting since before the task lists (migration 0014): only on its instance's page
+        return  # waiting since before the task lists (migration 0015): only on its instance's page
 
 
 def _check_open(task):

@@ -19,13 +19,14 @@ DEFINITIONS = f"{{{NSMAP['bpmn']}}}definitions"
 PROCESS = f"{{{NSMAP['bpmn']}}}process"
 
 
-def deploy(maestro, files: list[tuple[str, bytes]], force_executable: bool = False) -> list[dict]:
+def deploy(maestro, files: list[tuple[str, bytes]], force_executable: bool = False,
+           by: str | None = None) -> list[dict]:
     """Deploys uploaded (name, bytes) files as Maestro.deploy does; DeployError (nothing deployed) or BadRequest.
 
     When this server's worker runs what is deployed here (not `--no-worker`), a service task none of its
-    handlers binds is refused."""
+    handlers binds is refused. `by`: the person deploying."""
     return maestro.deploy(prepared(files), force_executable=force_executable,
-                          check_handlers=current_app.config.get("MAESTRO_RUNS_HANDLERS", True))
+                          check_handlers=current_app.config.get("MAESTRO_RUNS_HANDLERS", True), by=by)
 
 
 def prepared(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:

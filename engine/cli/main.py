@@ -11,6 +11,7 @@ from engine.run import instance_limits
 
 from .durable_commands import durable_commands
 from .surgery_commands import surgery_commands
+from .user_commands import user_commands
 
 # A command imports what it needs when it runs, not before: each `maestro` process does one thing, and
 # importing the reading wing, the durable wing and the web app for every one of them cost seconds.
@@ -66,6 +67,7 @@ def _argument_parser(argv):
     lint.set_defaults(command=lint_command)
     durable_commands(commands)
     surgery_commands(commands)
+    user_commands(commands)
     if not (argv and argv[0] in commands.choices):
         # Another package's command, the overview (--help) or a mistake: learn the commands of other
         # packages (e.g. `serve`, which webapp adds: engine never imports webapp). A command of ours

@@ -26,7 +26,7 @@ class Deployments:
         self.context = context
         self.instances = instances  # a deployment starts (and cancels) instances of timer-started processes
 
-    def deploy(self, files, force_executable=False, check_handlers=False):
+    def deploy(self, files, force_executable=False, check_handlers=False, by=None):
         """Deploys (name, bytes) files; see store.definitions.deploy. With `check_handlers`, a service
         task that none of this engine's handlers binds is refused too (the web app: its worker runs them).
         Form files among them (.form, .json: form_deploys) are stored as new versions of their forms,
@@ -36,7 +36,7 @@ class Deployments:
         A new version of a process with a timer start event is started at once
         (its instance waits for the timer), and the older versions' instances
         still waiting for their start timer are cancelled: the newest version's
-        timer is the one that holds.
+        timer is the one that holds. `by`: the person deploying (each new version's deployed_by).
         """
         diagrams, form_files = form_deploys.split(list(files))
         with self.context.Session() as session:
@@ -51,6 +51,10 @@ class Deployments:
                 raise DeployError(problems)
             stored_forms = form_deploys.store(session, forms)  # first: a diagram deployed now binds to them
             deployed = definitions.deploy(session, diagrams, force_executable, handlers)
+            if by is not None:
+                for item in deployed:
+                    if item["new"]:
+                        session.get(Definition, item["id"]).deployed_by = by
             session.commit()
             timed = [item for item in deployed
                      if item["new"] and definitions.has_timer_start(session.get(Definition, item["id"]))]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .folders import FolderDeploys
     from .instance_migrations import InstanceMigrations
     from .messages import Messages
+    from .people import People
     from .repairs import Repairs
     from .token_moves import TokenMoves
     from .trials import Trials
@@ -120,6 +121,12 @@ class Maestro:
         return Drafts(self._context)
 
     @cached_property
+    def people(self) -> "People":
+        """Accounts and API tokens: add, list, update, authenticate, new_token, person_for_token... (people.py)."""
+        from .people import People
+        return People(self._context)
+
+    @cached_property
     def _worker(self) -> "Worker":
         from .worker import Worker
         return Worker(self._context)
@@ -152,12 +159,12 @@ class Maestro:
     # -- definitions -----------------------------------------------------
 
     def deploy(self, files: Iterable[tuple[str, bytes]], force_executable: bool = False,
-               check_handlers: bool = False) -> list[dict]:
+               check_handlers: bool = False, *, by: str | None = None) -> list[dict]:
         """Deploys (name, bytes) files: [{key, version, name, new, ...}] per process (deployments.py).
 
         With `check_handlers`, service tasks none of this engine's handlers binds are refused too:
-        for a server whose worker runs what it deploys (the web app)."""
-        return self._deployments.deploy(files, force_executable, check_handlers)
+        for a server whose worker runs what it deploys (the web app). `by`: the person deploying."""
+        return self._deployments.deploy(files, force_executable, check_handlers, by=by)
 
     def lint(self, files: Iterable[tuple[str, bytes]], force_executable: bool = False,
              check_handlers: bool = True) -> tuple[list[Problem], list[Problem]]:
@@ -221,14 +228,16 @@ class Maestro:
     # -- instances -----------------------------------------------------------
 
     def start(self, key: str, data: dict | None = None, business_key: str | None = None,
-              started_by: str = "user", trace: str | None = None, check_form: bool = False) -> dict:
+              started_by: str = "user", trace: str | None = None, check_form: bool = False, *,
+              by: str | None = None) -> dict:
         """Creates an instance of the newest version of `key`; a worker runs it. Its trace (tracing on) is
         that of `trace`, the caller's W3C traceparent, else the current span's, else a trace of its own.
-        With `check_form`, `data` must fit the start event's form (InvalidForm if not) and is typed by it."""
+        With `check_form`, `data` must fit the start event's form (InvalidForm if not) and is typed by it.
+        `by`: the person starting it (its started_by), else `started_by`."""
         if check_form:
             from engine.forms.validation import checked
             data = checked(self.start_form(key), data or {})
-        return self._instances.start(key, data, business_key, started_by, trace)
+        return self._instances.start(key, data, business_key, by or started_by, trace)
 
     def instance_counts(self) -> dict[str, dict[str, int]]:
         """{process key: {status: number of instances}}; "rolled_back" counts the completed ones that rolled back."""
@@ -395,19 +404,21 @@ class Maestro:
     # -- messages ------------------------------------------------------------
 
     def publish(self, name: str, correlation: str | dict | None = None, data: dict | None = None,
-                ttl: float | str | None = None, trace: str | None = None) -> dict:
+                ttl: float | str | None = None, trace: str | None = None, *, by: str | None = None) -> dict:
         """Stores message `name` (its `data` become the receivers' variables) and returns {"id", "status"}
         at once; workers deliver it to every catch waiting for it that `correlation` finds (a key, or an
         object of a business key and variables) and start each process that begins with it. Nobody
         waiting, it is kept `ttl` (seconds or ISO 8601; default MAESTRO_MESSAGE_TTL_SECONDS) for a catch
         to come (messages.py, deliveries.py). It carries the trace of `trace`, the publisher's W3C
-        traceparent (else the current span's), to the instances it reaches or starts."""
-        return self._messages.publish(name, correlation, data, ttl, trace=trace)
+        traceparent (else the current span's), to the instances it reaches or starts. `by`: the person
+        publishing it (its published_by)."""
+        return self._messages.publish(name, correlation, data, ttl, published_by=by, trace=trace)
 
-    def signal(self, name: str, data: dict | None = None, trace: str | None = None) -> dict:
+    def signal(self, name: str, data: dict | None = None, trace: str | None = None, *,
+               by: str | None = None) -> dict:
         """Stores signal `name`, which workers broadcast to every instance and process that catches it
-        now; {"id", "status"} at once. `trace`: as publish's."""
-        return self._messages.signal(name, data, trace=trace)
+        now; {"id", "status"} at once. `trace`: as publish's; `by`: as publish's."""
+        return self._messages.signal(name, data, published_by=by, trace=trace)
 
     def message(self, message_id: str) -> dict:
         """A message or signal and what became of it: its status and deliveries (which instance took it

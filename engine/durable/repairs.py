@@ -11,7 +11,7 @@ from engine.run.instance_errors import InstanceError
 
 from .errors import Stale
 from .instances import refuse_if_suspended
-from .store import incidents, instance_actions, jobs, outbox
+from .store import incidents, instance_actions, instance_rows, jobs, outbox
 from .summaries import iso
 
 MAX_REASON_LENGTH = 1000
@@ -50,7 +50,8 @@ class Repairs:
             if retry:
                 incident = incidents.open_incident(session, instance_id)
                 if incident is not None:
-                    incident.resolved_at = jobs.now()
+                    incident.resolved_at, incident.resolved_by = jobs.now(), actor
+                    instance_rows.add_action(session.connection(), instance_id, incident.task_id, "RETRIED", actor)
                 row.status, row.updated_at = "running", jobs.now()
                 jobs.schedule(session, row.id, "manual_retry")
                 # A message that came while it was failed was kept for its catches (buffered): due again now.

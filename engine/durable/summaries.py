@@ -8,7 +8,8 @@ def iso(moment):
 
 def definition_summary(definition):
     return {"key": definition.key, "version": definition.version, "name": definition.name,
-            "file_name": definition.file_name, "deployed_at": iso(definition.deployed_at)}
+            "file_name": definition.file_name, "deployed_at": iso(definition.deployed_at),
+            "deployed_by": definition.deployed_by}
 
 
 def instance_summary(row):

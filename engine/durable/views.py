@@ -23,6 +23,8 @@ WAITING_STATES = ("READY", "WAITING")
 OPEN_STATES = ("READY", "WAITING", "STARTED")
 # History rows of a person's action on a user task: they change who has it, not its state.
 PERSON_ACTIONS = ("CLAIMED", "UNCLAIMED")
+# History entries of what a person did to a task (instance_rows.add_action): not a state of the task.
+ACTIONS = ("RETRIED",)
 # Marks an instance that existed before the read model (migration 0009): it wrote none of it.
 REBUILD = "rebuild"
 
@@ -82,7 +84,7 @@ def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str
     tasks: dict[str, dict] = {}
     for entry in history:
         if entry["task_id"] in gone or entry["state"] in NOTE_STATES or entry["state"] in PERSON_ACTIONS \
-                or instance_actions.is_action(entry):  # a person's action, not a task
+                or entry["state"] in ACTIONS or instance_actions.is_action(entry):  # a person's action, not a task
             continue
         task = tasks.get(entry["task_id"])
         if task is None:

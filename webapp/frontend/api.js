@@ -1,6 +1,6 @@
 // The JSON API the editor talks to (webapp/api.py; contract in issue 13).
-// State-changing requests need no token: the API refuses cross-site requests by their
-// Origin header (webapp/app.py, _same_origin_only), which the browser adds itself.
+// The page is signed in by its session cookie: a state-changing request carries the page's CSRF
+// token (meta "csrf-token") as X-CSRFToken, which the server requires of it (webapp/access.py).
 
 /** An API error carrying the server's JSON body ({error, message, errors?}). */
 export class ApiError extends Error {
@@ -11,9 +11,16 @@ export class ApiError extends Error {
   }
 }
 
+/** The page's CSRF token (base.html's meta "csrf-token"), for the requests that change something. */
+export function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.getAttribute('content') : '';
+}
+
 export function createApi(base) {
   async function call(method, path, body) {
     const options = { method, headers: { Accept: 'application/json' } };
+    if (!['GET', 'HEAD'].includes(method)) options.headers['X-CSRFToken'] = csrfToken();
     if (body !== undefined) {
       options.headers['Content-Type'] = 'application/json';
       options.body = JSON.stringify(body);

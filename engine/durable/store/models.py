@@ -1,7 +1,7 @@
 """The database schema. Changing it means a new Alembic migration (engine/durable/store/migrations)."""
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -26,6 +26,7 @@ class Definition(Base):
     xml: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(255))  # the person (None: before accounts, a folder)
 
 
 class Instance(Base):
@@ -46,8 +47,11 @@ class Instance(Base):
     called_definitions: Mapped[dict] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16))
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
-    # "user" (the API or CLI), or "timer" (its process's timer start event, at deploy).
-    started_by: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    # The person who started it (the web app or API), "user" (the CLI, or before accounts), or "timer"
+    # (its process's timer start event, at deploy). SQLite keeps the 16 declared before (migration 0017):
+    # it stores any length, and widening it there would copy the table.
+    started_by: Mapped[str] = mapped_column(String(255).with_variant(String(16), "sqlite"), default="user",
+                                            server_default="user")
     variables: Mapped[dict] = mapped_column(default=dict)
     # The SpiffWorkflow state without the process spec (stored once per version).
     state: Mapped[str] = mapped_column(Text)
@@ -62,7 +66,7 @@ class Instance(Base):
     # W3C traceparent of the trace it belongs to (its starter's, or the message's that started it):
     # its tasks and the messages it sends are spans of that trace (engine/durable/tracing.py).
     trace: Mapped[str | None] = mapped_column(String(64))
-    # Set while an operator has it suspended (migration 0015): its status stays, its jobs wait (store/jobs.py).
+    # Set while an operator has it suspended (migration 0013): its status stays, its jobs wait (store/jobs.py).
     suspended_at: Mapped[datetime | None]
     suspended_by: Mapped[str | None] = mapped_column(String(255))
     suspended_reason: Mapped[str | None] = mapped_column(Text)
@@ -99,6 +103,7 @@ class Incident(Base):
     traceback: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(255))  # who retried it
 
 
 class Job(Base):
@@ -317,3 +322,33 @@ class UserTask(Base):
     state: Mapped[str] = mapped_column(String(16), default="open")  # open · completed · cancelled
     completed_by: Mapped[str | None] = mapped_column(String(255))
     completed_at: Mapped[datetime | None]
+
+
+class Person(Base):
+    """An account of the web app and API: a local password or an OpenID Connect identity (engine/durable/people.py)."""
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: signs in through OpenID Connect only
+    roles: Mapped[list] = mapped_column(default=list)  # of viewer, worker, operator, modeler, admin
+    groups: Mapped[list] = mapped_column(default=list)  # matched with user tasks' candidate groups
+    source: Mapped[str] = mapped_column(String(16))  # "local" or "oidc"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ApiToken(Base):
+    """A personal API token: only the SHA-256 of its secret is kept, and a short prefix to recognise it by."""
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(ForeignKey("people.name", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -5,15 +5,15 @@ instances list filters on it by an index instead of reading each instance's hist
 completed before are filled in from their history: rolled back when an undo task completed; the
 end event is the newest completed end event's name (none for an end without a name).
 
-Revision ID: 0019
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0019'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -4,14 +4,14 @@ A suspended instance keeps its status; its jobs wait in a lane of their own that
 (store/jobs.py, SUSPENDED), so suspending costs workers nothing. These columns say it is suspended
 (suspended_at not null), for its page, lists, filters and the deliveries that must buffer for it.
 
-Revision ID: 0015
+Revision ID: 0013
 Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0015'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """user tasks as the people who work them see them: assignee, candidates, dates, priority, state
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014'
-down_revision = '0017'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

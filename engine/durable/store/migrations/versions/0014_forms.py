@@ -1,14 +1,14 @@
 """forms deployed beside the diagrams: Camunda Forms (.form) and Spiff Arena JSON schemas, versioned
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017'
-down_revision = '0015'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
