@@ -28,6 +28,12 @@ def needs(role: str) -> Callable[[View], View]:
     return mark
 
 
+def public(view: View) -> View:
+    """Marks a view as open to everyone, signed in or not (the sign-in pages themselves)."""
+    view.maestro_public = True  # type: ignore[attr-defined]
+    return view
+
+
 def person() -> str | None:
     """The name of the person making this request, for the history of what they do (None: nobody
     signed in, and the engine records its own actor)."""
