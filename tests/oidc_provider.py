@@ -40,6 +40,7 @@ class TestProvider:
     `refusal`: an OAuth error code (e.g. "access_denied") /authorize answers instead of approving.
     `id_token_changes`: claims to replace in (or, with value None, remove from) the next id_tokens.
     `signing_key`: the key id_tokens are signed with (another one than `published_key` forges them).
+    `out_of_order`: paths that answer 503 with an HTML page, as a provider being restarted does.
     """
 
     __test__ = False  # a helper, not a test class
@@ -52,6 +53,7 @@ class TestProvider:
                                        "name": "Ada Lovelace", "roles": ["operator"], "groups": ["billing"]}
         self.refusal: str | None = None
         self.id_token_changes: dict[str, Any] = {}
+        self.out_of_order: set[str] = set()
         self.authorize_requests: list[dict[str, str]] = []
         self._codes: dict[str, dict[str, Any]] = {}
         self._access_tokens: dict[str, dict[str, Any]] = {}
@@ -65,6 +67,8 @@ class TestProvider:
 
     def wsgi(self, environ, start_response):
         request = Request(environ)
+        if request.path in self.out_of_order:
+            return Response("<h1>Service Unavailable</h1>", status=503, mimetype="text/html")(environ, start_response)
         try:
             view, arguments = self._urls.bind_to_environ(environ).match()
             response = view(request, **arguments)

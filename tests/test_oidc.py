@@ -205,11 +205,25 @@ def test_a_refusal_by_the_provider_is_said_and_offers_to_try_again(client, provi
 
 
 def test_an_unreachable_provider_gives_a_page_that_says_so(configure):
-    client = configure(f"http://127.0.0.1:{free_port()}/realms/maestro").test_client()
+    issuer = f"http://127.0.0.1:{free_port()}/realms/maestro"
+    client = configure(issuer).test_client()
 
     answer = client.get("/sign-in/oidc")
 
-    refused(answer, 502, "Test ID could not be used for sign-in", "ConnectionError", "try again later")
+    refused(answer, 502, f"Test ID could not be used for sign-in: cannot connect to {issuer}/.well-known/openid-configuration. "
+                         "Try again later, or ask your administrator")
+
+
+@pytest.mark.parametrize("path", ["/token", "/jwks", "/userinfo"])
+def test_a_provider_failing_after_the_person_approved_gives_a_page_that_says_so(client, provider, path):
+    to_provider = client.get("/sign-in/oidc")
+    to_callback = urlsplit(requests.get(to_provider.location, allow_redirects=False, timeout=10).headers["Location"])
+    provider.out_of_order = {path}
+
+    answer = client.get(f"{to_callback.path}?{to_callback.query}")
+
+    refused(answer, 502, f"Test ID could not be used for sign-in: {provider.issuer}{path} answered 503")
+    assert signed_in(client) == NOBODY
 
 
 def test_a_discovery_document_naming_another_issuer_is_not_trusted(configure, provider):
@@ -273,14 +287,14 @@ def test_maestro_serve_signs_a_person_in_over_real_sockets(tmp_path, provider):
 
     assert landed.status_code == 200 and landed.url == f"{server['base']}/instances"
     assert [urlsplit(step.url).path for step in landed.history] == ["/sign-in/oidc", "/authorize", "/sign-in/oidc/callback"]
-    assert session_of(browser, secret) == {"person": "ada", "roles": ["operator"], "groups": ["billing"]}
+    assert session_of(browser.cookies, secret) == {"person": "ada", "roles": ["operator"], "groups": ["billing"]}
 
 
-def session_of(browser, secret):
-    """The Flask session in `browser`'s cookie (the stand-in sign_in keeps the person there)."""
+def session_of(cookies, secret):
+    """The Flask session in the "session" cookie of `cookies` (the stand-in sign_in keeps the person there)."""
     reader = Flask("reader")
     reader.secret_key = secret
-    session = SecureCookieSessionInterface().get_signing_serializer(reader).loads(browser.cookies["session"])
+    session = SecureCookieSessionInterface().get_signing_serializer(reader).loads(cookies["session"])
     return {key: session.get(key) for key in ("person", "roles", "groups")}
 
 

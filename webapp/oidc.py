@@ -148,8 +148,23 @@ def _checked_metadata() -> dict[str, Any]:
 
 def _unreachable(error: Exception) -> ProviderFailure:
     settings = _settings()
-    return ProviderFailure(502, f"{settings.name} could not be used for sign-in ({settings.issuer}: "
-                                f"{type(error).__name__}: {error}): try again later or ask your administrator")
+    return ProviderFailure(502, f"{settings.name} could not be used for sign-in: {_what_went_wrong(error)}. "
+                                "Try again later, or ask your administrator")
+
+
+def _what_went_wrong(error: Exception) -> str:
+    """One line for a person, not urllib3's chain of causes."""
+    request_ = getattr(error, "request", None)
+    url = getattr(request_, "url", None) or _settings().issuer
+    if isinstance(error, requests.Timeout):  # before ConnectionError: a connect timeout is both
+        return f"{url} did not answer within {TIMEOUT_SECONDS} s"
+    if isinstance(error, requests.ConnectionError):
+        return f"cannot connect to {url}"
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return f"{url} answered {error.response.status_code} {error.response.reason}"
+    if isinstance(error, requests.JSONDecodeError):
+        return f"{url} did not answer with JSON"
+    return f"the provider's answer could not be used ({type(error).__name__}: {error})"
 
 
 def _described(error: str, description: str | None) -> str:
