@@ -14,6 +14,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +41,8 @@ class TestProvider:
     `refusal`: an OAuth error code (e.g. "access_denied") /authorize answers instead of approving.
     `id_token_changes`: claims to replace in (or, with value None, remove from) the next id_tokens.
     `signing_key`: the key id_tokens are signed with (another one than `published_key` forges them).
+    `id_token_signer`: a function of the claims giving the id_token text, replacing RS256 with `signing_key`.
+    `userinfo_changes`: claims to replace in /userinfo's answers.
     `out_of_order`: paths that answer 503 with an HTML page, as a provider being restarted does.
     """
 
@@ -53,6 +56,8 @@ class TestProvider:
                                        "name": "Ada Lovelace", "roles": ["operator"], "groups": ["billing"]}
         self.refusal: str | None = None
         self.id_token_changes: dict[str, Any] = {}
+        self.id_token_signer: Callable[[dict[str, Any]], str] | None = None
+        self.userinfo_changes: dict[str, Any] = {}
         self.out_of_order: set[str] = set()
         self.authorize_requests: list[dict[str, str]] = []
         self._codes: dict[str, dict[str, Any]] = {}
@@ -139,7 +144,7 @@ class TestProvider:
         person = self._access_tokens.get(access_token) if scheme.lower() == "bearer" else None
         if person is None:
             return _json({"error": "invalid_token"}, 401)
-        return _json(person)
+        return _json({**person, **self.userinfo_changes})
 
     # -- the parts ---------------------------------------------------------------------
 
@@ -160,6 +165,8 @@ class TestProvider:
                 claims.pop(name, None)
             else:
                 claims[name] = value
+        if self.id_token_signer:
+            return self.id_token_signer(claims)
         key = self.signing_key
         return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
 

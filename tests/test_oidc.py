@@ -5,6 +5,8 @@ client on Maestro's side and `requests` on the provider's real socket; Maestro i
 provider over that socket too (discovery, token, keys, userinfo). The last tests run a real
 `maestro serve`.
 """
+import base64
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +17,8 @@ import pytest
 import requests
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from joserfc import jwt
+from joserfc.jwk import OctKey
 from oidc_provider import CLIENT_ID, CLIENT_SECRET, new_signing_key, running_provider
 from serve_helpers import free_port, running_serve
 from web_helpers import ROOT, processes_folder
@@ -159,7 +163,7 @@ def test_a_callback_whose_state_is_not_the_one_sent_is_refused(client, change_st
     assert signed_in(client) == NOBODY
 
 
-def test_a_code_works_once(client):
+def test_a_sign_in_answer_works_once(client):
     to_provider = client.get("/sign-in/oidc")
     callback = urlsplit(requests.get(to_provider.location, allow_redirects=False, timeout=10).headers["Location"])
     assert client.get(f"{callback.path}?{callback.query}").status_code == 302
@@ -191,6 +195,33 @@ def test_an_id_token_that_is_forged_or_for_another_client_or_sign_in_is_refused(
     answer = through_provider(client)
 
     refused(answer, 401, "identity token from Test ID is not valid", reason, "nobody was signed in")
+    assert signed_in(client) == NOBODY
+
+
+def unsigned(claims):
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+@pytest.mark.parametrize("signer, reason", [
+    (lambda claims: "not-a-token", "Invalid JSON Web Signature"),
+    (unsigned, "Algorithm of &#39;none&#39; is not allowed"),
+    # HMAC with the client's own secret: what a forger who learnt the secret could make; discovery says RS256
+    (lambda claims: jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(CLIENT_SECRET * 2)),
+     "Algorithm of &#39;HS256&#39; is not allowed"),
+])
+def test_an_id_token_not_signed_with_the_providers_published_algorithm_is_refused(client, provider, signer, reason):
+    provider.id_token_signer = signer
+
+    refused(through_provider(client), 401, "identity token from Test ID is not valid", reason)
+    assert signed_in(client) == NOBODY
+
+
+def test_a_userinfo_answer_about_another_person_is_refused(client, provider):
+    provider.userinfo_changes = {"sub": "u-2", "roles": ["admin"]}
+
+    refused(through_provider(client), 401, "Test ID answered about another person than the one it signed in")
     assert signed_in(client) == NOBODY
 
 
