@@ -174,6 +174,16 @@ def test_a_sign_in_answer_works_once(client):
     assert signed_in(client) == NOBODY
 
 
+def test_sign_ins_started_and_left_do_not_grow_the_session_cookie(client):
+    for _ in range(30):
+        client.get("/sign-in/oidc")
+    assert len(client.get_cookie("session").value) < 1000
+
+    answer = through_provider(client)  # the newest one finishes
+
+    assert answer.status_code == 302 and signed_in(client)["person"] == "ada"
+
+
 @pytest.mark.parametrize("forge, reason", [
     ("other key, same kid", "bad_signature"),
     ("other key, other kid", "No key for kid"),

@@ -59,6 +59,7 @@ def install(app: Flask, settings: OidcSettings) -> None:
 def begin():
     """Sends the person to the provider; ?next= is the page of this site to show after sign-in."""
     session[NEXT] = local_path(request.args.get("next"))
+    _forget_unfinished_sign_ins()
     try:
         _checked_metadata()
         return _client().authorize_redirect(url_for("oidc.callback", _external=True))
@@ -81,6 +82,14 @@ def callback():
         return _failed(ProviderFailure(401, str(error)), next_page)
     sign_in_person(person.name, person.display_name, person.roles, person.groups, source="oidc")
     return redirect(local_path(next_page) or url_for("pages.home"))
+
+
+def _forget_unfinished_sign_ins() -> None:
+    """Drops the state of sign-ins started in this browser and never finished: Authlib keeps each one in
+    the session cookie for an hour, and a dozen of them would outgrow what a browser keeps of a cookie.
+    Only the newest sign-in of a browser can then finish; an older tab's says to start again."""
+    for key in [key for key in session if key.startswith(f"_state_{CLIENT}_")]:  # Authlib's naming
+        session.pop(key)
 
 
 def local_path(target: str | None) -> str | None:
