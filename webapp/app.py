@@ -22,6 +22,7 @@ from . import (
     hosts,
     metrics,
     modeling_api,
+    oidc_settings,
     pages,
     people_api,
     people_pages,
@@ -93,11 +94,20 @@ def create_app(maestro, secret_key: str | None = None, listen_host: str | None =
     app.register_blueprint(tasks_api_blueprint, url_prefix="/api")
     app.register_blueprint(task_pages_blueprint)
     app.register_blueprint(assets.blueprint)
+    _sign_in_with_provider(app)
     metrics.install(app, maestro)
     app.register_error_handler(BadRequest, lambda error: _error(400, "bad_request", "Bad request", str(error)))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _sign_in_with_provider(app):
+    """OpenID Connect sign-in when MAESTRO_OIDC_* configure it (UserError for half a configuration)."""
+    settings = oidc_settings.from_environment()
+    if settings:
+        from . import oidc  # Authlib is loaded only when sign-in with a provider is on
+        oidc.install(app, settings)
 
 
 def _trusted_proxies():
