@@ -1,9 +1,8 @@
 """The Tasks page in a real browser: a worker's list shows a task that appears after the page loaded
 (the page redraws itself from /api/tasks), the worker claims it, opens it and completes it.
 
-The app runs in this process on a loopback port (werkzeug), so that the person signed in can be set:
-webapp.access.person, groups and may are monkeypatched (sign-in fills them in). Screenshots go to
-artifacts/tasks/."""
+The app runs in this process on a loopback port (werkzeug); the worker is a real account (waldorf,
+role worker, group audit) who signs in through the sign-in page. Screenshots go to artifacts/tasks/."""
 import threading
 from pathlib import Path
 
@@ -12,22 +11,19 @@ from browser_helpers import browser_fixture, page_for, screenshot
 from durable_helpers import drain
 from playwright.sync_api import expect
 from serve_helpers import free_port
-from web_helpers import web_app
+from web_helpers import TEST_PASSWORD, web_app
 from werkzeug.serving import make_server
-
-from webapp import access
 
 SCREENSHOTS = "tasks"
 TASKS = Path(__file__).parent / "fixtures" / "tasks"
 browser = browser_fixture()
+WALDORF = ("waldorf", TEST_PASSWORD)
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
-    monkeypatch.setattr(access, "person", lambda: "waldorf")
-    monkeypatch.setattr(access, "groups", lambda: ["audit"])
-    monkeypatch.setattr(access, "may", lambda role: role in ("viewer", "worker"))
+def served(tmp_path):
     app, maestro = web_app(tmp_path)
+    maestro.people.add("waldorf", ["worker"], ["audit"], password=TEST_PASSWORD)
     maestro.deploy_paths(sorted(TASKS.glob("*.bpmn")))
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
@@ -40,7 +36,7 @@ def served(tmp_path, monkeypatch):
 
 def test_a_worker_sees_a_new_task_appear_claims_it_and_completes_it(browser, served):
     maestro = served["maestro"]
-    with page_for(browser, served["base"], {"width": 1280, "height": 800}) as page:
+    with page_for(browser, served["base"], {"width": 1280, "height": 800}, signed_in_as=WALDORF) as page:
         page.goto("/tasks?view=groups")
         expect(page.locator("#no-tasks")).to_be_visible()
         screenshot(page, SCREENSHOTS, "1-empty-list")
@@ -87,7 +83,7 @@ def test_the_list_keeps_focus_when_it_redraws(browser, served):
     maestro = served["maestro"]
     maestro.start("assigned_camunda7", {"extraGroup": "audit", "approver": "fozzie", "urgency": 5})
     drain(maestro)
-    with page_for(browser, served["base"], {"width": 390, "height": 800}) as page:  # a phone's width
+    with page_for(browser, served["base"], {"width": 390, "height": 800}, signed_in_as=WALDORF) as page:  # a phone's width
         page.goto("/tasks?view=groups")
         link = page.locator("#task-rows a.task-link").first
         link.focus()

@@ -1,15 +1,13 @@
 """The Tasks page and /api/tasks: what a worker, an operator and a viewer see and may do.
 
-Who is asking is webapp.access's to say (sign-in fills it in): these tests set the person, their groups
-and their roles by monkeypatching webapp.access.person, groups and may.
+Who is asking is the sign-in's to say: each person here is a real account (their name, roles and
+groups) whose API token the test client sends.
 """
 from pathlib import Path
 
 import pytest
 from durable_helpers import drain
-from web_helpers import web_app
-
-from webapp import access
+from web_helpers import TEST_PASSWORD, signed_in, web_app
 
 TASKS = Path(__file__).parent / "fixtures" / "tasks"
 
@@ -28,12 +26,20 @@ def maestro(app):
 
 
 @pytest.fixture
-def as_person(monkeypatch):
-    """as_person(name, groups, roles): the requests that follow are that person's."""
-    def sign_in(name, groups=(), roles=("viewer", "worker")):
-        monkeypatch.setattr(access, "person", lambda: name)
-        monkeypatch.setattr(access, "groups", lambda: list(groups))
-        monkeypatch.setattr(access, "may", lambda role: role in roles or "admin" in roles)
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def as_person(maestro, client):
+    """as_person(name, groups, roles): the requests of `client` that follow are that person's (an
+    account with those roles and groups, made the first time)."""
+    def sign_in(name, groups=(), roles=("worker",)):
+        if not any(person["name"] == name for person in maestro.people.every()):
+            maestro.people.add(name, list(roles), list(groups), password=TEST_PASSWORD)
+        found = maestro.people.get(name)
+        assert (sorted(found["roles"]), sorted(found["groups"])) == (sorted(roles), sorted(groups))
+        signed_in(client, name=name)
     return sign_in
 
 
@@ -45,9 +51,8 @@ def review_task(maestro):
     return instance_id, task["task_id"]
 
 
-def test_lists_per_view_with_what_the_person_may_do(app, maestro, as_person):
+def test_lists_per_view_with_what_the_person_may_do(client, maestro, as_person):
     instance_id, task_id = review_task(maestro)
-    client = app.test_client()
     as_person("waldorf", ["audit"])
     listed = client.get("/api/tasks?view=groups").get_json()
     assert (listed["view"], listed["views"]) == ("groups", ["mine", "groups", "unassigned"])
@@ -63,13 +68,15 @@ def test_lists_per_view_with_what_the_person_may_do(app, maestro, as_person):
     seen = client.get("/api/tasks").get_json()
     assert seen["views"] == ["all"] and seen["tasks"][0]["may"] == {"claim": False, "unclaim": False,
                                                                      "complete": False}
+    looking_only = client.post(f"/api/tasks/{instance_id}/{task_id}/claim")  # a viewer's role reads only
+    assert looking_only.status_code == 403 and looking_only.get_json()["error"] == "forbidden"
+    assert maestro.user_task(instance_id, task_id)["assignee"] is None
     as_person("sam", ["sales"])
     assert client.get("/api/tasks?view=groups").get_json()["tasks"] == []
 
 
-def test_claim_unclaim_and_complete_through_the_api(app, maestro, as_person):
+def test_claim_unclaim_and_complete_through_the_api(client, maestro, as_person):
     instance_id, task_id = review_task(maestro)
-    client = app.test_client()
     url = f"/api/tasks/{instance_id}/{task_id}"
 
     as_person("sam", ["sales"])
@@ -103,11 +110,10 @@ def test_claim_unclaim_and_complete_through_the_api(app, maestro, as_person):
     assert client.get("/api/tasks/nope/nope").status_code == 404
 
 
-def test_an_operator_gives_back_anyones_task_and_sees_all(app, maestro, as_person):
+def test_an_operator_gives_back_anyones_task_and_sees_all(client, maestro, as_person):
     instance_id, task_id = review_task(maestro)
-    client = app.test_client()
     maestro.claim(instance_id, task_id, "kermit")
-    as_person("statler", [], roles=("viewer", "worker", "operator"))
+    as_person("statler", [], roles=("worker", "operator"))
     assert client.get("/api/tasks").get_json()["views"] == ["mine", "groups", "unassigned", "all"]
     [task] = client.get("/api/tasks?view=all").get_json()["tasks"]
     assert task["may"] == {"claim": False, "unclaim": True, "complete": True}
@@ -115,18 +121,16 @@ def test_an_operator_gives_back_anyones_task_and_sees_all(app, maestro, as_perso
     assert given_back.status_code == 200 and given_back.get_json()["assignee"] is None
 
 
-def test_bad_list_parameters_are_400(app, maestro, as_person):
+def test_bad_list_parameters_are_400(client, maestro, as_person):
     as_person("waldorf")
-    client = app.test_client()
     assert client.get("/api/tasks?view=nope").status_code == 400
     bad_cursor = client.get("/api/tasks?after=not-a-cursor")
     assert bad_cursor.status_code == 400 and "cursor" in bad_cursor.get_json()["message"]
     assert client.get("/api/tasks?limit=0").status_code == 400
 
 
-def test_the_pages_work_without_javascript(app, maestro, as_person):
+def test_the_pages_work_without_javascript(client, maestro, as_person):
     instance_id, task_id = review_task(maestro)
-    client = app.test_client()
     as_person("waldorf", ["audit"])
     page = client.get("/tasks?view=groups").get_data(as_text=True)
     assert 'id="tab-mine"' in page and 'id="tab-all"' not in page
@@ -164,21 +168,19 @@ OVERDUE = b"""<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def test_an_overdue_task_is_marked(app, maestro, as_person):
+def test_an_overdue_task_is_marked(client, maestro, as_person):
     maestro.deploy([("late.bpmn", OVERDUE)])
     maestro.start("late")
     drain(maestro)
     as_person("waldorf")
-    client = app.test_client()
     [task] = client.get("/api/tasks?view=unassigned").get_json()["tasks"]
     assert (task["name"], task["overdue"], task["due_at"]) == ("Answer the letter", True, "2020-01-01T00:00:00+00:00")
     page = client.get("/tasks?view=unassigned").get_data(as_text=True)
     assert 'class="overdue"' in page and "overdue by" in page
 
 
-def test_the_instance_page_and_the_instance_api_keep_the_same_rule(app, maestro, as_person):
+def test_the_instance_page_and_the_instance_api_keep_the_same_rule(client, maestro, as_person):
     instance_id, task_id = review_task(maestro)
-    client = app.test_client()
     as_person("sam", ["sales"])
     refused = client.post(f"/api/instances/{instance_id}/tasks/review/complete", json={"data": {}})
     assert refused.status_code == 403 and "not offered to you" in refused.get_json()["message"]

@@ -50,7 +50,7 @@ def task(instance_id, task_id, form_error=None, status=200, field_errors=None):
     found = maestro().user_task(instance_id, task_id)
     shown = maestro().show(instance_id)
     form = next((t.get("form") for t in shown["tasks"] if t["id"] == task_id), None)
-    return render_template("task.html", task=found, may=allowed_actions(found), form=form, form_error=form_error,
+    return render_template("task.html", task=found, actions=allowed_actions(found), form=form, form_error=form_error,
                            field_errors=field_errors, data=shown["data"],
                            submitted=request.form if form_error else {}, now=datetime.now(timezone.utc),
                            variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
