@@ -31,7 +31,8 @@ page = page_fixture({"width": 1300, "height": 1000})
 
 
 def variables(server, instance_id):
-    with urllib.request.urlopen(f"{server['base']}/api/instances/{instance_id}") as answer:
+    request = urllib.request.Request(f"{server['base']}/api/instances/{instance_id}", headers=server["headers"])
+    with urllib.request.urlopen(request) as answer:
         return json.load(answer)
 
 

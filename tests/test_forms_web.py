@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from durable_helpers import drain
-from web_helpers import WEB, web_app
+from web_helpers import WEB, signed_in, web_app
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 
@@ -16,7 +16,7 @@ FORMS = Path(__file__).parent / "fixtures" / "forms"
 @pytest.fixture
 def web(tmp_path):
     app, maestro = web_app(tmp_path)
-    return app.test_client(), maestro
+    return signed_in(app.test_client()), maestro
 
 
 def upload(client, *names):

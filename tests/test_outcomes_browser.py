@@ -20,32 +20,33 @@ def server(tmp_path_factory):
     """`maestro serve` with the saga deployed, and three of its instances: happy, rolled back, failed."""
     folder = tmp_path_factory.mktemp("serve")
     with running_serve(folder, env={"MAESTRO_RETRY_BASE_SECONDS": "0"}) as serve:
-        ids = {name: _start(serve["base"], data, key) for name, data, key in (
+        ids = {name: _start(serve, data, key) for name, data, key in (
             ("happy", {"items": ["book"]}, "order-1"),
             ("rolled_back", {"items": ["book"], "fail_at": "distribution_center"}, "order-2"),
             ("failed", {"items": ["book"], "crash_at": "invoice"}, "order-3"))}
         for instance_id in ids.values():
-            _settled(serve["base"], instance_id)
+            _settled(serve, instance_id)
         # A message nobody waits for (kept for its time to live): its page is one of those checked.
-        message = _post(serve["base"], "/api/messages", {"name": "order_shipped", "correlation": "order-2"})["id"]
+        message = _post(serve, "/api/messages", {"name": "order_shipped", "correlation": "order-2"})["id"]
         yield {**serve, "ids": ids, "message": message}
 
 
-def _start(base, data, business_key):
-    return _post(base, "/api/definitions/order_fulfillment/instances", {"data": data, "business_key": business_key})["id"]
+def _start(serve, data, business_key):
+    return _post(serve, "/api/definitions/order_fulfillment/instances", {"data": data, "business_key": business_key})["id"]
 
 
-def _post(base, path, body):
-    request = urllib.request.Request(f"{base}{path}", method="POST", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+def _post(serve, path, body):
+    request = urllib.request.Request(f"{serve['base']}{path}", method="POST", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **serve["headers"]})
     with urllib.request.urlopen(request) as response:
         return json.load(response)
 
 
-def _settled(base, instance_id, seconds=30):
+def _settled(serve, instance_id, seconds=30):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/api/instances/{instance_id}") as response:
+        request = urllib.request.Request(f"{serve['base']}/api/instances/{instance_id}", headers=serve["headers"])
+        with urllib.request.urlopen(request) as response:
             if json.load(response)["status"] in ("completed", "failed"):
                 return
         time.sleep(0.2)
