@@ -288,10 +288,10 @@ def test_the_history_names_the_person_who_started_completed_retried_and_cancelle
     wanda = signed_in(app.test_client(), "worker", "wanda")
     otto = signed_in(app.test_client(), "operator", "otto")
 
-    started = wanda.post("/api/definitions/order_approval/instances", json={}).json["id"]
+    started = wanda.post("/api/definitions/order_approval/instances", json={"data": {"customer": "ACME"}}).json["id"]
     drain(maestro)
     assert maestro.show(started)["started_by"] == "wanda"
-    assert wanda.post(f"/api/instances/{started}/tasks/approve/complete", json={"data": {"approved": True}}) \
+    assert wanda.post(f"/api/instances/{started}/tasks/approve/complete", json={"data": {"approved": True, "reason": "ok"}}) \
         .status_code == 200
     completed = [e for e in maestro.show(started)["history"] if e["bpmn_id"] == "approve" and e["state"] == "COMPLETED"]
     assert [e["actor"] for e in completed] == ["wanda"]
@@ -308,7 +308,7 @@ def test_the_history_names_the_person_who_started_completed_retried_and_cancelle
     drain(maestro)
     assert maestro.show(failing)["status"] == "completed"
 
-    waiting = wanda.post("/api/definitions/order_approval/instances", json={}).json["id"]
+    waiting = wanda.post("/api/definitions/order_approval/instances", json={"data": {"customer": "ACME"}}).json["id"]
     drain(maestro)
     assert otto.post(f"/api/instances/{waiting}/cancel").status_code == 200
     cancelled = [e for e in maestro.show(waiting)["history"] if e["state"] == "CANCELLED"]
