@@ -13,6 +13,10 @@ OUTCOMES = ["completed", "rolled_back"]  # how a completed instance ended (engin
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _JSON_OBJECT = {"type": "object", "additionalProperties": True}
 
+# A text that is not blank, as the server reads it: Python's str.strip() also takes \x1c-\x1f and \x85
+# for white space, which the pattern language of JSON Schema (ECMA 262) does not.
+NOT_BLANK = "[^\\s\\u001c-\\u001f\\u0085]"
+
 
 def _json(schema, description="OK"):
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -51,7 +55,7 @@ def _diagram_body(extra):
     """A JSON body holding one diagram as text, and the name its problems are reported under."""
     return {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["xml"], "properties": {
-            "xml": {"type": "string", "pattern": "\\S", "description": "the BPMN diagram, as text"},
+            "xml": {"type": "string", "pattern": NOT_BLANK, "description": "the BPMN diagram, as text"},
             "name": {"type": "string", "maxLength": FILE_NAME_LENGTH, "description": "file name (diagram.bpmn)"},
             "force_executable": {"type": "boolean"}, **extra}}}}}
 
@@ -92,7 +96,7 @@ def _event_path_schemas():
 
 def _surgery_paths(key, instance):
     """Moving a token and migrating instances (webapp/surgery_api.py)."""
-    element = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"}
+    element = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK}
     version = {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_INTEGER}
     refused = _json({"allOf": [_ref("Error"), {"type": "object", "properties": {
         "reasons": {"type": "array", "items": {"type": "string"}}}}]}, "refused: `reasons` say why; nothing changed")
@@ -111,7 +115,7 @@ def _surgery_paths(key, instance):
             [instance], {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["from", "to", "reason"], "properties": {
                     "from": element, "to": element,
-                    "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"}}}}}})},
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": NOT_BLANK}}}}}})},
         "/api/definitions/{key}/migrate": {"post": _operation(
             "Migrate the running, waiting and failed instances of version `from` (or those of `ids`) to version "
             "`to`, each in its own commit; an instance moves when every element it is active in exists in `to` "
@@ -426,7 +430,7 @@ def _document():
                 {"202": _json(_ref("Published"), "stored; delivered by the workers")}, [_TRACEPARENT],
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
-                        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK},
                         "correlation": {"oneOf": [
                             {"type": "null"},
                             {"type": "string", "maxLength": 255,
@@ -456,7 +460,7 @@ def _document():
                 {"202": _json(_ref("Published"), "stored; broadcast by the workers")}, [_TRACEPARENT],
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {
-                        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
+                        "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": NOT_BLANK},
                         "data": _JSON_OBJECT}}}}})},
             "/api/drafts": {"get": _operation(
                 "Every draft (a diagram saved without deploying it), without its XML",

@@ -16,7 +16,8 @@ _IDS = bindparam("ids", expanding=True)
 _INSTANCES_BY_ID = select(INSTANCES.c.id, INSTANCES.c.key, INSTANCES.c.version, INSTANCES.c.status,
                           INSTANCES.c.business_key, INSTANCES.c.started_by, INSTANCES.c.created_at,
                           INSTANCES.c.updated_at, INSTANCES.c.ended_at, INSTANCES.c.outcome, INSTANCES.c.end_event,
-                          INSTANCES.c.error).where(INSTANCES.c.id.in_(_IDS))
+                          INSTANCES.c.error, INSTANCES.c.suspended_at, INSTANCES.c.suspended_by,
+                          INSTANCES.c.suspended_reason).where(INSTANCES.c.id.in_(_IDS))
 _INSTANCES_OF_KEY = select(INSTANCES.c.id).where(INSTANCES.c.business_key == bindparam("key")) \
     .order_by(INSTANCES.c.created_at).limit(bindparam("limit"))
 _MESSAGES_OF_KEY = select(MESSAGES.c.id).where(or_(MESSAGES.c.business_key == bindparam("key"),
