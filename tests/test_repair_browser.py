@@ -1,16 +1,30 @@
 """Repairing instances in a real browser (Playwright, headless Chromium, `maestro serve`): fix the
 variables of a failed instance and retry it, batch-retry 20 incidents from the incidents view,
-suspend and resume. Screenshots go to artifacts/repair/."""
+suspend and resume. The page is signed in as olga, an operator (a real account); what only sets the
+scene (starting instances) is done through the API with the first admin's token.
+Screenshots go to artifacts/repair/."""
+import json
 import shutil
 import time
+import urllib.request
 
 import pytest
-from browser_helpers import browser_fixture, page_fixture, screenshot
+from browser_helpers import browser_fixture, page_for, screenshot
 from playwright.sync_api import expect
 from serve_helpers import running_serve
 from test_repair import REPAIR
 
 SCREENSHOTS = "repair"
+OPERATOR = ("olga", "password-of-olga-the-operator")
+
+
+def add_account(serve, name, password, roles):
+    """Adds an account to the running server through POST /api/people (as its first admin)."""
+    request = urllib.request.Request(f"{serve['base']}/api/people", method="POST",
+                                     data=json.dumps({"name": name, "roles": roles, "password": password}).encode(),
+                                     headers={**serve["headers"], "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 201
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +36,22 @@ def server(tmp_path_factory):
     gateway_down = folder / "gateway-down"
     env = {"MAESTRO_TEST_GATEWAY_DOWN": str(gateway_down), "MAESTRO_RETRY_BASE_SECONDS": "0"}
     with running_serve(folder, env=env, processes=processes) as serve:
+        add_account(serve, *OPERATOR, ["operator"])
         yield {**serve, "gateway_down": gateway_down}
 
 
 browser = browser_fixture()
-page = page_fixture({"width": 1400, "height": 1000})
 
 
-def start(page, data, business_key=None):
-    answer = page.request.post("/api/definitions/charge/instances",
+@pytest.fixture
+def page(browser, server):
+    with page_for(browser, server["base"], {"width": 1400, "height": 1000}, signed_in_as=OPERATOR) as page:
+        yield page
+
+
+def start(page, server, data, business_key=None):
+    """Starts a charge instance through the API as the first admin (an operator does not start processes)."""
+    answer = page.request.post("/api/definitions/charge/instances", headers=server["headers"],
                                data={"data": data, "business_key": business_key})
     assert answer.status == 201, answer.text()
     return answer.json()["id"]
@@ -46,8 +67,8 @@ def wait_for(page, instance_id, status, seconds=20):
         time.sleep(0.1)
 
 
-def test_fix_the_variables_of_a_failed_instance_and_retry_it(page):
-    instance_id = start(page, {"amount": 0, "customer": "ACME"})
+def test_fix_the_variables_of_a_failed_instance_and_retry_it(page, server):
+    instance_id = start(page, server, {"amount": 0, "customer": "ACME"})
     wait_for(page, instance_id, "failed")
     page.goto(f"/instances/{instance_id}")
     expect(page.locator("#incident")).to_contain_text("amount must be above 0, not 0")
@@ -77,10 +98,12 @@ def test_fix_the_variables_of_a_failed_instance_and_retry_it(page):
 
 def test_batch_retry_twenty_incidents_from_the_incidents_view(page, server):
     server["gateway_down"].touch()
-    ids = [start(page, {"amount": 10 + n}, f"order-{n}") for n in range(20)]
+    ids = [start(page, server, {"amount": 10 + n}, f"order-{n}") for n in range(20)]
     for instance_id in ids:
         wait_for(page, instance_id, "failed")
-    page.request.post(f"/api/instances/{ids[0]}/suspend", data={"reason": "customer asked to wait"})
+    suspended = page.request.post(f"/api/instances/{ids[0]}/suspend", headers=server["headers"],
+                                  data={"reason": "customer asked to wait"})
+    assert suspended.status == 200, suspended.text()
 
     page.goto("/incidents")
     expect(page.locator("#nav-incidents .count")).to_have_text("20")
@@ -112,7 +135,7 @@ def test_batch_retry_twenty_incidents_from_the_incidents_view(page, server):
 
 def test_suspend_and_resume_an_instance(page, server):
     server["gateway_down"].touch()
-    instance_id = start(page, {"amount": 3})
+    instance_id = start(page, server, {"amount": 3})
     wait_for(page, instance_id, "failed")
     server["gateway_down"].unlink()
     page.goto(f"/instances/{instance_id}")
@@ -120,7 +143,7 @@ def test_suspend_and_resume_an_instance(page, server):
     page.click("#suspend")
     expect(page.locator(".flash.success")).to_contain_text("Instance suspended")
     expect(page.locator("#suspended")).to_have_text("suspended")
-    expect(page.locator("#suspension")).to_contain_text("waiting for the bank's answer")
+    expect(page.locator("#suspension")).to_contain_text("by olga: “waiting for the bank's answer”")
     expect(page.locator("#edit-variables")).to_have_count(0)
     expect(page.locator("#retry")).to_have_count(0)  # refused while suspended: not offered
     screenshot(page, SCREENSHOTS, "suspended")

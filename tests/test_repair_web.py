@@ -6,6 +6,7 @@ import shutil
 import pytest
 from durable_helpers import drain
 from test_repair import REPAIR
+from web_helpers import signed_in
 
 from engine.durable import Maestro
 from engine.durable.startup import load_processes
@@ -22,7 +23,7 @@ def web(tmp_path):
     maestro.deploy_paths([folder / "charge.bpmn"])
     app = create_app(maestro, secret_key="test")
     app.config["WTF_CSRF_ENABLED"] = False
-    return app.test_client(), maestro
+    return signed_in(app.test_client(), "operator", name="olga"), maestro
 
 
 def failed(maestro, count=1, amount=0):
@@ -110,6 +111,7 @@ def test_incidents_and_suspend_resume_through_the_api(web):
     assert incidents["groups"][0]["element_name"] == "Charge the card"
     suspended = client.post(f"/api/instances/{ids[0]}/suspend", json={"reason": "wait for finance"})
     assert suspended.status_code == 200 and suspended.json["suspended_reason"] == "wait for finance"
+    assert suspended.json["suspended_by"] == "olga"  # the signed-in operator
     refused = client.post(f"/api/instances/{ids[0]}/retry")
     assert refused.status_code == 409 and refused.json["error"] == "suspended"
     assert client.post(f"/api/instances/{ids[0]}/suspend").status_code == 409
@@ -129,6 +131,35 @@ def test_the_new_endpoints_are_in_the_openapi_document():
                  "/api/instances/{instance_id}/resume", "/api/instances/{instance_id}/variables", "/api/incidents"):
         assert path in paths, path
     assert "requestBody" in paths["/api/instances/{instance_id}/retry"]["post"]
+
+
+def test_only_an_operator_repairs_while_every_role_reads(web):
+    client, maestro = web
+    (instance_id,) = failed(maestro)
+    for role in ("viewer", "worker", "modeler"):
+        other = signed_in(client.application.test_client(), role)
+        assert other.get(f"/api/instances/{instance_id}").status_code == 200, role
+        assert other.get("/api/incidents").json["open"] == 1, role
+        for url, body in [(f"/api/instances/{instance_id}/retry", {"variables": {"amount": 9}}),
+                          (f"/api/instances/{instance_id}/suspend", {"reason": "hold"}),
+                          (f"/api/instances/{instance_id}/variables", {"variables": {"amount": 9}}),
+                          ("/api/instances/retry", {"ids": [instance_id]}),
+                          ("/api/instances/cancel", {"ids": [instance_id]})]:
+            refused = other.post(url, json=body)
+            assert refused.status_code == 403 and "operator" in refused.json["message"], (role, url)
+        page = other.get(f"/instances/{instance_id}").get_data(as_text=True)
+        assert "Edit variables and retry" not in page and 'id="suspend"' not in page, role
+        assert other.post(f"/instances/{instance_id}/suspend", data={"reason": "hold"}).status_code == 403, role
+        assert other.post(f"/instances/{instance_id}/edit-and-retry",
+                          data={"variables": '{"amount": 9}'}).status_code == 403, role
+        listed = other.get("/instances?element=charge_card&error=above").get_data(as_text=True)
+        assert instance_id in listed and "Retry 1 matching" not in listed, role
+        incidents = other.get("/incidents").get_data(as_text=True)
+        assert "Charge the card" in incidents and "Retry all" not in incidents, role
+        assert other.get("/instances/batch?action=retry&element=charge_card").status_code == 403, role
+    shown = maestro.show(instance_id)
+    assert shown["status"] == "failed" and shown["data"] == {"amount": 0} and shown["suspended"] is False
+    assert client.post(f"/api/instances/{instance_id}/retry", json={}).status_code == 200  # the operator may
 
 
 # -- pages --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 from conftest import make_recorder
 from durable_helpers import drain, fresh_maestro
 from test_surgery import MOVES, SURGERY, TOPICS, card_down_once
+from web_helpers import signed_in
 
 from webapp import create_app
 
@@ -14,7 +15,7 @@ def web(tmp_path):
     handlers, calls = make_recorder(*TOPICS, raise_on={"charge": card_down_once})
     maestro = fresh_maestro(tmp_path, handlers)
     maestro.deploy_paths([MOVES, SURGERY / "orders_v1.bpmn"])
-    return create_app(maestro, secret_key="test").test_client(), maestro, calls
+    return signed_in(create_app(maestro, secret_key="test").test_client(), "operator", name="olga"), maestro, calls
 
 
 def failed_instance(maestro):
@@ -46,6 +47,7 @@ def test_the_api_moves_a_token_and_says_why_it_refuses(web):
     moved = client.post(url, json={"from": "charge", "to": "pack", "reason": "charged by phone"})
     assert moved.status_code == 200, moved.json
     assert moved.json["moved"]["to"] == "pack" and moved.json["incident_resolved"] is True
+    assert moved.json["moved"]["by"] == "olga"  # the signed-in operator
     drain(maestro)
     assert maestro.show(instance_id)["status"] == "completed" and calls[-3:] == ["pick", "seal", "ship"]
 
@@ -68,6 +70,22 @@ def test_the_api_checks_and_migrates_instances(web):
         answer = client.post(url, json=body)
         assert answer.status_code == status and answer.json["message"], (body, answer.json)
     assert client.post("/api/definitions/none/migrate", json={"from": 1, "to": 2}).status_code == 404
+
+
+def test_only_an_operator_moves_tokens_and_migrates(web):
+    client, maestro, calls = web
+    instance_id = failed_instance(maestro)
+    maestro.deploy_paths([SURGERY / "orders_v2.bpmn"])
+    for role in ("viewer", "worker", "modeler"):
+        other = signed_in(client.application.test_client(), role)
+        moved = other.post(f"/api/instances/{instance_id}/move",
+                           json={"from": "charge", "to": "pack", "reason": "charged by phone"})
+        assert moved.status_code == 403 and "operator" in moved.json["message"], role
+        migrated = other.post("/api/definitions/orders/migrate", json={"from": 1, "to": 2, "dry_run": True})
+        assert migrated.status_code == 403, role
+        page = other.get(f"/instances/{instance_id}")
+        assert page.status_code == 200 and 'id="move-token"' not in page.get_data(as_text=True), role
+    assert maestro.show(instance_id)["status"] == "failed"  # nothing changed
 
 
 def test_the_instance_page_moves_a_token_with_a_flash(web):
