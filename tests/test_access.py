@@ -315,3 +315,23 @@ def test_the_history_names_the_person_who_started_completed_retried_and_cancelle
     assert cancelled and {e["actor"] for e in cancelled} == {"otto"}
     message = otto.post("/api/messages", json={"name": "nobody_waits", "ttl": 0}).json["id"]
     assert maestro.message(message)["published_by"] == "otto"
+
+
+@pytest.mark.parametrize("role, offered", [
+    ("viewer", set()),
+    ("worker", {"start"}),
+    ("modeler", {"deploy", "new process", "edit"}),
+    ("admin", {"start", "deploy", "new process", "edit"}),
+])
+def test_pages_offer_only_what_the_person_may_do(tmp_path, role, offered):
+    """A control that would only be refused is not shown: deploying and editing to modelers, starting to
+    workers (the request itself is checked all the same; see the tests above)."""
+    app, _ = web_app(tmp_path)
+    deploy_all(signed_in(app.test_client(), "modeler", "mo"))
+    client = signed_in(app.test_client(), role)
+    processes = client.get("/processes").get_data(as_text=True)
+    process = client.get("/processes/order_approval").get_data(as_text=True)
+    shown = {"deploy": 'id="upload"' in processes, "new process": 'id="new-process"' in processes,
+             "edit": 'id="edit-process"' in process, "start": 'id="start-form"' in process}
+    assert {control for control, present in shown.items() if present} == offered
+    assert ('id="start-needs-worker"' in process) == ("start" not in offered)

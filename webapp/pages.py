@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from engine.durable import Busy, NotFound, NotYours, TaskTaken
-from engine.durable.views import PERSON_ACTIONS
+from engine.durable.store.person_actions import is_person_action
 from engine.forms.validation import InvalidForm
 from engine.problems import DeployError
 from engine.run.instance import InstanceError
@@ -293,7 +293,7 @@ def timeline(history):
         took = None
         if entry["state"] in ("READY", "WAITING", "STARTED"):
             started.setdefault(entry["task_id"], moment)
-        elif entry["task_id"] in started and entry["state"] not in PERSON_ACTIONS:  # a claim ends no task
+        elif entry["task_id"] in started and not is_person_action(entry):  # a claim or retry ends no task
             took = (moment - started.pop(entry["task_id"])).total_seconds()
         rows.append({**entry, "offset": duration((moment - began).total_seconds()),
                      "took": duration(took) if took is not None else "",

@@ -11,12 +11,6 @@ from .pages import maestro
 blueprint = Blueprint("surgery_pages", __name__)
 
 
-@blueprint.app_context_processor
-def _operator():
-    """`may_operate` in templates: whether the forms of this module are offered to the person."""
-    return {"may_operate": access.may("operator")}
-
-
 @blueprint.post("/instances/<instance_id>/move")
 @access.needs("operator")
 def move_token(instance_id):

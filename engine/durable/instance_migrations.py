@@ -4,9 +4,9 @@ from engine.run.instance_errors import InstanceError
 
 from .errors import Busy, NotFound
 from .store import definitions, jobs
-from .store.history_notes import note
 from .store.models import Definition
 from .store.models import Instance as InstanceRow
+from .store.person_actions import surgery
 
 MIGRATABLE = ("running", "waiting", "failed")
 MAX_IDS = 1000  # instances named in one request: a bigger batch is several requests
@@ -70,7 +70,7 @@ class InstanceMigrations:
             writer.snapshot_due = True
             writer.write(session.connection(), actor, status=row.status, error=instance.error, ended_at=row.ended_at)
             row.definition_id, row.version, row.called_definitions = target.id, to_version, pins
-            note(session.connection(), row.id, row.id, None, "MIGRATED",
+            surgery(session.connection(), row.id, row.id, None, "MIGRATED",
                  f"migrated from version {from_version} to {to_version} by {actor}", actor,
                  {"from": from_version, "to": to_version})
             self._reschedule(session, row, instance)

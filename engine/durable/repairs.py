@@ -11,7 +11,7 @@ from engine.run.instance_errors import InstanceError
 
 from .errors import Stale
 from .instances import refuse_if_suspended
-from .store import incidents, instance_actions, instance_rows, jobs, outbox
+from .store import incidents, jobs, outbox, person_actions
 from .summaries import iso
 
 MAX_REASON_LENGTH = 1000
@@ -51,7 +51,7 @@ class Repairs:
                 incident = incidents.open_incident(session, instance_id)
                 if incident is not None:
                     incident.resolved_at, incident.resolved_by = jobs.now(), actor
-                    instance_rows.add_action(session.connection(), instance_id, incident.task_id, "RETRIED", actor)
+                    person_actions.on_task(session.connection(), instance_id, incident.task_id, "RETRIED", actor)
                 row.status, row.updated_at = "running", jobs.now()
                 jobs.schedule(session, row.id, "manual_retry")
                 # A message that came while it was failed was kept for its catches (buffered): due again now.
@@ -72,7 +72,7 @@ class Repairs:
             return
         writer.snapshot_due = True
         writer.write(session.connection(), actor, status=status, error=row.error)
-        instance_actions.record(session.connection(), row.id, "VARIABLES", "Variables changed", actor, found)
+        person_actions.on_instance(session.connection(), row.id, "VARIABLES", "Variables changed", actor, found)
 
     def suspend(self, instance_id, by=None, reason=None):
         """Suspends a running, waiting or failed instance: it keeps its status, no worker runs it (its
@@ -93,7 +93,7 @@ class Repairs:
             row.suspended_at, row.suspended_by, row.suspended_reason = jobs.now(), actor, reason or None
             row.updated_at = row.suspended_at
             jobs.park(session, row.id)
-            instance_actions.record(session.connection(), row.id, "SUSPENDED", "Suspended", actor,
+            person_actions.on_instance(session.connection(), row.id, "SUSPENDED", "Suspended", actor,
                                     {"reason": reason} if reason else None)
             session.commit()
             return context.summary(session, instance_id)
@@ -115,7 +115,7 @@ class Repairs:
             row.updated_at = jobs.now()
             jobs.unpark(session, row.id)
             outbox.wake_for(session.connection(), row.id)
-            instance_actions.record(session.connection(), row.id, "RESUMED", "Resumed", actor)
+            person_actions.on_instance(session.connection(), row.id, "RESUMED", "Resumed", actor)
             session.commit()
             return context.summary(session, instance_id)
 

@@ -3,7 +3,7 @@ element of the same scope (engine.run.token_moves), in one commit; a worker runs
 from engine.run.token_moves import MoveRefused, checked_reason, move_choices, move_token
 
 from .store import incidents, jobs, outbox
-from .store.history_notes import note
+from .store.person_actions import surgery
 
 
 class TokenMoves:
@@ -31,7 +31,7 @@ class TokenMoves:
                          error=instance.error)
             cancelled, started = move.cancelled.task_spec, move.started.task_spec
             # Under the cancelled task's id: the page times a task from its READY entry to its next one.
-            note(session.connection(), row.id, str(move.cancelled.id), started.bpmn_id, "MOVED",
+            surgery(session.connection(), row.id, str(move.cancelled.id), started.bpmn_id, "MOVED",
                  f"moved by {actor}: {reason}", actor,
                  {"from": cancelled.bpmn_id, "from_task": str(move.cancelled.id), "to": started.bpmn_id,
                   "reason": reason})

@@ -12,19 +12,15 @@ import json
 from typing import Any
 
 from .errors import NotFound
-from .store import incidents, instance_actions, instance_rows
+from .store import incidents, instance_rows
 from .store.db import read_snapshot
-from .store.history_notes import NOTE_STATES
+from .store.person_actions import is_person_action
 from .summaries import history_entry, incident_summary, instance_summary
 
 # Tasks in these states wait for someone or something (what `waiting` lists).
 WAITING_STATES = ("READY", "WAITING")
 # A task in one of these may show a form (its element's form, if the diagram gives one).
 OPEN_STATES = ("READY", "WAITING", "STARTED")
-# History rows of a person's action on a user task: they change who has it, not its state.
-PERSON_ACTIONS = ("CLAIMED", "UNCLAIMED")
-# History entries of what a person did to a task (instance_rows.add_action): not a state of the task.
-ACTIONS = ("RETRIED",)
 # Marks an instance that existed before the read model (migration 0009): it wrote none of it.
 REBUILD = "rebuild"
 
@@ -83,8 +79,7 @@ def tasks_from_history(history: list[dict], compensated: set[str], gone: set[str
     """
     tasks: dict[str, dict] = {}
     for entry in history:
-        if entry["task_id"] in gone or entry["state"] in NOTE_STATES or entry["state"] in PERSON_ACTIONS \
-                or entry["state"] in ACTIONS or instance_actions.is_action(entry):  # a person's action, not a task
+        if entry["task_id"] in gone or is_person_action(entry):  # a person's action, not a task's state
             continue
         task = tasks.get(entry["task_id"])
         if task is None:

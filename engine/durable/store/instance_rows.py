@@ -117,16 +117,3 @@ def any_running(connection, instance_ids) -> bool:
 def mark_failed(connection, instance_id):
     connection.execute(update(InstanceRow.__table__).where(InstanceRow.id == instance_id)
                        .values(status="failed", updated_at=now()))
-
-
-def add_action(connection, instance_id, task_id, action, actor):
-    """A history entry saying what a person did to a task (e.g. RETRIED), by `actor`: its element, name
-    and type are the task's newest entry's. The task's state is not changed by it (views.ACTIONS)."""
-    newest = connection.execute(
-        select(HistoryEntry.bpmn_id, HistoryEntry.name, HistoryEntry.type)
-        .where(HistoryEntry.instance_id == instance_id, HistoryEntry.task_id == task_id)
-        .order_by(HistoryEntry.id.desc()).limit(1)).first()
-    bpmn_id, name, kind = newest if newest is not None else (None, None, None)
-    connection.execute(insert(HistoryEntry.__table__).values(
-        instance_id=instance_id, task_id=task_id, bpmn_id=bpmn_id, name=name, type=kind, state=action,
-        actor=actor, at=now()))

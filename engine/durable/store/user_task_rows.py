@@ -5,12 +5,13 @@ ends it), read by the task lists, and changed by claims (a compare-and-set of th
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from . import person_actions
 from .jobs import now
-from .models import Definition, HistoryEntry, UserTask
+from .models import Definition, UserTask
 
 USER_TASKS = UserTask.__table__
 _OPENED = {dialect: insert_(USER_TASKS).on_conflict_do_nothing(index_elements=["instance_id", "task_id"])
@@ -126,7 +127,5 @@ def unclaim(connection, instance_id: str, task_id: str, assignee: str) -> bool:
 
 def record(connection, row, state: str, actor: str, detail: dict) -> None:
     """A history row for a person's action on a task (CLAIMED, UNCLAIMED) that changes no task state."""
-    connection.execute(insert(HistoryEntry.__table__), {
-        "instance_id": row.instance_id, "task_id": row.task_id, "bpmn_id": row.element, "name": row.name,
-        "type": "userTask", "state": state, "undo_of": None, "actor": actor, "at": now(), "data_in": detail,
-        "data_out": None, "error": None})
+    person_actions.add(connection, row.instance_id, row.task_id, state, actor, bpmn_id=row.element, name=row.name,
+                       kind="userTask", details_in=detail)
