@@ -176,9 +176,9 @@ class People:
 
     def new_token(self, owner: str, label: str | None = None, expires_at: datetime | None = None) -> dict:
         """A new API token of `owner`: {id, name, prefix, ..., "token": the secret}, the one time it is shown."""
-        label = (label or "token").strip() or "token"
-        if len(label) > TEXT_LENGTH:
+        if label is not None and len(label) > TEXT_LENGTH:  # as given: what the API document limits
             raise AccountRefused(f"a token's name is at most {TEXT_LENGTH} characters")
+        label = (label or "token").strip() or "token"
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.context.Session() as session:
             person = _existing(session, owner)
@@ -271,9 +271,9 @@ def _roles(roles, empty_allowed: bool = False) -> list[str]:
 def _groups(groups) -> list[str]:
     if not isinstance(groups, (list, tuple)) or not all(isinstance(group, str) for group in groups):
         raise AccountRefused("groups must be a list of group names")
-    cleaned = [group.strip() for group in groups if group.strip()]
-    if any(len(group) > TEXT_LENGTH for group in cleaned):
+    if any(len(group) > TEXT_LENGTH for group in groups):  # as given: what the API document limits
         raise AccountRefused(f"a group's name is at most {TEXT_LENGTH} characters")
+    cleaned = [group.strip() for group in groups if group.strip()]
     return list(dict.fromkeys(cleaned))
 
 
