@@ -24,9 +24,9 @@ from web_helpers import ROOT, processes_folder
 from engine.durable import Maestro
 from engine.durable.startup import UserError
 from webapp import create_app
-from webapp.oidc import local_path
 from webapp.oidc_claims import person_from_claims
 from webapp.oidc_settings import OidcSettings, from_environment
+from webapp.sign_in import local_path
 
 SETTINGS = OidcSettings(issuer="https://id.example.org", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
 

@@ -150,6 +150,25 @@ def test_a_waiting_instance_migrates_and_goes_on_with_the_new_versions_steps(tmp
     assert_read_model_agrees(maestro, ids[0])
 
 
+def test_a_suspended_instance_neither_moves_nor_migrates_until_resumed(tmp_path, recorder):
+    maestro, calls, instance_id = failed_at_charge(tmp_path, recorder)
+    maestro.suspend(instance_id, by="ada", reason="waiting for the bank")
+    with pytest.raises(MoveRefused, match="is suspended: resume it to move a token"):
+        maestro.move_token(instance_id, "charge", "pack", "paid by bank transfer instead", by="ada")
+    shown = maestro.show(instance_id)
+    assert shown["status"] == "failed" and shown["incident"]["bpmn_id"] == "charge" and not notes(shown, "MOVED")
+
+    (tmp_path / "orders").mkdir()
+    maestro, calls, ids = orders_on_version_1(tmp_path / "orders", recorder, count=1)
+    maestro.suspend(ids[0], by="cy")
+    assert maestro.migrate("orders", 1, 2, by="cy")["refused"] == [
+        {"id": ids[0], "reasons": ["it is suspended: resume it to migrate it"]}]
+    assert maestro.show(ids[0])["version"] == 1
+    maestro.resume(ids[0], by="cy")
+    assert maestro.migrate("orders", 1, 2, by="cy")["migrated"] == ids
+    assert maestro.tasks(None, [], "all")["tasks"][0]["version"] == 2  # the task lists follow the migration
+
+
 def test_an_instance_whose_waiting_task_was_removed_is_refused_by_name(tmp_path, recorder):
     maestro, calls, ids = orders_on_version_1(tmp_path, recorder)
     result = maestro.migrate("orders", 1, 3)

@@ -284,6 +284,21 @@ def test_unclaim_only_by_the_assignee_or_an_operator(maestro):
     assert [t["bpmn_id"] for t in maestro.show(instance_id)["waiting"]] == ["undoB"]
 
 
+def test_completing_a_task_someone_else_claimed_is_refused_and_changes_nothing(maestro):
+    """The web layer checks the claim first, but another claim may commit between its check and the
+    completion: the engine's own check, inside the completion's commit, keeps the claimant's task."""
+    instance_id = started(maestro, "compensation_manual_undo")
+    [undo] = open_tasks(maestro, instance_id).values()
+    maestro.claim(instance_id, undo.task_id, "kermit")
+    with pytest.raises(TaskTaken, match="is claimed by kermit"):
+        maestro.complete_task(instance_id, undo.task_id, {"done": True}, by="piggy")
+    shown = maestro.show(instance_id)
+    assert [t["bpmn_id"] for t in shown["waiting"]] == ["undoB"] and "done" not in shown["data"]
+    assert maestro.user_task(instance_id, undo.task_id)["assignee"] == "kermit"
+    maestro.complete_task(instance_id, undo.task_id, {"done": True}, by="statler", as_operator=True)
+    assert maestro.user_task(instance_id, undo.task_id)["completed_by"] == "statler"
+
+
 def test_a_finished_task_cannot_be_claimed(maestro):
     instance_id = started(maestro, "compensation_manual_undo")
     [undo] = open_tasks(maestro, instance_id).values()

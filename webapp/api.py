@@ -23,7 +23,8 @@ def maestro():
 
 # The engine's refusals, as JSON errors with a 4xx status.
 _REFUSALS = {NotFound: (404, "not_found"), InstanceError: (409, "conflict"), Busy: (409, "busy"),
-             BadRequest: (400, "bad_request"), Suspended: (409, "suspended"), Stale: (409, "stale")}
+             BadRequest: (400, "bad_request"), Suspended: (409, "suspended"), Stale: (409, "stale"),
+             NotYours: (403, "not_yours"), TaskTaken: (409, "taken")}
 
 
 def install_refusals(api_blueprint: Blueprint) -> None:
@@ -175,12 +176,9 @@ def complete_task(instance_id, task_ref):
     data = _json_body().get("data") or {}
     if not isinstance(data, dict):
         raise BadRequest('"data" must be a JSON object')
-    try:
-        task_rules.check_completion_by_reference(maestro(), instance_id, task_ref)
-    except (NotYours, TaskTaken) as refusal:
-        return json_error(403 if isinstance(refusal, NotYours) else 409, "not_yours" if isinstance(refusal, NotYours)
-                          else "taken", str(refusal))
-    return jsonify(maestro().complete_task(instance_id, task_ref, data, by=access.person(), check_form=True))
+    task_rules.check_completion_by_reference(maestro(), instance_id, task_ref)  # refusals: 403 / 409
+    return jsonify(maestro().complete_task(instance_id, task_ref, data, by=access.person(), check_form=True,
+        as_operator=task_rules.is_operator()))
 
 
 # -- messages ----------------------------------------------------------------------

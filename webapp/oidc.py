@@ -9,7 +9,6 @@ Every way the provider can fail (unreachable, refusing, answering nonsense) ends
 so, never a 500.
 """
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -20,7 +19,7 @@ from joserfc.errors import JoseError
 from .access import public
 from .oidc_claims import ClaimsError, person_from_claims
 from .oidc_settings import OidcSettings
-from .sign_in import SignInRefused, sign_in_person
+from .sign_in import SignInRefused, local_path, sign_in_person
 
 blueprint = Blueprint("oidc", __name__)
 
@@ -93,16 +92,6 @@ def _forget_unfinished_sign_ins() -> None:
     Only the newest sign-in of a browser can then finish; an older tab's says to start again."""
     for key in [key for key in session if key.startswith(f"_state_{CLIENT}_")]:  # Authlib's naming
         session.pop(key)
-
-
-def local_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None: sign-in never sends a person to another site."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(ord(character) < 32 for character in target):
-        return None
-    return target
 
 
 def _verified_claims() -> dict[str, Any]:

@@ -213,6 +213,7 @@ def instance(instance_id, task_error=None, status=200, repair=None):
         process_name=_process_name(shown["key"], shown["version"]),
         messages=maestro().instance_messages(instance_id),
         timeline=timeline(shown["history"]), task_error=task_error, repair=repair,
+        workable=task_rules.workable(maestro(), shown),
         moves=maestro().move_choices(instance_id) if shown["status"] not in ("completed", "cancelled") else None,
         variables=json.dumps(shown["data"], indent=2, default=str, sort_keys=True)), status
 
@@ -249,13 +250,14 @@ def complete(instance_id, task_id):
         return redirect(url_for("pages.instance", instance_id=instance_id))
     try:
         data = values_from(waiting[task_id]["form"], request.form)
-        maestro().complete_task(instance_id, task_id, data, by=access.person(), check_form=True)
+        maestro().complete_task(instance_id, task_id, data, by=access.person(), check_form=True,
+        as_operator=task_rules.is_operator())
     except FormError as error:
         return instance(instance_id, task_error={"task": task_id, "message": str(error)}, status=400)
     except InvalidForm as error:
         return instance(instance_id, task_error={"task": task_id, "message": "Some fields need attention.",
                                                  "fields": fields_of(error)}, status=400)
-    except (InstanceError, Busy) as error:
+    except (InstanceError, Busy, TaskTaken) as error:
         flash(str(error), "error")
         return redirect(url_for("pages.instance", instance_id=instance_id))
     flash(f"{waiting[task_id]['name']} completed.", "success")

@@ -40,8 +40,8 @@ def add_person():
 def change_person(name):
     form = request.form
     disabled = bool(form.get("disabled"))
-    if disabled and name == access.person():
-        flash("You cannot disable your own account (another admin can).", "error")
+    if name == access.person() and (disabled or "admin" not in form.getlist("roles")):
+        flash("You cannot disable your own account nor take its admin role (another admin can).", "error")
         return redirect(url_for("people.people_page"))
     try:
         people().update(name, form.getlist("roles"), _groups(form), form.get("display_name"), disabled)

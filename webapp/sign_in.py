@@ -5,6 +5,7 @@ a disabled or removed account is signed out at its next request."""
 import threading
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
@@ -62,8 +63,18 @@ def _start_session(name: str) -> None:
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: `target` when it is a path of this site, else the home page."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("pages.home")
+    return local_path(target) or url_for("pages.home")
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: sign-in never sends a person to another site.
+    Control characters are refused too: browsers drop a tab or newline from a URL, so "/\t/evil.example"
+    would lead to //evil.example."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(character) < 32 or ord(character) == 127 for character in target):
+        return None
     return target
 
 

@@ -89,7 +89,8 @@ def complete(instance_id, task_id):
         return task(instance_id, task_id, form_error=str(error), status=400)
     try:
         task_rules.check_complete(found)
-        maestro().complete_task(instance_id, task_id, data, by=access.person(), check_form=True)
+        maestro().complete_task(instance_id, task_id, data, by=access.person(), check_form=True,
+        as_operator=task_rules.is_operator())
     except InvalidForm as error:
         return task(instance_id, task_id, form_error="Some fields need attention.", status=400,
                     field_errors=fields_of(error))

@@ -77,14 +77,39 @@ def check_complete(task: dict) -> None:
 def check_completion_by_reference(maestro, instance_id: str, task_ref: str) -> None:
     """check_complete for a completion from an instance's page or /api/instances/ID/tasks/REF/complete
     (REF: a task id or an element id), so that no way round the Tasks page skips the rule."""
-    waiting = [task for task in maestro.show(instance_id)["waiting"]
-               if task["type"] == "userTask" and task_ref in (task["id"], task["bpmn_id"])]
-    if not waiting:
-        return  # the engine says what is wrong (not waiting, not a user task)
+    check_waiting_task(maestro, next((task for task in maestro.show(instance_id)["waiting"]
+                                      if task_ref in (task["id"], task["bpmn_id"])), None), instance_id)
+
+
+def check_waiting_task(maestro, waiting: dict | None, instance_id: str) -> None:
+    """check_complete for a waiting task of an instance's page (an entry of its `waiting`). A task that is
+    no user task (a receive task: completing it by hand stands for the message) is for operators."""
+    if waiting is None:
+        return  # the engine says what is wrong (not waiting)
+    if waiting["type"] != "userTask":
+        if not is_operator():
+            raise NotYours(f"'{waiting['name'] or waiting['bpmn_id']}' waits for a message: triggering it by hand "
+                           "needs the operator role")
+        return
     try:
-        check_complete(maestro.user_task(instance_id, waiting[0]["id"]))
-    except NotFound:
-        return  # waiting since before the task lists (migration 0015): only on its instance's page
+        check_complete(maestro.user_task(instance_id, waiting["id"]))
+    except NotFound:  # waiting since before the task lists (migration 0015): only on its instance's page
+        if not access.may("worker"):
+            raise NotYours("completing a task needs the worker role") from None
+
+
+def workable(maestro, shown: dict) -> set[str]:
+    """The ids of the waiting tasks of an instance (`shown`) the person asking may complete on its page."""
+    if shown.get("suspended"):
+        return set()
+    found = set()
+    for waiting in shown["waiting"]:
+        try:
+            check_waiting_task(maestro, waiting, shown["id"])
+        except (NotYours, TaskTaken):
+            continue
+        found.add(waiting["id"])
+    return found
 
 
 def _check_open(task):

@@ -3,7 +3,7 @@ commit (engine.run.version_migration says whether one can move and moves it in m
 from engine.run.instance_errors import InstanceError
 
 from .errors import Busy, NotFound
-from .store import definitions, jobs
+from .store import definitions, jobs, user_task_rows
 from .store.models import Definition
 from .store.models import Instance as InstanceRow
 from .store.person_actions import surgery
@@ -53,12 +53,18 @@ class InstanceMigrations:
                 return [f"it runs on version {row.version} of '{row.key}', not version {from_version} of '{key}'"]
             if row.status not in MIGRATABLE:
                 return [f"it is {row.status}: only running, waiting and failed instances move"]
+            if row.suspended_at is not None:
+                return ["it is suspended: resume it to migrate it"]
             target = session.get(Definition, target_id)
             pins = definitions.pinned_calls(session.connection(), target)
             try:
                 spec, subprocess_specs = context.specs.specs(session, target.id, pins)
                 if not dry_run:
                     context.lock_for_user(session, row.id)
+                    session.refresh(row)  # as of the lease: a suspend may have committed meanwhile
+                    if row.suspended_at is not None:
+                        session.rollback()
+                        return ["it is suspended: resume it to migrate it"]
                 instance, writer = context.load(session, row)
             except Busy as busy:
                 return [str(busy)]
@@ -70,9 +76,10 @@ class InstanceMigrations:
             writer.snapshot_due = True
             writer.write(session.connection(), actor, status=row.status, error=instance.error, ended_at=row.ended_at)
             row.definition_id, row.version, row.called_definitions = target.id, to_version, pins
+            user_task_rows.moved_to_version(session.connection(), row.id, to_version)
             surgery(session.connection(), row.id, row.id, None, "MIGRATED",
-                 f"migrated from version {from_version} to {to_version} by {actor}", actor,
-                 {"from": from_version, "to": to_version})
+                    f"migrated from version {from_version} to {to_version} by {actor}", actor,
+                    {"from": from_version, "to": to_version})
             self._reschedule(session, row, instance)
             session.commit()
             return []

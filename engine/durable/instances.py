@@ -7,7 +7,7 @@ from engine.run import variable_limits
 from engine.run.instance_errors import InstanceError
 
 from . import tracing
-from .errors import NotFound, Suspended
+from .errors import NotFound, Suspended, TaskTaken
 from .group_commit import GroupCommit
 from .store import definitions, instance_rows, jobs, user_task_rows
 from .summaries import instance_summary, iso
@@ -142,11 +142,11 @@ class Instances:
             context.notify(observer_events.ended(instance, "cancelled"))
             return context.summary(session, instance_id)
 
-    def complete_task(self, instance_id, task_ref, data=None, by=None, check_form=False):
+    def complete_task(self, instance_id, task_ref, data=None, by=None, check_form=False, as_operator=False):
         """Completes a waiting user task; a worker carries the instance on from there. `by` names the
-        person (the history's actor; an unassigned task they complete is theirs: an implicit claim).
-        With `check_form`, `data` must fit the task's form (engine.forms.validation.InvalidForm if not)
-        and is typed by it."""
+        person (the history's actor; an unassigned task they complete is theirs: an implicit claim; one
+        someone else has claimed is TaskTaken unless `as_operator`). With `check_form`, `data` must fit
+        the task's form (engine.forms.validation.InvalidForm if not) and is typed by it."""
         from .settling import reschedule, settle
         data = variable_limits.checked(data or {}, f"the data completing task '{task_ref}'")
         context = self.context
@@ -155,12 +155,14 @@ class Instances:
             row = context.row(session, instance_id)
             refuse_if_suspended(row, f"complete task '{task_ref}'")
             context.lock_for_user(session, row.id)
+            session.refresh(row)  # as of the lease: a suspend may have committed between the read and the take
+            refuse_if_suspended(row, f"complete task '{task_ref}'")
             instance, writer = context.load(session, row)
             task = instance._find_waiting_task(task_ref)
             if check_form:
                 data = _checked_by_form(session, row, task, data)
             if by:
-                _claim_implicitly(session.connection(), instance_id, str(task.id), by)
+                _claim_implicitly(session.connection(), instance_id, str(task.id), by, as_operator)
             task.data.update(data or {})
             if instance._run_task(task):
                 fields, next_job = {"status": "running"}, ("continue", None)
@@ -197,12 +199,19 @@ def refuse_if_suspended(row, action):
         raise Suspended(f"instance {row.id} is suspended: resume it to {action}")
 
 
-def _claim_implicitly(connection, instance_id, task_id, person):
-    """Completing an unassigned user task makes it the person's first (recorded as a claim)."""
+def _claim_implicitly(connection, instance_id, task_id, person, as_operator):
+    """Completing an unassigned user task makes it the person's first (recorded as a claim). One that
+    someone else claimed, even a moment ago (after the caller's checks), is theirs: TaskTaken, unless an
+    operator completes it for them."""
     row = user_task_rows.one(connection, instance_id, task_id)
-    if row is not None and row.state == "open" and row.assignee is None \
-            and user_task_rows.claim(connection, instance_id, task_id, person):
+    if row is None or row.state != "open" or row.assignee == person:
+        return
+    if row.assignee is None and user_task_rows.claim(connection, instance_id, task_id, person):
         user_task_rows.record(connection, row, "CLAIMED", person, {"assignee": person})
+        return
+    if not as_operator:
+        taken_by = user_task_rows.one(connection, instance_id, task_id).assignee
+        raise TaskTaken(f"the task '{row.name or row.element}' is claimed by {taken_by}")
 
 
 def _pins_of_an_accepted_start(connection, definition):

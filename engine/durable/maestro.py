@@ -344,12 +344,14 @@ class Maestro:
             return incident_groups.open_count(session)
 
     def complete_task(self, instance_id: str, task_ref: str, data: dict | None = None, by: str | None = None,
-                      check_form: bool = False) -> dict:
+                      check_form: bool = False, as_operator: bool = False) -> dict:
         """Completes a waiting user task; a worker carries the instance on from there. `by` is the person
         completing it (the history's actor; an unassigned task becomes theirs). With `check_form`, `data`
         must fit the task's form (engine.forms.validation.InvalidForm names each field that does not) and
-        is typed by it: what a person submitted, never trusted."""
-        return self._instances.complete_task(instance_id, task_ref, data, by=by, check_form=check_form)
+        is typed by it: what a person submitted, never trusted. A task someone else has claimed is
+        TaskTaken for `by`, unless `as_operator` (an operator completing it for them)."""
+        return self._instances.complete_task(instance_id, task_ref, data, by=by, check_form=check_form,
+                                             as_operator=as_operator)
 
     # -- an operator's surgery: moving tokens, migrating instances to another version ---------
 

@@ -23,6 +23,9 @@ class TokenMoves:
             if row.status in ("completed", "cancelled"):
                 raise MoveRefused([f"instance {instance_id} is {row.status}: no token to move"])
             context.lock_for_user(session, row.id)
+            session.refresh(row)  # as of the lease: a suspend may have committed between the read and the take
+            if row.suspended_at is not None:
+                raise MoveRefused([f"instance {instance_id} is suspended: resume it to move a token"])
             instance, writer = context.load(session, row)
             move = move_token(instance, str(from_task or ""), str(to_element or ""))
             # The tree changed outside a step: the commit is a snapshot of it.
@@ -32,9 +35,9 @@ class TokenMoves:
             cancelled, started = move.cancelled.task_spec, move.started.task_spec
             # Under the cancelled task's id: the page times a task from its READY entry to its next one.
             surgery(session.connection(), row.id, str(move.cancelled.id), started.bpmn_id, "MOVED",
-                 f"moved by {actor}: {reason}", actor,
-                 {"from": cancelled.bpmn_id, "from_task": str(move.cancelled.id), "to": started.bpmn_id,
-                  "reason": reason})
+                    f"moved by {actor}: {reason}", actor,
+                    {"from": cancelled.bpmn_id, "from_task": str(move.cancelled.id), "to": started.bpmn_id,
+                     "reason": reason})
             resolved = False
             if not still_failed:
                 incident = incidents.open_incident(session, row.id)

@@ -129,3 +129,8 @@ def record(connection, row, state: str, actor: str, detail: dict) -> None:
     """A history row for a person's action on a task (CLAIMED, UNCLAIMED) that changes no task state."""
     person_actions.add(connection, row.instance_id, row.task_id, state, actor, bpmn_id=row.element, name=row.name,
                        kind="userTask", details_in=detail)
+
+
+def moved_to_version(connection, instance_id: str, version: int) -> None:
+    """The tasks of an instance migrated to another version of its process say so in the lists."""
+    connection.execute(update(USER_TASKS).where(USER_TASKS.c.instance_id == instance_id).values(version=version))
