@@ -110,8 +110,9 @@ def change_person(name):
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
         raise BadRequest('"disabled" must be true or false')
-    if name == _me() and (disabled or (body.get("roles") is not None and "admin" not in body.get("roles"))):
-        raise BadRequest("you cannot disable your own account nor take its admin role (another admin can)")
+    refusal = own_demotion(name, body.get("roles"), disabled)
+    if refusal:
+        raise BadRequest(refusal)
     return jsonify(people().update(name, body.get("roles"), body.get("groups"), _optional_text(body, "display_name"),
                                    disabled))
 
@@ -125,6 +126,14 @@ def reset_password(name):
     if password is not None and not isinstance(password, str):
         raise BadRequest('"password" must be a string, or left out to have one generated')
     return jsonify({"name": name, "password": people().set_password(name, password)})
+
+
+def own_demotion(name: str, roles: list | None, disabled: bool | None) -> str | None:
+    """Why an admin may not make this change to `name` (None: they may): nobody disables their own
+    account or takes its admin role, so that an admin is never locked out by their own hand."""
+    if name == _me() and (disabled or (roles is not None and "admin" not in roles)):
+        return "you cannot disable your own account nor take its admin role (another admin can)"
+    return None
 
 
 def _optional_text(body: dict, field: str) -> str | None:

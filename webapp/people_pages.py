@@ -7,6 +7,7 @@ from engine.durable.people import ROLES, AccountRefused
 
 from . import access
 from .access import needs
+from .people_api import own_demotion
 
 blueprint = Blueprint("people", __name__)
 
@@ -40,8 +41,9 @@ def add_person():
 def change_person(name):
     form = request.form
     disabled = bool(form.get("disabled"))
-    if name == access.person() and (disabled or "admin" not in form.getlist("roles")):
-        flash("You cannot disable your own account nor take its admin role (another admin can).", "error")
+    refusal = own_demotion(name, form.getlist("roles"), disabled)
+    if refusal:
+        flash(f"{refusal[0].upper()}{refusal[1:]}.", "error")
         return redirect(url_for("people.people_page"))
     try:
         people().update(name, form.getlist("roles"), _groups(form), form.get("display_name"), disabled)
